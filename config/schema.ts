@@ -1,0 +1,187 @@
+// The config schema: the only source of config types (STYLE.md 3). Strict objects, so an unknown
+// key is an error with its path, not silently ignored. See config/village.example.yaml.
+import { z } from 'zod';
+import { SENSOR_KINDS } from '../services/types.ts';
+
+const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lowercase letters, digits, - and _ (at most 63)');
+const port = z.number().int().min(0).max(65535);
+const positive = z.number().positive();
+
+const tls = z.strictObject({ cert_file: z.string(), key_file: z.string() });
+
+const broker = z.union([
+  z.strictObject({
+    embedded: z.strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: port.default(1883),
+      /** allow devices with no username/password; off by default */
+      allow_anonymous: z.boolean().default(false),
+      tls: tls.optional(),
+    }),
+  }),
+  z.strictObject({
+    url: z.string().regex(/^mqtts?:\/\//, 'an mqtt:// or mqtts:// URL'),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    client_id: z.string().optional(),
+  }),
+]);
+
+const web = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: port.default(8080),
+  /** file holding the token that write endpoints require; created with a random token if missing */
+  token_file: z.string().optional(),
+  tls: tls.optional(),
+});
+
+const levelMm = z.number().nonnegative();
+
+const tankBase = { sensor_height_mm: positive.optional() };
+const tank = z.discriminatedUnion('shape', [
+  z.strictObject({ shape: z.literal('vertical_cylinder'), diameter_mm: positive, height_mm: positive, ...tankBase }),
+  z.strictObject({ shape: z.literal('horizontal_cylinder'), diameter_mm: positive, length_mm: positive, ...tankBase }),
+  z.strictObject({ shape: z.literal('box'), length_mm: positive, width_mm: positive, height_mm: positive, ...tankBase }),
+  z.strictObject({
+    shape: z.literal('table'),
+    points: z.array(z.tuple([levelMm, z.number().nonnegative()])).min(2, 'a table needs at least two points'),
+    ...tankBase,
+  }).superRefine((t, ctx) => {
+    for (let i = 1; i < t.points.length; i++) {
+      const [l0, v0] = t.points[i - 1]!;
+      const [l1, v1] = t.points[i]!;
+      if (!(l1 > l0) || !(v1 > v0)) {
+        ctx.addIssue({ code: 'custom', path: ['points', i], message: `table is not strictly increasing (${l0} mm/${v0} L then ${l1} mm/${v1} L)` });
+      }
+    }
+  }),
+]);
+
+const device = z.strictObject({
+  id,
+  name: z.string().optional(),
+  transport: z.enum(['mqtt', 'serial', 'firmata']).default('mqtt'),
+  /** plain secret for MQTT login; or secret_hash (scrypt) instead */
+  secret: z.string().min(8, 'at least 8 characters').optional(),
+  secret_hash: z.string().regex(/^scrypt\$/, 'scrypt$<salt-hex>$<hash-hex>').optional(),
+  serial: z.strictObject({ path: z.string(), baud: z.number().int().positive().default(115200) }).optional(),
+  interval_s: positive.default(30),
+});
+
+const sensor = z.strictObject({
+  id,
+  name: z.string().optional(),
+  device: id,
+  metric: z.string().min(1).max(64).optional(),
+  kind: z.enum(SENSOR_KINDS),
+  tank: tank.optional(),
+  battery: z.strictObject({ capacity_kwh: positive, usable_fraction: z.number().gt(0).max(1).default(0.8) }).optional(),
+  cold: z.strictObject({ safe_max_c: z.number().min(-40).max(20) }).optional(),
+  /** read foreign firmware as it publishes (ESPHome, Tasmota) */
+  source: z.strictObject({ topic: z.string().min(1), json_path: z.string().optional() }).optional(),
+  firmata: z.strictObject({
+    pin: z.union([z.string().regex(/^A?\d{1,2}$/, 'a pin like "A0" or "7"'), z.number().int().nonnegative()]),
+    scale: z.tuple([z.number(), z.number(), z.number(), z.number()]).optional(),
+  }).optional(),
+  /** for door_open: the cold_temp sensor id of the unit this door belongs to */
+  unit: id.optional(),
+  /** plausible raw range; readings outside are rejected as out_of_range */
+  range: z.tuple([z.number(), z.number()]).optional(),
+});
+
+const threshold = (def: Record<string, number>) => z.record(z.string(), z.number()).default(def);
+
+const alerts = z.strictObject({
+  /** per-rule overrides: rule name → { key: number }; see services/alerts/rules.ts for keys */
+  rules: z.record(z.string(), z.record(z.string(), z.union([z.number(), z.boolean()]))).default({}),
+  /** alerts that start within this window group into one incident */
+  group_window_s: positive.default(1800),
+  webhooks: z.array(z.strictObject({ url: z.string().url(), secret: z.string().optional() })).default([]),
+  speech: z.union([z.boolean(), z.strictObject({ dir: z.string().optional(), voice: z.string().optional() })]).default(false),
+}).default({ rules: {}, group_window_s: 1800, webhooks: [], speech: false });
+void threshold;
+
+const influx = z.strictObject({
+  url: z.string().url(),
+  database: z.string().min(1),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  batch_points: z.number().int().positive().max(5000).default(5000),
+  batch_ms: z.number().int().positive().max(1000).default(1000),
+});
+
+const federation = z.strictObject({
+  url: z.string().regex(/^mqtts?:\/\//, 'an mqtt:// or mqtts:// URL'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  client_id: z.string().optional(),
+  offer: z.string().max(500).optional(),
+});
+
+export const configSchema = z.strictObject({
+  version: z.literal(1, 'this tend understands config version 1'),
+  village: z.strictObject({
+    id,
+    name: z.string().min(1),
+    population: z.number().int().positive(),
+    /** litres per person per day at minimum use: Sphere humanitarian minimum is 15 */
+    minimum_water_lpd: positive.default(15),
+  }),
+  broker: broker.default({ embedded: { host: '127.0.0.1', port: 1883, allow_anonymous: false } }),
+  web: web.default({ host: '127.0.0.1', port: 8080 }),
+  storage: z.strictObject({
+    dir: z.string().default('./data'),
+    /** outbox bound in bytes (history to InfluxDB) */
+    outbox_max_bytes: z.number().int().positive().default(1024 ** 3),
+  }).default({ dir: './data', outbox_max_bytes: 1024 ** 3 }),
+  influx: influx.optional(),
+  federation: federation.optional(),
+  alerts,
+  devices: z.array(device).default([]),
+  sensors: z.array(sensor).default([]),
+}).superRefine((c, ctx) => {
+  const devices = new Map<string, number>();
+  c.devices.forEach((d, i) => {
+    if (devices.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id "${d.id}"` });
+    devices.set(d.id, i);
+    if (d.transport === 'serial' && !d.serial) ctx.addIssue({ code: 'custom', path: ['devices', i, 'serial'], message: 'a serial device needs serial: { path, baud }' });
+    if (d.transport === 'firmata' && !d.serial) ctx.addIssue({ code: 'custom', path: ['devices', i, 'serial'], message: 'a firmata board needs serial: { path } for its port' });
+    if (d.transport === 'mqtt' && !d.secret && !d.secret_hash && !('embedded' in c.broker && c.broker.embedded.allow_anonymous)) {
+      ctx.addIssue({ code: 'custom', path: ['devices', i, 'secret'], message: 'an MQTT device needs a secret (or secret_hash) to log in' });
+    }
+  });
+  const sensors = new Set<string>();
+  const metrics = new Set<string>();
+  c.sensors.forEach((s, i) => {
+    if (sensors.has(s.id)) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'id'], message: `duplicate sensor id "${s.id}"` });
+    sensors.add(s.id);
+    const di = devices.get(s.device);
+    if (di === undefined) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'device'], message: `no device "${s.device}" in devices` });
+    const d = di === undefined ? undefined : c.devices[di];
+    if (d?.transport === 'firmata') {
+      if (!s.firmata) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'firmata'], message: 'a sensor on a firmata board needs firmata: { pin }' });
+    } else if (!s.metric && !s.source) {
+      ctx.addIssue({ code: 'custom', path: ['sensors', i, 'metric'], message: 'name the metric the device sends (or a source topic)' });
+    }
+    const key = `${s.device}/${s.metric ?? s.source?.topic ?? s.firmata?.pin}`;
+    if (metrics.has(key)) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'metric'], message: `another sensor already reads ${key}` });
+    metrics.add(key);
+    const isTank = s.kind.startsWith('tank_');
+    if (isTank && !s.tank) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'tank'], message: `a ${s.kind} sensor needs tank: { shape, … }` });
+    if (!isTank && s.tank) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'tank'], message: `tank: only goes with tank_* kinds, not ${s.kind}` });
+    if (s.kind === 'tank_distance' && s.tank && s.tank.sensor_height_mm === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['sensors', i, 'tank', 'sensor_height_mm'], message: 'a tank_distance sensor needs sensor_height_mm (sensor face to tank bottom, mm)' });
+    }
+    if (s.kind === 'battery_soc' && !s.battery) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'battery'], message: 'a battery_soc sensor needs battery: { capacity_kwh, usable_fraction }' });
+    if (s.kind === 'cold_temp' && !s.cold) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'cold'], message: 'a cold_temp sensor needs cold: { safe_max_c }' });
+  });
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type DeviceConfig = Config['devices'][number];
+export type SensorConfig = Config['sensors'][number];
+export type TankConfig = NonNullable<SensorConfig['tank']>;
+export type AlertsConfig = Config['alerts'];
+export type InfluxConfig = NonNullable<Config['influx']>;
+export type FederationConfig = NonNullable<Config['federation']>;

@@ -1,0 +1,237 @@
+// The shared message shapes of tend, defined once (see ../shared/DESIGN.md "Data flow").
+// device → transport → RawReading → ingest → Reading → state → ReserveStatus → rules → Alert
+// → Incident → AssemblyPrompt → outputs.
+
+/** Time source, injected everywhere so tests and `simulate` can run on a fake clock. */
+export interface Clock {
+  /** epoch milliseconds */
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };
+
+export type Transport = 'mqtt' | 'serial' | 'firmata';
+
+/** What a transport adapter hands to ingest: one metric of one device, not yet validated. */
+export interface RawReading {
+  device: string;
+  metric: string;
+  value: number;
+  /** epoch ms: the device's own time when it sent one, else receive time */
+  ts: number;
+  source: Transport;
+  seq?: number;
+}
+
+export const SENSOR_KINDS = [
+  'tank_distance', 'tank_pressure', 'tank_level',
+  'battery_soc', 'battery_voltage', 'load_power', 'solar_power',
+  'cold_temp', 'door_open',
+  'pressure', 'wind_speed', 'wind_gust', 'rain',
+] as const;
+export type SensorKind = (typeof SENSOR_KINDS)[number];
+
+export type Domain = 'water' | 'power' | 'cold' | 'weather';
+
+/** An accepted, calibrated reading of one configured sensor. */
+export interface Reading {
+  sensor: string;
+  device: string;
+  kind: SensorKind;
+  /** the number the device sent (mm, kPa, %, V, W, °C, 0/1, hPa, m/s, mm) */
+  raw: number;
+  /** engineering value: litres for tanks, otherwise the raw unit */
+  value: number;
+  /** tank level in mm, for tank kinds */
+  level_mm?: number;
+  /** epoch ms of the measurement */
+  ts: number;
+  /** epoch ms when tend received it */
+  received: number;
+  /** true when the device clock was off by more than 10 min and ts was replaced */
+  ts_replaced?: boolean;
+  source: Transport;
+  seq?: number;
+}
+
+/** Why ingest refused something; counted per device and reason. */
+export type RejectReason =
+  | 'not_json' | 'not_object' | 'too_large' | 'not_finite' | 'unknown_device'
+  | 'unknown_metric' | 'bad_ts' | 'bad_seq' | 'bad_checksum' | 'bad_sentence'
+  | 'line_too_long' | 'not_utf8' | 'wrong_port' | 'out_of_range';
+
+export type Level = 'ok' | 'watch' | 'strained' | 'critical' | 'unknown';
+
+export interface TankStatus {
+  id: string;
+  name: string;
+  liters: number | null;
+  capacity_liters: number;
+  percent: number | null;
+  level_mm: number | null;
+  status: Level;
+  /** ISO time of the last accepted reading, null if never */
+  last_seen: string | null;
+  /** true when the value is older than the staleness window or the device is offline */
+  stale: boolean;
+}
+
+export interface WaterStatus {
+  liters: number | null;
+  capacity_liters: number;
+  percent: number | null;
+  /** net outflow, refills excluded, over a rolling window; null while unknown */
+  draw_lph: number | null;
+  days_left_current: number | null;
+  days_left_minimum: number | null;
+  status: Level;
+  tanks: TankStatus[];
+}
+
+export interface PowerStatus {
+  soc_percent: number | null;
+  stored_kwh: number | null;
+  usable_kwh: number | null;
+  load_w: number | null;
+  solar_w: number | null;
+  net_w: number | null;
+  hours_left: number | null;
+  voltage_v: number | null;
+  status: Level;
+  stale: boolean;
+}
+
+export interface ColdUnitStatus {
+  id: string;
+  name: string;
+  temp_c: number | null;
+  safe_max_c: number;
+  minutes_above_safe: number;
+  door_open: boolean | null;
+  status: Level;
+  last_seen: string | null;
+  stale: boolean;
+}
+
+export interface WeatherStatus {
+  pressure_hpa: number | null;
+  /** change over the last 3 h (negative: falling); null until 3 h... or at least 1 h of data */
+  pressure_tendency_hpa_3h: number | null;
+  wind_ms: number | null;
+  gust_ms: number | null;
+  rain_mm: number | null;
+  status: Level;
+  stale: boolean;
+}
+
+export interface SensorHealth {
+  id: string;
+  name: string;
+  device: string;
+  kind: SensorKind;
+  value: number | null;
+  raw: number | null;
+  last_seen: string | null;
+  stale: boolean;
+  device_online: boolean | null;
+}
+
+export interface SensorsSummary {
+  online: number;
+  total: number;
+  stale: string[];
+  rejected_total: number;
+}
+
+export interface ReserveStatus {
+  village: { id: string; name: string; population: number };
+  at: string;
+  water: WaterStatus;
+  power: PowerStatus;
+  cold: { status: Level; units: ColdUnitStatus[] };
+  weather: WeatherStatus;
+  sensors: SensorsSummary;
+  alerts: Alert[];
+  assembly: AssemblyPrompt[];
+}
+
+// ---- alerts, incidents, prompts (DESIGN.md "Alerts, incidents and assembly prompts")
+
+export type Severity = 'watch' | 'warning' | 'critical';
+export type AlertState = 'pending' | 'firing' | 'resolved';
+
+export interface Alert {
+  /** stable id: `<rule>:<subject>:<n>` */
+  id: string;
+  rule: string;
+  /** sensor, tank, unit or domain the alert is about */
+  subject: string;
+  domain: Domain | 'sensors';
+  severity: Severity;
+  state: AlertState;
+  /** one plain sentence, informing, never commanding */
+  title: string;
+  detail: string;
+  value: number | null;
+  started_at: string;
+  fired_at: string | null;
+  resolved_at: string | null;
+  incident_id: string | null;
+}
+
+export interface Incident {
+  id: string;
+  opened_at: string;
+  closed_at: string | null;
+  alert_ids: string[];
+  domains: (Domain | 'sensors')[];
+  crisis: boolean;
+  prompt_id: string | null;
+  exercise: boolean;
+}
+
+export interface PromptNote {
+  at: string;
+  author: string;
+  text: string;
+}
+
+export interface NeighbourOffer {
+  village: string;
+  offer: string;
+  heard_at: string;
+}
+
+export interface AssemblyPrompt {
+  id: string;
+  incident_id: string;
+  status: 'open' | 'closed';
+  exercise: boolean;
+  version: number;
+  opened_at: string;
+  updated_at: string;
+  closed_at: string | null;
+  headline: string;
+  situation: { at: string; text: string }[];
+  damaged: string[];
+  working: string[];
+  urgent: string[];
+  can_wait: string[];
+  reserves: {
+    water_days_current: number | null;
+    water_days_minimum: number | null;
+    power_hours_left: number | null;
+    cold_units_at_risk: string[];
+  };
+  neighbours: NeighbourOffer[];
+  questions: string[];
+  notes: PromptNote[];
+}
+
+/** Connection state of a transport, shown on the page and /metrics. */
+export interface LinkStatus {
+  name: string;
+  kind: 'broker' | 'mqtt' | 'serial' | 'firmata' | 'influx' | 'federation' | 'storage';
+  state: 'connected' | 'connecting' | 'reconnecting' | 'error' | 'disconnected' | 'listening';
+  last_error: string | null;
+  since: string;
+}
