@@ -2,7 +2,7 @@
 // `path: message` (what `tend config check` prints).
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { configSchema, type Config } from './schema.ts';
+import { configSchema, crossCheck, type Config } from './schema.ts';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -15,13 +15,16 @@ export class ConfigError extends Error {
 export function parseConfig(input: unknown): Config {
   const result = configSchema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.flatMap((issue) => {
+  const problems = new Set<string>();
+  for (const line of result.error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((k) => `${formatPath([...issue.path, k])}: unknown key`);
     }
     return [`${formatPath(issue.path)}: ${issue.message}`];
-  });
-  throw new ConfigError(problems);
+  })) problems.add(line);
+  // the schema stops before cross-section checks when a section is malformed; run them anyway
+  crossCheck(input, (path, message) => problems.add(`${formatPath(path)}: ${message}`));
+  throw new ConfigError([...problems]);
 }
 
 function formatPath(path: PropertyKey[]): string {
@@ -31,7 +34,7 @@ function formatPath(path: PropertyKey[]): string {
 
 /** Parse YAML text; syntax errors come back as `line N: message`. */
 export function parseConfigText(text: string): Config {
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length) {
     throw new ConfigError(doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`));
   }

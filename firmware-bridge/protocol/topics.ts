@@ -1,0 +1,37 @@
+// MQTT topic names of the device protocol and the village outputs (DESIGN.md "Device protocol").
+
+export const topics = {
+  reading: (village: string, device: string) => `tend/${village}/dev/${device}/reading`,
+  status: (village: string, device: string) => `tend/${village}/dev/${device}/status`,
+  devicePrefix: (village: string, device: string) => `tend/${village}/dev/${device}/`,
+  reserve: (village: string) => `tend/${village}/reserve`,
+  alerts: (village: string) => `tend/${village}/alerts`,
+  assembly: (village: string) => `tend/${village}/assembly`,
+};
+
+export type DeviceTopic = { device: string; kind: 'reading' | 'status' };
+
+/** `tend/<village>/dev/<device>/(reading|status)` → parts, or null for any other topic. */
+export function parseDeviceTopic(village: string, topic: string): DeviceTopic | null {
+  const prefix = `tend/${village}/dev/`;
+  if (!topic.startsWith(prefix)) return null;
+  const rest = topic.slice(prefix.length);
+  const slash = rest.indexOf('/');
+  if (slash <= 0) return null;
+  const device = rest.slice(0, slash);
+  const kind = rest.slice(slash + 1);
+  if (kind !== 'reading' && kind !== 'status') return null;
+  return { device, kind };
+}
+
+/** MQTT topic filter match with + and # (MQTT 3.1.1 §4.7). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}

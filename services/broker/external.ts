@@ -1,0 +1,105 @@
+// tend as a client of an external broker (Mosquitto, EMQX, VerneMQ): it subscribes to the
+// device topics and publishes the village outputs. A stable client id and a persistent session
+// (clean: false) make the broker keep QoS 1 readings for us while we reconnect (MQTT 3.1.2.4).
+import mqtt, { type MqttClient } from 'mqtt';
+import type { LinkStatus } from '../types.ts';
+import type { Publish } from './embedded.ts';
+
+export interface ExternalBrokerOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  clientId: string;
+  subscriptions: string[];
+  onDeviceMessage: (topic: string, payload: Buffer) => boolean;
+  whenDurable: (done: () => void) => void;
+  log?: (msg: string) => void;
+}
+
+export class ExternalBroker {
+  private client: MqttClient | null = null;
+  private state: LinkStatus['state'] = 'connecting';
+  private lastError: string | null = null;
+  private since = new Date().toISOString();
+  readonly address: string;
+
+  constructor(private readonly opts: ExternalBrokerOptions) {
+    this.address = opts.url;
+  }
+
+  /** Resolves once connected the first time; later drops reconnect in the background (1 s → 30 s). */
+  async start(): Promise<void> {
+    const { opts } = this;
+    const client = mqtt.connect(opts.url, {
+      clientId: opts.clientId,
+      clean: false,
+      username: opts.username,
+      password: opts.password,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+    });
+    // mqtt.js acks a QoS 1 message when handleMessage calls back; hold it until durable.
+    client.handleMessage = (packet, callback) => {
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      const isDevice = opts.onDeviceMessage(packet.topic, payload);
+      if (isDevice && packet.qos > 0) opts.whenDurable(() => callback());
+      else callback();
+    };
+    let backoff = 1000;
+    client.on('connect', (connack) => {
+      backoff = 1000;
+      client.options.reconnectPeriod = backoff;
+      this.set('connected', null);
+      // a persistent session keeps subscriptions, but subscribing again is harmless and covers
+      // a broker that lost its session store
+      void connack;
+      const subs = Object.fromEntries(opts.subscriptions.map((t) => [t, { qos: 1 as const }]));
+      client.subscribe(subs, (err) => {
+        if (err) this.set('error', `subscribe failed: ${err.message}`);
+      });
+    });
+    client.on('reconnect', () => {
+      backoff = Math.min(backoff * 2, 30_000);
+      client.options.reconnectPeriod = backoff;
+      this.set('reconnecting', this.lastError);
+    });
+    client.on('error', (err) => {
+      this.set('error', err.message);
+      opts.log?.(`broker ${opts.url}: ${err.message}`);
+    });
+    client.on('offline', () => this.set('reconnecting', this.lastError));
+    this.client = client;
+    await new Promise<void>((resolve) => {
+      if (client.connected) return resolve();
+      client.once('connect', () => resolve());
+      // do not block start-up forever: monitoring goes on and the link shows as reconnecting
+      setTimeout(resolve, 5000).unref();
+    });
+  }
+
+  publish: Publish = (topic, payload, o = {}) => {
+    this.client?.publish(topic, payload, { retain: o.retain ?? false, qos: o.qos ?? 0 }, (err) => {
+      if (err) this.opts.log?.(`broker: publish to ${topic} failed: ${err.message}`);
+    });
+  };
+
+  connectedClients(): number {
+    return this.client?.connected ? 1 : 0;
+  }
+
+  private set(state: LinkStatus['state'], err: string | null): void {
+    if (state !== this.state) this.since = new Date().toISOString();
+    this.state = state;
+    this.lastError = err;
+  }
+
+  link(): LinkStatus {
+    return { name: `broker ${this.opts.url}`, kind: 'mqtt', state: this.state, last_error: this.lastError, since: this.since };
+  }
+
+  async stop(): Promise<void> {
+    const c = this.client;
+    this.client = null;
+    if (c) await c.endAsync();
+  }
+}

@@ -1,0 +1,113 @@
+// Where a reading enters the village. Every transport hands its RawReadings here; ingest checks
+// them against the config (known device, known metric, plausible range, sane clock), calibrates
+// them to engineering units and passes the Reading on. Everything refused is counted per device
+// and reason and logged at most once a minute per device — never a crash, never silent.
+import type { Config, SensorConfig } from '../../config/schema.ts';
+import type { TransportSink } from '../../firmware-bridge/transport.ts';
+import { MAX_CLOCK_SKEW_MS } from '../../firmware-bridge/protocol/payload.ts';
+import type { VillageEventHub } from '../events.ts';
+import type { Clock, RawReading, Reading, RejectReason } from '../types.ts';
+import { calibrate } from './calibrate.ts';
+
+/** The one thing ingest needs from the state: somewhere to put an accepted reading. */
+export interface ReadingStore {
+  record(r: Reading): void;
+  setDeviceOnline(device: string, online: boolean, at: number): void;
+}
+
+const LOG_EVERY_MS = 60_000;
+/** unknown device names come from the wire: count them under one label, not one each */
+export const UNKNOWN_DEVICE = '(unknown)';
+
+export class Ingest implements TransportSink {
+  private readonly sensorsByKey = new Map<string, SensorConfig>();
+  private readonly devices = new Set<string>();
+  private readonly lastLog = new Map<string, number>();
+  /** `${device}\0${reason}` → count */
+  readonly rejects = new Map<string, number>();
+  readonly accepted = new Map<string, number>();
+  rejectedTotal = 0;
+  acceptedTotal = 0;
+  clockReplacedTotal = 0;
+
+  constructor(private readonly opts: {
+    config: Config;
+    clock: Clock;
+    events: VillageEventHub;
+    store: ReadingStore;
+    log?: (msg: string) => void;
+  }) {
+    for (const d of opts.config.devices) this.devices.add(d.id);
+    for (const s of opts.config.sensors) this.sensorsByKey.set(sensorKey(s.device, metricOf(s)), s);
+  }
+
+  reading(raw: RawReading): void {
+    if (!this.devices.has(raw.device)) return this.reject(raw.device, 'unknown_device', `no device "${raw.device.slice(0, 64)}" in the config`);
+    const sensor = this.sensorsByKey.get(sensorKey(raw.device, raw.metric));
+    if (!sensor) return this.reject(raw.device, 'unknown_metric', `device ${raw.device} has no sensor for metric "${raw.metric.slice(0, 64)}"`);
+    if (!Number.isFinite(raw.value)) return this.reject(raw.device, 'not_finite', `${raw.metric} is not a finite number`);
+    if (sensor.range && (raw.value < sensor.range[0] || raw.value > sensor.range[1])) {
+      return this.reject(raw.device, 'out_of_range', `${sensor.id}: ${raw.value} outside ${sensor.range[0]}…${sensor.range[1]}`);
+    }
+    const received = this.opts.clock.now();
+    let ts = raw.ts;
+    let tsReplaced = false;
+    if (!Number.isFinite(ts) || Math.abs(ts - received) > MAX_CLOCK_SKEW_MS) {
+      // A device clock off by more than 10 min (no RTC, no NTP after a power cut) would put the
+      // reading in the wrong place in every window; keep the value, use our time, flag it.
+      ts = received;
+      tsReplaced = true;
+      this.clockReplacedTotal++;
+    }
+    const { value, level_mm } = calibrate(sensor, raw.value);
+    const reading: Reading = {
+      sensor: sensor.id, device: raw.device, kind: sensor.kind, raw: raw.value, value, ts, received, source: raw.source,
+    };
+    if (level_mm !== undefined) reading.level_mm = level_mm;
+    if (tsReplaced) reading.ts_replaced = true;
+    if (raw.seq !== undefined) reading.seq = raw.seq;
+    this.acceptedTotal++;
+    this.accepted.set(raw.device, (this.accepted.get(raw.device) ?? 0) + 1);
+    this.opts.store.record(reading);
+    this.opts.events.emit('reading', reading);
+  }
+
+  reject(device: string, reason: RejectReason, detail: string): void {
+    const label = this.devices.has(device) ? device : UNKNOWN_DEVICE;
+    const key = `${label}\0${reason}`;
+    this.rejects.set(key, (this.rejects.get(key) ?? 0) + 1);
+    this.rejectedTotal++;
+    const now = this.opts.clock.now();
+    const last = this.lastLog.get(label);
+    if (last === undefined || now - last >= LOG_EVERY_MS || now < last) {
+      this.lastLog.set(label, now);
+      const count = this.rejects.get(key);
+      this.opts.log?.(`ingest: rejected from ${label}: ${reason}: ${detail} (${count} ${reason} so far; logging this device at most once a minute)`);
+    }
+    this.opts.events.emit('reject', { device: label, reason, detail, at: now });
+  }
+
+  online(device: string, online: boolean): void {
+    if (!this.devices.has(device)) return;
+    const at = this.opts.clock.now();
+    this.opts.store.setDeviceOnline(device, online, at);
+    this.opts.events.emit('device', { device, online, at });
+  }
+
+  /** rejects as [device, reason, count] for /metrics */
+  rejectCounts(): [string, RejectReason, number][] {
+    return [...this.rejects].map(([k, n]) => {
+      const [device, reason] = k.split('\0') as [string, RejectReason];
+      return [device, reason, n];
+    });
+  }
+}
+
+/** The metric name a sensor is keyed by: its metric, else a source sensor's id, else a firmata pin. */
+export function metricOf(s: SensorConfig): string {
+  return s.metric ?? (s.source ? s.id : String(s.firmata?.pin ?? s.id));
+}
+
+function sensorKey(device: string, metric: string): string {
+  return `${device}\0${metric}`;
+}

@@ -1,0 +1,262 @@
+// The composition root: builds every stage of one village and wires them in one direction.
+//
+//   devices ─► transports (firmware-bridge: MQTT via broker, serial, firmata)
+//           ─► Ingest (validate, map to sensor, calibrate)          services/ingest/
+//           ─► Reserve (latest values, windows, status)            services/reserve/
+//           ─► Alerting (rules → alerts → incidents → prompts)      services/alerts/, services/assembly/
+//           ─► outputs: retained MQTT topics, web page/SSE, webhooks, history outbox, federation
+//
+// Hardware and network endpoints come in through the config and options, so each stage can be
+// tested with a real counterpart on loopback.
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../config/schema.ts';
+import { DeviceMessages } from '../firmware-bridge/mqtt/device-messages.ts';
+import { topics } from '../firmware-bridge/protocol/topics.ts';
+import type { TransportHandle } from '../firmware-bridge/transport.ts';
+import { DeviceAuth } from './broker/auth.ts';
+import { EmbeddedBroker, type Publish } from './broker/embedded.ts';
+import { ExternalBroker } from './broker/external.ts';
+import { VillageEventHub } from './events.ts';
+import { Ingest, metricOf } from './ingest/ingest.ts';
+import { Reserve } from './reserve/reserve.ts';
+import { Storage } from './storage.ts';
+import { systemClock, type Clock, type LinkStatus, type ReserveStatus, type SensorHealth } from './types.ts';
+import { createMetrics } from './web/metrics.ts';
+import { WebServer } from './web/server.ts';
+
+export interface StartOptions {
+  config: Config;
+  clock?: Clock;
+  /** overrides config.storage.dir */
+  storageDir?: string;
+  /** override ports (0 = any free port) */
+  webPort?: number;
+  brokerPort?: number;
+  /** demo: when a configured port is taken, take a free one instead of failing */
+  portFallback?: boolean;
+  /** run without the web server (simulate, benches) */
+  web?: boolean;
+  /** recompute the status at most this often after a change (ms) */
+  statusThrottleMs?: number;
+  /** 1 s tick for staleness and time-weighted rules; off when a simulation drives the clock */
+  tick?: boolean;
+  log?: (msg: string) => void;
+}
+
+export interface Village {
+  config: Config;
+  clock: Clock;
+  events: VillageEventHub;
+  storage: Storage;
+  ingest: Ingest;
+  reserve: Reserve;
+  /** mqtt://host:port of the broker devices talk to */
+  brokerUrl: string;
+  brokerPort: number;
+  /** http://host:port of the page and API ('' without web) */
+  webUrl: string;
+  webPort: number;
+  token: string;
+  tokenFile: string;
+  publish: Publish;
+  status(): ReserveStatus;
+  sensors(): SensorHealth[];
+  links(): LinkStatus[];
+  /** recompute the status now (and run the rules); returns it */
+  refresh(): ReserveStatus;
+  stop(): Promise<void>;
+}
+
+export class PortInUseError extends Error {
+  constructor(readonly what: string, readonly host: string, readonly port: number) {
+    super(`${what} port ${port} on ${host} is already in use; free it or choose another port in the config`);
+    this.name = 'PortInUseError';
+  }
+}
+
+export async function startVillage(opts: StartOptions): Promise<Village> {
+  const { config } = opts;
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? ((m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`));
+  const storageDir = resolve(opts.storageDir ?? config.storage.dir);
+  const storage = new Storage(storageDir);
+  const events = new VillageEventHub();
+  const v = config.village.id;
+  const stoppers: (() => Promise<void> | void)[] = [];
+
+  // state
+  const reserve = new Reserve({ config, clock, storage });
+  reserve.start();
+
+  // where readings enter
+  const ingest = new Ingest({ config, clock, events, store: reserve, log });
+  const deviceMessages = new DeviceMessages({ config, clock, sink: ingest, metricOf });
+  // every accepted reading is queued for the next group commit
+  events.on('reading', () => storage.commitSoon());
+  const whenDurable = (done: () => void) => storage.commitSoon(() => done());
+
+  // the broker devices talk to
+  let brokerUrl: string;
+  let brokerPort = 0;
+  let publish: Publish;
+  let brokerLink: () => LinkStatus;
+  let brokerClients: () => number;
+  if ('embedded' in config.broker) {
+    const e = config.broker.embedded;
+    const auth = new DeviceAuth(config, (d) => deviceMessages.sourceTopicsOf(d));
+    const make = (port: number) => new EmbeddedBroker({
+      host: e.host, port, auth, tls: e.tls, log, whenDurable,
+      onDeviceMessage: (topic, payload) => deviceMessages.handle(topic, payload),
+    });
+    let broker = make(opts.brokerPort ?? e.port);
+    try {
+      await broker.start();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      await broker.stop();
+      if (!opts.portFallback) {
+        storage.close();
+        throw new PortInUseError('MQTT broker', e.host, opts.brokerPort ?? e.port);
+      }
+      log(`broker: port ${opts.brokerPort ?? e.port} is taken, using a free port instead`);
+      broker = make(0);
+      await broker.start();
+    }
+    brokerUrl = broker.address;
+    brokerPort = broker.port;
+    publish = broker.publish;
+    brokerLink = () => broker.link();
+    brokerClients = () => broker.connectedClients();
+    stoppers.push(() => broker.stop());
+  } else {
+    const b = config.broker;
+    const broker = new ExternalBroker({
+      url: b.url, username: b.username, password: b.password, clientId: b.client_id ?? `tend-${v}`,
+      subscriptions: deviceMessages.subscriptions(), log, whenDurable,
+      onDeviceMessage: (topic, payload) => deviceMessages.handle(topic, payload),
+    });
+    await broker.start();
+    brokerUrl = broker.address;
+    publish = broker.publish;
+    brokerLink = () => broker.link();
+    brokerClients = () => broker.connectedClients();
+    stoppers.push(() => broker.stop());
+  }
+
+  // serial and firmata devices (firmware-bridge/serial, firmware-bridge/firmata)
+  const transports: TransportHandle[] = [];
+  // TRANSPORTS-WIRING: serial & firmata adapters are started here.
+
+  // status: recomputed shortly after a change, and every second for staleness
+  let current: ReserveStatus = { ...reserve.status({ rejected_total: 0 }), alerts: [], assembly: [] };
+  let lastPublished = '';
+  const refresh = (): ReserveStatus => {
+    const base = reserve.status({ rejected_total: ingest.rejectedTotal });
+    current = { ...base, alerts: [], assembly: [] };
+    // ALERTING-WIRING: rules run on each new status here.
+    events.emit('status', current);
+    const { at: _at, ...content } = current;
+    const text = JSON.stringify(content);
+    if (text !== lastPublished) {
+      lastPublished = text;
+      publish(topics.reserve(v), JSON.stringify(current), { retain: true, qos: 1 });
+    }
+    return current;
+  };
+  const throttle = opts.statusThrottleMs ?? 100;
+  let pending: NodeJS.Timeout | null = null;
+  const schedule = () => {
+    if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, throttle);
+  };
+  events.on('reading', schedule);
+  events.on('device', schedule);
+  refresh();
+  if (opts.tick !== false) {
+    const tick = setInterval(() => {
+      refresh();
+      storage.commitSoon();
+    }, 1000);
+    stoppers.push(() => clearInterval(tick));
+  }
+  stoppers.push(() => { if (pending) clearTimeout(pending); });
+
+  const links = (): LinkStatus[] => {
+    const out = [brokerLink(), ...transports.map((t) => t.link())];
+    out.push({ name: 'storage', kind: 'storage', state: storage.lastError ? 'error' : 'connected', last_error: storage.lastError, since: new Date(0).toISOString() });
+    return out;
+  };
+
+  // the web page and API
+  const { token, file: tokenFile } = loadToken(config, storageDir);
+  const metrics = createMetrics({
+    village: v,
+    accepted: () => [...ingest.accepted],
+    rejected: () => ingest.rejectCounts(),
+    clockReplaced: () => ingest.clockReplacedTotal,
+    status: () => current,
+    links,
+    brokerClients,
+    storageError: () => storage.lastError,
+  });
+  let web: WebServer | null = null;
+  if (opts.web !== false) {
+    const make = (port: number) => new WebServer({
+      events, token, metrics, log,
+      status: () => current,
+      sensors: () => reserve.sensors(),
+      links,
+      history: (id, since) => (config.sensors.some((s) => s.id === id) ? reserve.history(id, since) : null),
+      health: () => ({ ok: true, village: v, storage: storage.lastError ?? 'ok', broker: brokerLink().state }),
+    }, { host: config.web.host, port, tls: config.web.tls });
+    web = make(opts.webPort ?? config.web.port);
+    try {
+      await web.start();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      if (!opts.portFallback) {
+        for (const s of stoppers.reverse()) await s();
+        storage.close();
+        throw new PortInUseError('web', config.web.host, opts.webPort ?? config.web.port);
+      }
+      log(`web: port ${opts.webPort ?? config.web.port} is taken, using a free port instead`);
+      web = make(0);
+      await web.start();
+    }
+    const w = web;
+    stoppers.push(() => w.stop());
+  }
+
+  let stopped = false;
+  return {
+    config, clock, events, storage, ingest, reserve, brokerUrl, brokerPort, publish, token, tokenFile,
+    webUrl: web?.url ?? '',
+    webPort: web?.port ?? 0,
+    status: () => current,
+    sensors: () => reserve.sensors(),
+    links,
+    refresh,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const t of transports) await t.stop();
+      for (const s of stoppers.reverse()) await s();
+      reserve.stop();
+      storage.close();
+    },
+  };
+}
+
+/** The write token: from web.token_file, created with a random token (mode 600) if missing. */
+function loadToken(config: Config, storageDir: string): { token: string; file: string } {
+  const file = resolve(config.web.token_file ?? join(storageDir, 'web-token'));
+  if (existsSync(file)) {
+    const token = readFileSync(file, 'utf8').trim();
+    if (token.length >= 16) return { token, file };
+  }
+  const token = randomBytes(24).toString('base64url');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return { token, file };
+}

@@ -1,0 +1,88 @@
+// Prometheus metrics (GET /metrics) through prom-client. One registry per village so several
+// villages can run in one process (tests, federation bench). Values are read when scraped, so
+// the hot path only bumps plain counters.
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { LinkStatus, ReserveStatus } from '../types.ts';
+
+export interface MetricSources {
+  village: string;
+  accepted(): [device: string, count: number][];
+  rejected(): [device: string, reason: string, count: number][];
+  clockReplaced(): number;
+  status(): ReserveStatus;
+  links(): LinkStatus[];
+  brokerClients(): number;
+  storageError(): string | null;
+  /** extra gauges from optional modules: name → [help, value] */
+  extra?: () => Record<string, [string, number]>;
+}
+
+const LINK_STATES: LinkStatus['state'][] = ['connected', 'listening', 'connecting', 'reconnecting', 'error', 'disconnected'];
+
+export function createMetrics(src: MetricSources): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ village: src.village });
+  new Counter({
+    name: 'tend_readings_accepted_total', help: 'Readings accepted by ingest, per device', labelNames: ['device'], registers: [registry],
+    collect() { this.reset(); for (const [device, n] of src.accepted()) this.inc({ device }, n); },
+  });
+  new Counter({
+    name: 'tend_readings_rejected_total', help: 'Readings refused by ingest, per device and reason', labelNames: ['device', 'reason'], registers: [registry],
+    collect() { this.reset(); for (const [device, reason, n] of src.rejected()) this.inc({ device, reason }, n); },
+  });
+  new Counter({
+    name: 'tend_device_clock_replaced_total', help: 'Readings whose device time was >10 min off and was replaced by receive time', registers: [registry],
+    collect() { this.reset(); this.inc(src.clockReplaced()); },
+  });
+  new Gauge({
+    name: 'tend_sensors', help: 'Configured sensors by freshness', labelNames: ['state'], registers: [registry],
+    collect() {
+      const s = src.status().sensors;
+      this.set({ state: 'online' }, s.online);
+      this.set({ state: 'stale' }, s.stale.length);
+      this.set({ state: 'total' }, s.total);
+    },
+  });
+  new Gauge({
+    name: 'tend_water_liters', help: 'Water in the village tanks (litres)', registers: [registry],
+    collect() { const l = src.status().water.liters; if (l !== null) this.set(l); },
+  });
+  new Gauge({
+    name: 'tend_water_days_left', help: 'Days of water left', labelNames: ['use'], registers: [registry],
+    collect() {
+      const w = src.status().water;
+      if (w.days_left_current !== null) this.set({ use: 'current' }, w.days_left_current);
+      if (w.days_left_minimum !== null) this.set({ use: 'minimum' }, w.days_left_minimum);
+    },
+  });
+  new Gauge({
+    name: 'tend_power_hours_left', help: 'Hours of usable battery energy at the current load, ignoring solar', registers: [registry],
+    collect() { const h = src.status().power.hours_left; if (h !== null) this.set(h); },
+  });
+  new Gauge({
+    name: 'tend_link_up', help: 'Connection state of each transport (1 for the current state)', labelNames: ['link', 'kind', 'state'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const l of src.links()) for (const st of LINK_STATES) this.set({ link: l.name, kind: l.kind, state: st }, l.state === st ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'tend_broker_clients', help: 'MQTT clients connected to the embedded broker', registers: [registry],
+    collect() { this.set(src.brokerClients()); },
+  });
+  new Gauge({
+    name: 'tend_storage_ok', help: '1 when the SQLite storage accepts writes, 0 when it fails (disk full, read-only)', registers: [registry],
+    collect() { this.set(src.storageError() ? 0 : 1); },
+  });
+  if (src.extra) {
+    const extra = src.extra;
+    const names = Object.keys(extra());
+    for (const name of names) {
+      new Gauge({
+        name, help: extra()[name]![0], registers: [registry],
+        collect() { const v = extra()[name]; if (v) this.set(v[1]); },
+      });
+    }
+  }
+  return registry;
+}

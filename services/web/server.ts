@@ -1,0 +1,271 @@
+// The web page and HTTP API (DESIGN.md "Reserve status", "Alerts…", "Federation").
+// Reads are open; write endpoints need the token (Authorization: Bearer …). Bodies are small and
+// size-limited. The page is static files with no external resources, so it works offline.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Registry } from 'prom-client';
+import type { VillageEventHub } from '../events.ts';
+import type { Alert, AssemblyPrompt, LinkStatus, ReserveStatus, SensorHealth } from '../types.ts';
+
+const PAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'page');
+const MAX_BODY = 16 * 1024;
+/** an SSE client this far behind is cut off rather than buffered without bound */
+const MAX_SSE_BACKLOG = 1024 * 1024;
+
+/** What the web server reads from the village: a narrow interface, not the village itself. */
+export interface WebSources {
+  events: VillageEventHub;
+  token: string;
+  status(): ReserveStatus;
+  sensors(): SensorHealth[];
+  links(): LinkStatus[];
+  history(sensorId: string, sinceMs: number): { ts: number; value: number }[] | null;
+  metrics: Registry;
+  health(): { ok: boolean; [k: string]: unknown };
+  alerting?: {
+    alerts(): Alert[];
+    prompts(): AssemblyPrompt[];
+    prompt(id: string): AssemblyPrompt | undefined;
+    addNote(id: string, note: { author: string; text: string }): AssemblyPrompt;
+    cap(id: string): string;
+    startDrill(): void;
+  };
+  federation?: {
+    view(): unknown;
+    setOffer(text: string | null, withdrawn?: boolean): void;
+  };
+  log?: (msg: string) => void;
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export class WebServer {
+  private server: Server | null = null;
+  private readonly sse = new Set<ServerResponse>();
+  private readonly files = new Map<string, { body: Buffer; type: string }>();
+  private readonly tokenDigest: Buffer;
+  port = 0;
+  url = '';
+
+  constructor(private readonly src: WebSources, private readonly opts: { host: string; port: number; tls?: { cert_file: string; key_file: string } }) {
+    this.tokenDigest = createHash('sha256').update(src.token).digest();
+  }
+
+  async start(): Promise<void> {
+    for (const [name, type] of [['index.html', 'text/html; charset=utf-8'], ['app.js', 'text/javascript; charset=utf-8'], ['style.css', 'text/css; charset=utf-8']] as const) {
+      try {
+        this.files.set(name, { body: readFileSync(join(PAGE_DIR, name)), type });
+      } catch {
+        this.files.set(name, { body: Buffer.from(name === 'index.html' ? '<!doctype html><title>tend</title><p>The page files are missing; the API is at /api/status.' : ''), type });
+      }
+    }
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      this.route(req, res).catch((err: unknown) => {
+        const status = err instanceof HttpError ? err.status : 500;
+        if (status === 500) this.src.log?.(`web: ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`);
+        if (!res.headersSent) sendJson(res, status, { error: (err as Error).message });
+        else res.end();
+      });
+    };
+    this.server = this.opts.tls
+      ? createHttpsServer({ cert: readFileSync(this.opts.tls.cert_file), key: readFileSync(this.opts.tls.key_file) }, handler)
+      : createHttpServer(handler);
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      const s = this.server!;
+      s.once('error', reject);
+      s.listen(this.opts.port, this.opts.host, () => {
+        s.off('error', reject);
+        resolve();
+      });
+    });
+    this.port = (this.server.address() as { port: number }).port;
+    const host = this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host;
+    this.url = `${this.opts.tls ? 'https' : 'http'}://${host}:${this.port}`;
+    const { events } = this.src;
+    events.on('status', this.onStatus);
+    events.on('alert', this.onAlert);
+    events.on('assembly', this.onAssembly);
+  }
+
+  private onStatus = (s: ReserveStatus) => this.broadcast('status', s);
+  private onAlert = (a: Alert) => this.broadcast('alert', a);
+  private onAssembly = (p: AssemblyPrompt) => this.broadcast('assembly', p);
+
+  private broadcast(event: string, data: unknown): void {
+    if (this.sse.size === 0) return;
+    const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    for (const res of this.sse) {
+      if (res.writableLength > MAX_SSE_BACKLOG) {
+        res.destroy();
+        this.sse.delete(res);
+        continue;
+      }
+      res.write(frame);
+    }
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    const { src } = this;
+    if (method === 'GET' || method === 'HEAD') {
+      if (path === '/' || path === '/index.html') return this.file(res, 'index.html');
+      if (path === '/app.js' || path === '/style.css') return this.file(res, path.slice(1));
+      if (path === '/healthz') {
+        const h = src.health();
+        return sendJson(res, h.ok ? 200 : 503, h);
+      }
+      if (path === '/metrics') {
+        const text = await src.metrics.metrics();
+        res.writeHead(200, { 'content-type': src.metrics.contentType });
+        return void res.end(text);
+      }
+      if (path === '/api/status') return sendJson(res, 200, src.status());
+      if (path === '/api/sensors') return sendJson(res, 200, { sensors: src.sensors(), links: src.links() });
+      if (path === '/api/history') {
+        const sensor = url.searchParams.get('sensor') ?? '';
+        const hours = Math.min(Math.max(Number(url.searchParams.get('hours') ?? 24) || 24, 1), 24 * 7);
+        const points = src.history(sensor, Date.now() - hours * 3600_000);
+        if (!points) throw new HttpError(404, `no sensor "${sensor.slice(0, 64)}"`);
+        return sendJson(res, 200, { sensor, points });
+      }
+      if (path === '/api/stream') return this.stream(req, res);
+      if (path === '/api/alerts') return sendJson(res, 200, src.alerting?.alerts() ?? []);
+      if (path === '/api/assembly') return sendJson(res, 200, src.alerting?.prompts() ?? []);
+      const cap = path.match(/^\/api\/assembly\/([^/]+)\/cap$/);
+      if (cap) {
+        const xml = src.alerting?.cap(decodeURIComponent(cap[1]!));
+        if (!xml) throw new HttpError(404, 'no such prompt');
+        res.writeHead(200, { 'content-type': 'application/cap+xml; charset=utf-8' });
+        return void res.end(xml);
+      }
+      const one = path.match(/^\/api\/assembly\/([^/]+)$/);
+      if (one) {
+        const p = src.alerting?.prompt(decodeURIComponent(one[1]!));
+        if (!p) throw new HttpError(404, 'no such prompt');
+        return sendJson(res, 200, p);
+      }
+      if (path === '/api/federation') {
+        return sendJson(res, 200, src.federation?.view() ?? { village: src.status().village.id, connected: false, neighbours: [] });
+      }
+      throw new HttpError(404, `nothing at ${path.slice(0, 100)}`);
+    }
+    if (method === 'POST') {
+      this.requireToken(req);
+      const notes = path.match(/^\/api\/assembly\/([^/]+)\/notes$/);
+      if (notes) {
+        if (!src.alerting) throw new HttpError(404, 'no such prompt');
+        const body = await readJson(req);
+        const author = typeof body.author === 'string' ? body.author.trim() : '';
+        const text = typeof body.text === 'string' ? body.text.trim() : '';
+        if (!text) throw new HttpError(400, 'a note needs text');
+        if (text.length > 2000 || author.length > 80) throw new HttpError(413, 'a note is at most 2000 characters and a name 80');
+        try {
+          return sendJson(res, 201, src.alerting.addNote(decodeURIComponent(notes[1]!), { author: author || 'someone', text }));
+        } catch (err) {
+          throw new HttpError(404, (err as Error).message);
+        }
+      }
+      if (path === '/api/drill') {
+        if (!src.alerting) throw new HttpError(404, 'alerts are not running');
+        src.alerting.startDrill();
+        return sendJson(res, 202, { started: true, exercise: true });
+      }
+      if (path === '/api/federation/offer') {
+        if (!src.federation) throw new HttpError(404, 'federation is not configured');
+        const body = await readJson(req);
+        const withdrawn = body.withdrawn === true;
+        const text = typeof body.offer === 'string' ? body.offer.trim().slice(0, 500) : null;
+        src.federation.setOffer(text || null, withdrawn);
+        return sendJson(res, 200, src.federation.view());
+      }
+      throw new HttpError(404, `nothing to post at ${path.slice(0, 100)}`);
+    }
+    res.setHeader('allow', 'GET, HEAD, POST');
+    throw new HttpError(405, `${method} is not supported`);
+  }
+
+  private requireToken(req: IncomingMessage): void {
+    const header = req.headers.authorization ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    const ok = given !== '' && timingSafeEqual(createHash('sha256').update(given).digest(), this.tokenDigest);
+    if (!ok) throw new HttpError(401, 'this needs the village write token (Authorization: Bearer <token>)');
+  }
+
+  private file(res: ServerResponse, name: string): void {
+    const f = this.files.get(name);
+    if (!f) throw new HttpError(404, 'not found');
+    res.writeHead(200, {
+      'content-type': f.type,
+      'cache-control': 'no-cache',
+      // everything the page needs comes from this server
+      'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'",
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(f.body);
+  }
+
+  private stream(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write(`retry: 2000\nevent: status\ndata: ${JSON.stringify(this.src.status())}\n\n`);
+    this.sse.add(res);
+    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    req.on('close', () => {
+      clearInterval(ping);
+      this.sse.delete(res);
+    });
+  }
+
+  sseClients(): number {
+    return this.sse.size;
+  }
+
+  async stop(): Promise<void> {
+    const { events } = this.src;
+    events.off('status', this.onStatus);
+    events.off('alert', this.onAlert);
+    events.off('assembly', this.onAssembly);
+    for (const res of this.sse) res.destroy();
+    this.sse.clear();
+    const s = this.server;
+    this.server = null;
+    if (s) {
+      s.closeAllConnections?.();
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new HttpError(413, `request body over ${MAX_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    const v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error();
+    return v as Record<string, unknown>;
+  } catch {
+    throw new HttpError(400, 'the body is not a JSON object');
+  }
+}

@@ -1,0 +1,48 @@
+// Start a real village on free loopback ports with its own temp storage dir.
+import mqtt, { type MqttClient } from 'mqtt';
+import { loadConfig } from '../../config/load.ts';
+import type { Config } from '../../config/schema.ts';
+import { DEMO_CONFIG } from '../../services/cli.ts';
+import { startVillage, type StartOptions, type Village } from '../../services/village.ts';
+import { tempDir } from './net.ts';
+
+export function demoConfig(): Config {
+  return loadConfig(DEMO_CONFIG);
+}
+
+export async function startTestVillage(opts: Partial<StartOptions> = {}): Promise<Village & { logs: string[]; cleanup(): Promise<void> }> {
+  const tmp = tempDir();
+  const logs: string[] = [];
+  const village = await startVillage({
+    config: opts.config ?? demoConfig(),
+    storageDir: tmp.dir,
+    webPort: 0,
+    brokerPort: 0,
+    log: (m) => logs.push(m),
+    ...opts,
+  });
+  return Object.assign(village, {
+    logs,
+    async cleanup() {
+      await village.stop();
+      tmp.remove();
+    },
+  });
+}
+
+/** Connect a real MQTT client as a device of the config (its id and secret). */
+export async function connectDevice(village: Village, device: string, extra: mqtt.IClientOptions = {}): Promise<MqttClient> {
+  const d = village.config.devices.find((x) => x.id === device);
+  const client = mqtt.connect(village.brokerUrl, { username: device, password: d?.secret, reconnectPeriod: 0, clientId: `test-${device}-${Math.random().toString(16).slice(2)}`, ...extra });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  return client;
+}
+
+export async function getJson<T = any>(url: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(url, init);
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
