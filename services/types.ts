@@ -73,6 +73,8 @@ export interface TankStatus {
   last_seen: string | null;
   /** true when the value is older than the staleness window or the device is offline */
   stale: boolean;
+  /** this tank's net outflow (L/h, refills excluded); null while unknown or stale */
+  draw_lph?: number | null;
 }
 
 export interface WaterStatus {
@@ -114,7 +116,7 @@ export interface ColdUnitStatus {
 
 export interface WeatherStatus {
   pressure_hpa: number | null;
-  /** change over the last 3 h (negative: falling); null until 3 h... or at least 1 h of data */
+  /** change over the last 3 h (negative: falling); with 1–3 h of data the change so far scaled to 3 h; null under 1 h */
   pressure_tendency_hpa_3h: number | null;
   wind_ms: number | null;
   gust_ms: number | null;

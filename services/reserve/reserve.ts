@@ -1,0 +1,505 @@
+// Reserve state: the latest value and rolling one-minute windows per configured sensor, kept in
+// memory for the hot path and written to SQLite by the storage group commit, and the reserve
+// status computed from them (DESIGN.md "Reserve status").
+//
+// Choices where DESIGN.md is silent (for the README too):
+// - Staleness uses arrival time (`Reading.received`, the village clock): a sensor is stale when
+//   nothing arrived for max(3 × interval_s, 60 s), or its device said offline after the last
+//   reading. A sensor never heard from is stale once that window has passed since start().
+// - Stale tanks keep their last litres visible (with `stale: true`, status 'unknown' and
+//   `last_seen`) and still count in the village totals, since the water is most likely still
+//   there; the water status is then no better than 'watch'. The same holds for every domain:
+//   'unknown' when none of its sensors is fresh, at least 'watch' when some are stale.
+// - `water.percent` is the known litres over the capacity of the tanks that have reported;
+//   `capacity_liters` is the capacity of all configured tanks.
+// - `draw_lph` is the sum over fresh tanks whose draw is known (see window.ts drawLph);
+//   `days_left_current` is null while the draw is unknown or below 1 L/h (no meaningful
+//   "days at current use" when nothing is drawn; JSON has no Infinity).
+// - `hours_left` is null when there is no load reading or the load is ≤ 0 W.
+// - `minutes_above_safe` runs from the first reading above `safe_max_c` to the latest reading,
+//   in reading time, and resets on the first reading at or below it. A gap in the data while
+//   above counts as above (the cautious reading for food safety).
+// - Domains with no configured sensor report 'unknown'.
+import type { Config, SensorConfig } from '../../config/schema.ts';
+import { tankCapacityLiters } from '../ingest/calibrate.ts';
+import type { Storage } from '../storage.ts';
+import type {
+  Clock, ColdUnitStatus, Level, PowerStatus, Reading, ReserveStatus, SensorHealth, TankStatus, WaterStatus,
+  WeatherStatus,
+} from '../types.ts';
+import { coldLevel, powerLevel, tankLevel, waterLevel, weatherLevel, worst } from './levels.ts';
+import {
+  BUCKET_MS, DRAW_WINDOW_MS, MinuteWindow, TENDENCY_WINDOW_MS, drawLph, maxSince, pressureTendency3h,
+  type Bucket,
+} from './window.ts';
+
+/** the narrow part of Storage the reserve uses */
+export type ReserveStorage = Pick<Storage, 'db' | 'register' | 'commitSoon' | 'commitNow'>;
+
+export interface ReserveOptions {
+  config: Config;
+  clock: Clock;
+  storage: ReserveStorage;
+}
+
+/** staleness floor: never call a sensor stale sooner than this */
+export const STALE_FLOOR_MS = 60_000;
+/** gust_ms is the highest gust of the last 10 minutes (the WMO gust reporting period) */
+export const GUST_WINDOW_MS = 10 * 60_000;
+/** sparkline buckets are kept this long in SQLite (the page shows 24 h) */
+export const HISTORY_KEEP_MS = 26 * 3_600_000;
+export const HISTORY_STEP_MS = 5 * 60_000;
+/** below this draw, "days left at current use" is not meaningful */
+const MIN_DRAW_LPH = 1;
+
+type StateSensor = {
+  cfg: SensorConfig;
+  name: string;
+  staleMs: number;
+  capacity: number;
+  has: boolean;
+  value: number;
+  raw: number;
+  level: number | null;
+  ts: number;
+  received: number;
+  /** cold_temp: reading time the present spell above safe_max_c began */
+  aboveSince: number | null;
+  window: MinuteWindow;
+  queued: boolean;
+  pending: Bucket[];
+};
+
+function keepFor(s: SensorConfig): number {
+  if (s.kind.startsWith('tank_')) return DRAW_WINDOW_MS + 10 * BUCKET_MS;
+  if (s.kind === 'pressure') return TENDENCY_WINDOW_MS + 10 * BUCKET_MS;
+  return GUST_WINDOW_MS + 5 * BUCKET_MS;
+}
+
+export class Reserve {
+  private readonly config: Config;
+  private readonly clock: Clock;
+  private readonly storage: ReserveStorage;
+  private readonly list: StateSensor[];
+  private readonly byId = new Map<string, StateSensor>();
+  private readonly devices = new Map<string, { online: boolean; at: number; queued: boolean }>();
+  private queuedSensors: StateSensor[] = [];
+  private queuedDevices: string[] = [];
+  private startedAt = 0;
+  private started = false;
+  private stopped = false;
+  private lastPrune = -Infinity;
+  /** readings for sensors not in the config (ingest should never send them) */
+  unknownReadings = 0;
+  /** readings with a non-finite value or time (ingest refuses them; a NaN would poison the sums) */
+  badReadings = 0;
+  private stmts: ReturnType<Reserve['prepare']> | null = null;
+
+  constructor(opts: ReserveOptions) {
+    this.config = opts.config;
+    this.clock = opts.clock;
+    this.storage = opts.storage;
+    const intervals = new Map(opts.config.devices.map((d) => [d.id, d.interval_s]));
+    this.list = opts.config.sensors.map((cfg) => ({
+      cfg,
+      name: cfg.name ?? cfg.id,
+      staleMs: Math.max(3 * (intervals.get(cfg.device) ?? 30) * 1000, STALE_FLOOR_MS),
+      capacity: cfg.tank ? tankCapacityLiters(cfg.tank) : 0,
+      has: false, value: NaN, raw: NaN, level: null, ts: -Infinity, received: -Infinity,
+      aboveSince: null,
+      window: new MinuteWindow(keepFor(cfg)),
+      queued: false,
+      pending: [],
+    }));
+    for (const s of this.list) this.byId.set(s.cfg.id, s);
+  }
+
+  private prepare() {
+    const db = this.storage.db;
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS reserve_latest (
+        sensor TEXT PRIMARY KEY, value REAL NOT NULL, raw REAL NOT NULL, level_mm REAL,
+        ts INTEGER NOT NULL, received INTEGER NOT NULL, above_since INTEGER) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS reserve_bucket (
+        sensor TEXT NOT NULL, t INTEGER NOT NULL, n INTEGER NOT NULL, sum REAL NOT NULL,
+        min REAL NOT NULL, max REAL NOT NULL, lsum REAL, tsum REAL NOT NULL DEFAULT 0,
+        PRIMARY KEY (sensor, t)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS reserve_device (
+        device TEXT PRIMARY KEY, online INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
+    `);
+    return {
+      upLatest: db.prepare(`INSERT OR REPLACE INTO reserve_latest (sensor, value, raw, level_mm, ts, received, above_since)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      upBucket: db.prepare(`INSERT OR REPLACE INTO reserve_bucket (sensor, t, n, sum, min, max, lsum, tsum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      upDevice: db.prepare(`INSERT OR REPLACE INTO reserve_device (device, online, at) VALUES (?, ?, ?)`),
+      prune: db.prepare(`DELETE FROM reserve_bucket WHERE t < ?`),
+      latest: db.prepare(`SELECT sensor, value, raw, level_mm, ts, received, above_since FROM reserve_latest`),
+      buckets: db.prepare(`SELECT t, n, sum, min, max, lsum, tsum FROM reserve_bucket WHERE sensor = ? AND t >= ? ORDER BY t`),
+      device: db.prepare(`SELECT device, online, at FROM reserve_device`),
+    };
+  }
+
+  /** Create the tables, load what an earlier run left, and join the group commit. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.startedAt = this.clock.now();
+    const st = (this.stmts = this.prepare());
+    type LatestRow = { sensor: string; value: number; raw: number; level_mm: number | null; ts: number; received: number; above_since: number | null };
+    for (const row of st.latest.all() as LatestRow[]) {
+      const s = this.byId.get(row.sensor);
+      if (!s) continue; // sensor no longer configured
+      s.has = true;
+      s.value = row.value;
+      s.raw = row.raw;
+      s.level = row.level_mm;
+      s.ts = row.ts;
+      s.received = row.received;
+      s.aboveSince = row.above_since;
+      type BucketRow = { t: number; n: number; sum: number; min: number; max: number; lsum: number | null; tsum: number };
+      for (const b of st.buckets.all(s.cfg.id, row.ts - s.window.keepMs) as BucketRow[]) {
+        s.window.restore({ t: b.t, n: b.n, sum: b.sum, min: b.min, max: b.max, lsum: b.lsum ?? NaN, tsum: b.tsum });
+      }
+      if (row.ts > s.window.newestTs) s.window.newestTs = row.ts;
+    }
+    for (const d of st.device.all() as { device: string; online: number; at: number }[]) {
+      this.devices.set(d.device, { online: d.online === 1, at: d.at, queued: false });
+    }
+    this.storage.register({ flush: () => this.flush() });
+  }
+
+  /** Hot path: O(1), in memory; rows are queued for the next group commit. */
+  record(r: Reading): void {
+    const s = this.byId.get(r.sensor);
+    if (!s) {
+      this.unknownReadings++;
+      return;
+    }
+    if (!Number.isFinite(r.value) || !Number.isFinite(r.ts)) {
+      this.badReadings++;
+      return;
+    }
+    // the latest value is the one that arrived last, even if its clock stepped back; windows clip
+    s.has = true;
+    s.value = r.value;
+    s.raw = r.raw;
+    s.level = r.level_mm ?? null;
+    s.ts = r.ts;
+    s.received = r.received;
+    const b = s.window.add(r.ts, r.value, r.level_mm ?? NaN);
+    if (s.cfg.cold) {
+      if (r.value > s.cfg.cold.safe_max_c) {
+        if (s.aboveSince === null) s.aboveSince = s.window.newestTs;
+      } else {
+        s.aboveSince = null;
+      }
+    }
+    if (this.stopped) return;
+    let fresh = false;
+    if (!b.dirty) {
+      b.dirty = true;
+      s.pending.push(b);
+      fresh = true;
+    }
+    if (!s.queued) {
+      s.queued = true;
+      this.queuedSensors.push(s);
+      fresh = true;
+    }
+    if (fresh) this.storage.commitSoon();
+  }
+
+  setDeviceOnline(device: string, online: boolean, at: number): void {
+    let d = this.devices.get(device);
+    if (!d) this.devices.set(device, (d = { online, at, queued: false }));
+    d.online = online;
+    d.at = at;
+    if (this.stopped || d.queued) return;
+    d.queued = true;
+    this.queuedDevices.push(device);
+    this.storage.commitSoon();
+  }
+
+  /** Runs inside the storage group transaction. */
+  private flush(): void {
+    const st = this.stmts;
+    if (!st || this.stopped) return;
+    // write first, then clear the queues: if a write throws (disk full), the rows stay queued
+    // for the next commit and the status goes on from memory
+    for (const s of this.queuedSensors) {
+      st.upLatest.run(s.cfg.id, s.value, s.raw, s.level, s.ts, s.received, s.aboveSince);
+      for (const b of s.pending) {
+        st.upBucket.run(s.cfg.id, b.t, b.n, b.sum, b.min, b.max, Number.isNaN(b.lsum) ? null : b.lsum, b.tsum);
+      }
+    }
+    for (const id of this.queuedDevices) {
+      const d = this.devices.get(id)!;
+      st.upDevice.run(id, d.online ? 1 : 0, d.at);
+    }
+    for (const s of this.queuedSensors) {
+      s.queued = false;
+      for (const b of s.pending) b.dirty = false;
+      s.pending = [];
+    }
+    this.queuedSensors = [];
+    for (const id of this.queuedDevices) this.devices.get(id)!.queued = false;
+    this.queuedDevices = [];
+    const now = this.clock.now();
+    if (now - this.lastPrune > 10 * 60_000 || now < this.lastPrune) {
+      this.lastPrune = now;
+      st.prune.run(now - HISTORY_KEEP_MS);
+    }
+  }
+
+  private isStale(s: StateSensor, now: number): boolean {
+    const d = this.devices.get(s.cfg.device);
+    if (d && !d.online && (!s.has || d.at >= s.received)) return true;
+    // a clock stepping back gives a negative age: that is "just heard", not stale
+    if (!s.has) return now - this.startedAt > s.staleMs;
+    return now - s.received > s.staleMs;
+  }
+
+  sensors(): SensorHealth[] {
+    const now = this.clock.now();
+    return this.list.map((s) => {
+      const d = this.devices.get(s.cfg.device);
+      return {
+        id: s.cfg.id,
+        name: s.name,
+        device: s.cfg.device,
+        kind: s.cfg.kind,
+        value: s.has ? s.value : null,
+        raw: s.has ? s.raw : null,
+        last_seen: iso(s),
+        stale: this.isStale(s, now),
+        device_online: d ? d.online : null,
+      };
+    });
+  }
+
+  status(extra: { rejected_total: number }): Omit<ReserveStatus, 'alerts' | 'assembly'> {
+    const now = this.clock.now();
+    const stale = new Map<StateSensor, boolean>();
+    for (const s of this.list) stale.set(s, this.isStale(s, now));
+    const of = (...kinds: SensorConfig['kind'][]) => this.list.filter((s) => kinds.includes(s.cfg.kind));
+    const fresh = (s: StateSensor) => s.has && !stale.get(s);
+    /** 'unknown' with no fresh sensor, at least 'watch' while some are stale */
+    const domain = (sensors: StateSensor[], computed: Level): Level => {
+      if (!sensors.some(fresh)) return 'unknown';
+      return sensors.some((s) => stale.get(s)) ? worst(computed, 'watch') : computed;
+    };
+
+    const v = this.config.village;
+    const online = this.list.filter(fresh).length;
+    return {
+      village: { id: v.id, name: v.name, population: v.population },
+      at: new Date(now).toISOString(),
+      water: this.water(of('tank_distance', 'tank_pressure', 'tank_level'), stale, domain),
+      power: this.power(stale, of, domain),
+      cold: this.cold(of('cold_temp'), of('door_open'), stale, domain),
+      weather: this.weather(stale, of, domain),
+      sensors: {
+        online,
+        total: this.list.length,
+        stale: this.list.filter((s) => stale.get(s)).map((s) => s.cfg.id),
+        rejected_total: extra.rejected_total,
+      },
+    };
+  }
+
+  private water(tanks: StateSensor[], stale: Map<StateSensor, boolean>, domain: DomainFn): WaterStatus {
+    let liters = 0;
+    let knownCapacity = 0;
+    let capacity = 0;
+    let known = false;
+    let draw: number | null = null;
+    const out: TankStatus[] = tanks.map((s) => {
+      const isStale = stale.get(s)!;
+      capacity += s.capacity;
+      let tankDraw: number | null = null;
+      if (s.has) {
+        known = true;
+        liters += s.value;
+        knownCapacity += s.capacity;
+        if (!isStale) {
+          tankDraw = drawLph(s.window.buckets);
+          if (tankDraw !== null) draw = (draw ?? 0) + tankDraw;
+        }
+      }
+      const percent = s.has && s.capacity > 0 ? (s.value / s.capacity) * 100 : null;
+      return {
+        id: s.cfg.id,
+        name: s.name,
+        liters: s.has ? round(s.value, 1) : null,
+        capacity_liters: round(s.capacity, 1),
+        percent: round(percent, 1),
+        level_mm: s.has ? round(s.level, 1) : null,
+        status: s.has && !isStale ? tankLevel(percent) : 'unknown',
+        last_seen: iso(s),
+        stale: isStale,
+        draw_lph: round(tankDraw, 1),
+      };
+    });
+    const total = known ? liters : null;
+    const percent = known && knownCapacity > 0 ? (liters / knownCapacity) * 100 : null;
+    const v = this.config.village;
+    const daysMinimum = total === null ? null : total / (v.population * v.minimum_water_lpd);
+    const d = draw as number | null;
+    const daysCurrent = total === null || d === null || d < MIN_DRAW_LPH ? null : total / (d * 24);
+    return {
+      liters: round(total, 1),
+      capacity_liters: round(capacity, 1),
+      percent: round(percent, 1),
+      draw_lph: round(d, 1),
+      days_left_current: round(daysCurrent, 2),
+      days_left_minimum: round(daysMinimum, 2),
+      status: domain(tanks, waterLevel(percent, daysMinimum, daysCurrent)),
+      tanks: out,
+    };
+  }
+
+  private power(stale: Map<StateSensor, boolean>, of: OfFn, domain: DomainFn): PowerStatus {
+    const socs = of('battery_soc').filter((s) => s.has);
+    let stored: number | null = null;
+    let usable: number | null = null;
+    let capacity = 0;
+    for (const s of socs) {
+      const b = s.cfg.battery;
+      if (!b) continue;
+      const kwh = (Math.min(100, Math.max(0, s.value)) / 100) * b.capacity_kwh;
+      stored = (stored ?? 0) + kwh;
+      // energy below the reserve the battery keeps for its own health is not usable
+      usable = (usable ?? 0) + Math.max(0, kwh - (1 - b.usable_fraction) * b.capacity_kwh);
+      capacity += b.capacity_kwh;
+    }
+    const soc = stored !== null && capacity > 0 ? (stored / capacity) * 100 : null;
+    const load = sum(of('load_power'));
+    const solarSensors = of('solar_power');
+    const solar = sum(solarSensors);
+    // net needs the load, and the solar too where there are panels to measure
+    const net = load === null || (solarSensors.length && solar === null) ? null : (solar ?? 0) - load;
+    const volts = of('battery_voltage').find((s) => s.has);
+    const hoursLeft = usable !== null && load !== null && load > 0 ? (usable * 1000) / load : null;
+    const all = of('battery_soc', 'battery_voltage', 'load_power', 'solar_power');
+    return {
+      soc_percent: round(soc, 1),
+      stored_kwh: round(stored, 3),
+      usable_kwh: round(usable, 3),
+      load_w: round(load, 1),
+      solar_w: round(solar, 1),
+      net_w: round(net, 1),
+      hours_left: round(hoursLeft, 2),
+      voltage_v: volts ? round(volts.value, 2) : null,
+      status: domain(all, powerLevel(soc, usable, hoursLeft)),
+      stale: all.some((s) => stale.get(s)),
+    };
+  }
+
+  private cold(units: StateSensor[], doors: StateSensor[], stale: Map<StateSensor, boolean>, domain: DomainFn) {
+    const out: ColdUnitStatus[] = units.map((s) => {
+      const isStale = stale.get(s)!;
+      const safe = s.cfg.cold?.safe_max_c ?? NaN;
+      const minutes = s.has && s.aboveSince !== null ? Math.max(0, s.window.newestTs - s.aboveSince) / 60_000 : 0;
+      const door = doors.find((d) => d.cfg.unit === s.cfg.id && d.has && !stale.get(d));
+      return {
+        id: s.cfg.id,
+        name: s.name,
+        temp_c: s.has ? round(s.value, 2) : null,
+        safe_max_c: safe,
+        minutes_above_safe: round(minutes, 1),
+        door_open: door ? door.value >= 0.5 : null,
+        status: s.has && !isStale ? coldLevel(minutes) : 'unknown',
+        last_seen: iso(s),
+        stale: isStale,
+      };
+    });
+    return { status: domain(units, worst(...out.map((u) => u.status))), units: out };
+  }
+
+  private weather(stale: Map<StateSensor, boolean>, of: OfFn, domain: DomainFn): WeatherStatus {
+    const pick = (list: StateSensor[]) => list.find((s) => s.has && !stale.get(s)) ?? list.find((s) => s.has);
+    const p = pick(of('pressure'));
+    const wind = pick(of('wind_speed'));
+    const rain = pick(of('rain'));
+    // gusts from a gust sensor; without one, the highest wind reading stands in
+    const gustSensors = of('wind_gust').filter((s) => s.has);
+    let gust: number | null = null;
+    for (const s of gustSensors.length ? gustSensors : wind ? [wind] : []) {
+      const g = maxSince(s.window.buckets, s.window.newestTs - (s.window.newestTs % BUCKET_MS) - GUST_WINDOW_MS);
+      if (g !== null && (gust === null || g > gust)) gust = g;
+    }
+    const tendency = p ? pressureTendency3h(p.window.buckets) : null;
+    const all = of('pressure', 'wind_speed', 'wind_gust', 'rain');
+    return {
+      pressure_hpa: p ? round(p.value, 1) : null,
+      pressure_tendency_hpa_3h: round(tendency, 2),
+      wind_ms: wind ? round(wind.value, 1) : null,
+      gust_ms: round(gust, 1),
+      rain_mm: rain ? round(rain.value, 1) : null,
+      status: domain(all, weatherLevel(tendency, gust)),
+      stale: all.some((s) => stale.get(s)),
+    };
+  }
+
+  /**
+   * Mean per ≤5-minute bucket since `sinceMs` (reading time), for the 24 h sparklines. Reads the
+   * persisted minutes and overlays the ones in memory that are not written yet.
+   */
+  history(sensorId: string, sinceMs: number): { ts: number; value: number }[] {
+    const s = this.byId.get(sensorId);
+    if (!s) return [];
+    const minutes = new Map<number, { n: number; sum: number }>();
+    if (this.stmts && !this.stopped) {
+      try {
+        for (const b of this.stmts.buckets.all(sensorId, sinceMs) as { t: number; n: number; sum: number }[]) {
+          minutes.set(b.t, { n: b.n, sum: b.sum });
+        }
+      } catch {
+        // storage failing: the page still gets what is in memory (storage.lastError says why)
+      }
+    }
+    // unwritten minutes: the window, and queued ones the window has already let go of
+    for (const list of [s.pending, s.window.buckets]) {
+      for (const b of list) if (b.t >= sinceMs) minutes.set(b.t, { n: b.n, sum: b.sum });
+    }
+    const steps = new Map<number, { n: number; sum: number }>();
+    for (const [t, m] of [...minutes].sort((a, b) => a[0] - b[0])) {
+      const k = t - (t % HISTORY_STEP_MS);
+      const acc = steps.get(k);
+      if (acc) {
+        acc.n += m.n;
+        acc.sum += m.sum;
+      } else steps.set(k, { ...m });
+    }
+    return [...steps].map(([ts, m]) => ({ ts, value: m.sum / m.n }));
+  }
+
+  /** Write what is queued, then stop taking rows (the values stay readable). */
+  stop(): void {
+    if (this.stopped) return;
+    if (this.started && this.storage.db.open) this.storage.commitNow();
+    this.stopped = true;
+  }
+}
+
+type DomainFn = (sensors: StateSensor[], computed: Level) => Level;
+type OfFn = (...kinds: SensorConfig['kind'][]) => StateSensor[];
+
+function iso(s: StateSensor): string | null {
+  return s.has && Number.isFinite(s.received) ? new Date(s.received).toISOString() : null;
+}
+
+/** sum of the latest values of the sensors that have one (stale included: shown as stale) */
+function sum(list: StateSensor[]): number | null {
+  let t: number | null = null;
+  for (const s of list) if (s.has) t = (t ?? 0) + s.value;
+  return t;
+}
+
+function round(x: number, digits: number): number;
+function round(x: number | null | undefined, digits: number): number | null;
+function round(x: number | null | undefined, digits: number): number | null {
+  if (x === null || x === undefined || !Number.isFinite(x)) return null;
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,313 @@
+// `npm run bench`: tend's speed and memory, each figure measured beside its baseline in the same
+// run so a ratio holds on a noisy shared machine. Prints a table and writes test/bench/results.json.
+import { fork, spawn } from 'node:child_process';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, totalmem, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { Aedes } from 'aedes';
+import mqtt from 'mqtt';
+import { parseConfig } from '../../config/load.ts';
+import type { Config } from '../../config/schema.ts';
+import { startVillage, type Village } from '../../services/village.ts';
+import type { Clock } from '../../services/types.ts';
+import { freePort, tempDir } from '../helpers/net.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..', '..');
+const QUICK = process.argv.includes('--quick');
+const results: Record<string, unknown> = {};
+const notes: string[] = [];
+
+function set(path: string, value: unknown) {
+  results[path] = value;
+}
+
+function benchConfig(devices: number, metricsPerDevice: number, extra: Partial<Config> = {}): Config {
+  const devs = Array.from({ length: devices }, (_, i) => ({ id: `node-${i}`, secret: `bench-secret-${i}`, transport: 'mqtt', interval_s: 10 }));
+  const sensors = devs.flatMap((d, i) => Array.from({ length: metricsPerDevice }, (_, m) => ({
+    id: `tank-${i}-${m}`, device: d.id, metric: metricsPerDevice === 1 ? 'level_mm' : `level_mm${m}`, kind: 'tank_level',
+    tank: { shape: 'box', length_mm: 2000, width_mm: 2000, height_mm: 2000 },
+  })));
+  return parseConfig({ version: 1, village: { id: 'benchvale', name: 'Benchvale', population: 200 }, devices: devs, sensors, ...extra });
+}
+
+interface PublisherRun { start(): void; done: Promise<void>; kill(): void }
+
+async function startPublishers(url: string, config: Config, total: number, batch: number, processes = 2): Promise<PublisherRun[]> {
+  const devs = config.devices;
+  const per = Math.ceil(devs.length / processes);
+  const runs: PublisherRun[] = [];
+  for (let p = 0; p < processes; p++) {
+    const mine = devs.slice(p * per, (p + 1) * per).map((d) => ({ id: d.id, secret: d.secret }));
+    const child = fork(join(HERE, 'publisher.ts'), [JSON.stringify({
+      url, devices: mine, village: config.village.id, count: Math.ceil(total / batch / processes), batch, metric: 'level_mm', qos: 0,
+    })], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    await new Promise<void>((resolve, reject) => {
+      child.once('message', () => resolve());
+      child.once('exit', (c) => reject(new Error(`publisher exited ${c}`)));
+    });
+    const done = new Promise<void>((resolve) => child.on('message', (m: { done?: boolean }) => { if (m.done) resolve(); }));
+    runs.push({ start: () => child.send('go'), done, kill: () => child.kill() });
+  }
+  return runs;
+}
+
+async function measure(count: () => number, target: number, run: () => Promise<PublisherRun[]>): Promise<number> {
+  const pubs = await run();
+  const before = count();
+  const t0 = performance.now();
+  for (const p of pubs) p.start();
+  const deadline = Date.now() + 180_000;
+  while (count() - before < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  const elapsed = (performance.now() - t0) / 1000;
+  const got = count() - before;
+  for (const p of pubs) p.kill();
+  if (got < target) notes.push(`only ${got} of ${target} readings arrived within the time limit`);
+  return got / elapsed;
+}
+
+/** The transport's own ceiling: the same broker code, a subscriber that only parses JSON. */
+async function plainAedes(config: Config): Promise<{ url: string; count(): number; stop(): Promise<void> }> {
+  const secrets = new Map(config.devices.map((d) => [d.id, d.secret]));
+  const broker = await Aedes.createBroker({
+    authenticate: (_c, u, p, done) => done(null, !!u && secrets.get(u) === p?.toString()),
+  });
+  let n = 0;
+  broker.subscribe(`tend/${config.village.id}/dev/+/reading`, (packet, cb) => {
+    const obj = JSON.parse(packet.payload.toString()) as Record<string, number>;
+    n += Object.keys(obj).length - 1; // minus seq
+    cb();
+  }, () => {});
+  const server = createServer(broker.handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    count: () => n,
+    async stop() {
+      await new Promise<void>((r) => broker.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+async function benchIngest(batch: number, total: number): Promise<{ tend: number; ceiling: number }> {
+  const config = benchConfig(8, batch);
+  let best = { tend: 0, ceiling: 0 };
+  for (let round = 0; round < 2; round++) {
+    const plain = await plainAedes(config);
+    const ceiling = await measure(plain.count, total, () => startPublishers(plain.url, config, total, batch));
+    await plain.stop();
+    const tmp = tempDir('tend-bench-');
+    const village = await startVillage({ config, storageDir: tmp.dir, brokerPort: 0, webPort: 0, log: () => {} });
+    const tend = await measure(() => village.ingest.acceptedTotal, total, () => startPublishers(village.brokerUrl, config, total, batch));
+    await village.stop();
+    tmp.remove();
+    best = { tend: Math.max(best.tend, tend), ceiling: Math.max(best.ceiling, ceiling) };
+  }
+  return best;
+}
+
+async function benchMosquitto(total: number): Promise<{ tend: number; ceiling: number; version: string } | null> {
+  let startMosquitto: typeof import('../helpers/mosquitto.ts').startMosquitto;
+  try {
+    ({ startMosquitto } = await import('../helpers/mosquitto.ts'));
+  } catch (err) {
+    notes.push(`mosquitto bench skipped: ${(err as Error).message}`);
+    return null;
+  }
+  const base = benchConfig(8, 1);
+  const users: Record<string, string> = { tend: 'bench-tend-secret' };
+  for (const d of base.devices) users[d.id] = d.secret!;
+  const acl = `user tend\ntopic readwrite tend/#\n\npattern write tend/benchvale/dev/%u/#\n`;
+  const broker = await startMosquitto({ users, acl });
+  try {
+    const sub = await mqtt.connectAsync(broker.url, { username: 'tend', password: 'bench-tend-secret', clientId: 'bench-plain' });
+    let n = 0;
+    sub.on('message', (_t, p) => { const o = JSON.parse(p.toString()); n += Object.keys(o).length - 1; });
+    await sub.subscribeAsync('tend/benchvale/dev/+/reading', { qos: 0 });
+    const ceiling = await measure(() => n, total, () => startPublishers(broker.url, base, total, 1));
+    await sub.endAsync();
+    const config = benchConfig(8, 1, { broker: { url: broker.url, username: 'tend', password: 'bench-tend-secret', client_id: 'tend-bench' } } as Partial<Config>);
+    const tmp = tempDir('tend-bench-');
+    const village = await startVillage({ config, storageDir: tmp.dir, webPort: 0, log: () => {} });
+    const tend = await measure(() => village.ingest.acceptedTotal, total, () => startPublishers(broker.url, config, total, 1));
+    await village.stop();
+    tmp.remove();
+    let version = 'mosquitto';
+    try { version = execFileSync('mosquitto', ['-h']).toString().split('\n')[0]!; } catch (e) { version = String((e as { stdout?: Buffer }).stdout ?? '').split('\n')[0] ?? 'mosquitto'; }
+    return { tend, ceiling, version };
+  } finally {
+    await broker.close();
+  }
+}
+
+/** A village of 500 sensors at 1 Hz for 10 minutes of simulated time: RSS, and its growth. */
+async function benchMemory(): Promise<{ rss_mb: number; growth_last_half_mb: number }> {
+  const config = benchConfig(50, 10);
+  let now = Date.parse('2026-11-26T00:00:00Z');
+  const clock: Clock = { now: () => now };
+  const tmp = tempDir('tend-bench-');
+  const village = await startVillage({ config, clock, storageDir: tmp.dir, brokerPort: 0, web: false, tick: false, log: () => {} });
+  const samples: number[] = [];
+  const seconds = QUICK ? 120 : 600;
+  for (let s = 0; s < seconds; s++) {
+    now += 1000;
+    for (let i = 0; i < 50; i++) for (let m = 0; m < 10; m++) {
+      village.ingest.reading({ device: `node-${i}`, metric: `level_mm${m}`, value: 1000 + Math.sin(s / 60 + i) * 300, ts: now, source: 'mqtt' });
+    }
+    village.refresh();
+    village.storage.commitNow();
+    if (s % 10 === 0) {
+      await new Promise((r) => setImmediate(r));
+      (globalThis as { gc?: () => void }).gc?.();
+      samples.push(process.memoryUsage().rss / 1024 / 1024);
+    }
+  }
+  await village.stop();
+  tmp.remove();
+  const half = samples.slice(Math.floor(samples.length / 2));
+  return { rss_mb: Math.max(...samples), growth_last_half_mb: half[half.length - 1]! - half[0]! };
+}
+
+/** From launch of `tend run` to ready: broker listening and page served. */
+async function benchStartup(): Promise<number> {
+  const tmp = tempDir('tend-bench-');
+  const web = await freePort();
+  const mqttPort = await freePort();
+  const file = join(tmp.dir, 'v.yaml');
+  writeFileSync(file, readFileSync(join(ROOT, 'config', 'demo.yaml'), 'utf8')
+    .replace('port: 1883', `port: ${mqttPort}`).replace('port: 8080', `port: ${web}`).replace('dir: ./data/demo', `dir: ${tmp.dir}`));
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', 'cli.ts'), 'run', '--config', file], { stdio: 'ignore' });
+    for (;;) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${web}/`);
+        if (res.ok && (await res.text()).length > 0) {
+          const ok = await new Promise<boolean>((r) => {
+            const s = createServer();
+            s.once('error', () => r(true)); // broker port is taken: it is listening
+            s.listen(mqttPort, '127.0.0.1', () => s.close(() => r(false)));
+          });
+          if (ok) break;
+        }
+      } catch { /* not yet */ }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    times.push(performance.now() - t0);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('exit', r));
+  }
+  tmp.remove();
+  return Math.min(...times);
+}
+
+async function optional<T>(name: string, file: string, fn: string, ...args: unknown[]): Promise<T | null> {
+  try {
+    const mod = await import(join(HERE, file));
+    if (typeof mod[fn] !== 'function') throw new Error(`${file} has no ${fn}()`);
+    return (await mod[fn](...args)) as T;
+  } catch (err) {
+    notes.push(`${name}: not measured (${(err as Error).message.split('\n')[0]})`);
+    return null;
+  }
+}
+
+function fmt(n: unknown, digits = 0): string {
+  return typeof n === 'number' ? n.toLocaleString('en', { maximumFractionDigits: digits }) : '—';
+}
+
+async function main() {
+  const total = QUICK ? 40_000 : 200_000;
+  const step = (s: string) => process.stderr.write(`bench: ${s}…\n`);
+
+  step('ingest, one reading per message (tend vs plain aedes subscriber)');
+  const single = await benchIngest(1, total);
+  set('ingest.readings_per_s', single.tend);
+  set('ingest.ceiling_per_s', single.ceiling);
+  set('ingest.ratio', single.tend / single.ceiling);
+
+  step('ingest, 20 readings per message');
+  const batched = await benchIngest(20, total * 5);
+  set('ingest_batched.readings_per_s', batched.tend);
+  set('ingest_batched.ceiling_per_s', batched.ceiling);
+  set('ingest_batched.ratio', batched.tend / batched.ceiling);
+
+  step('ingest through Mosquitto as the external broker');
+  const mosq = await benchMosquitto(QUICK ? 20_000 : 100_000);
+  if (mosq) {
+    set('mosquitto.readings_per_s', mosq.tend);
+    set('mosquitto.ceiling_per_s', mosq.ceiling);
+    set('mosquitto.ratio', mosq.tend / mosq.ceiling);
+    set('mosquitto.version', mosq.version);
+  }
+
+  step('alert latency');
+  const lat = await optional<{ p50: number; p99: number }>('alert latency', 'alerts.ts', 'benchAlertLatency');
+  set('alert_latency_ms.p50', lat?.p50 ?? null);
+  set('alert_latency_ms.p99', lat?.p99 ?? null);
+
+  step('serial parser');
+  const serial = await optional<{ mb_per_s: number; baseline_mb_per_s?: number }>('serial parser', 'serial.ts', 'benchSentenceParser');
+  set('serial.mb_per_s', serial?.mb_per_s ?? null);
+  if (serial?.baseline_mb_per_s) set('serial.baseline_mb_per_s', serial.baseline_mb_per_s);
+
+  step('InfluxDB writes');
+  const influx = await optional<{ points_per_s: number }>('influx', 'influx.ts', 'benchInflux');
+  set('influx.points_per_s', influx?.points_per_s ?? null);
+
+  step('federation fan-out');
+  const fed = await optional<Record<string, number>>('federation', 'federation.ts', 'benchFederation');
+  if (fed) for (const [k, v] of Object.entries(fed)) set(`federation.${k}`, v);
+
+  step('memory, 500 sensors at 1 Hz');
+  const mem = await benchMemory();
+  set('memory.rss_mb', mem.rss_mb);
+  set('memory.growth_last_half_mb', mem.growth_last_half_mb);
+
+  step('start-up');
+  set('startup_ms', await benchStartup());
+
+  const r = results as Record<string, number>;
+  const rows: [string, string, string][] = [
+    ['ingest, 1 reading/message', `${fmt(r['ingest.readings_per_s'])}/s`, `${fmt(r['ingest.ratio'], 2)} × plain aedes (${fmt(r['ingest.ceiling_per_s'])}/s); target ≥ 0.8 and ≥ 30,000/s`],
+    ['ingest, 20 readings/message', `${fmt(r['ingest_batched.readings_per_s'])}/s`, `${fmt(r['ingest_batched.ratio'], 2)} × ceiling; target ≥ 200,000/s`],
+    ['ingest via Mosquitto', `${fmt(r['mosquitto.readings_per_s'])}/s`, `${fmt(r['mosquitto.ratio'], 2)} × plain subscriber (${fmt(r['mosquitto.ceiling_per_s'])}/s)`],
+    ['alert latency p50 / p99', `${fmt(r['alert_latency_ms.p50'], 1)} / ${fmt(r['alert_latency_ms.p99'], 1)} ms`, 'target p99 < 50 ms'],
+    ['serial parser', `${fmt(r['serial.mb_per_s'], 1)} MB/s`, 'target ≥ 10 MB/s'],
+    ['InfluxDB writes', `${fmt(r['influx.points_per_s'])} points/s`, 'target ≥ 100,000/s'],
+    ['federation fan-out (100 villages)', `${fmt(r['federation.fanout_ms_p50'], 1)} ms p50`, `${fmt(r['federation.messages_per_s'])} msg/s, ${fmt(r['federation.memory_per_village_kb'])} kB/village`],
+    ['memory, 500 sensors × 10 min', `${fmt(r['memory.rss_mb'], 1)} MB RSS`, `growth over last half ${fmt(r['memory.growth_last_half_mb'], 1)} MB; target < 150 MB, flat`],
+    ['start-up to ready', `${fmt(r['startup_ms'])} ms`, 'target < 2,000 ms'],
+  ];
+  const w0 = Math.max(...rows.map((x) => x[0].length));
+  const w1 = Math.max(...rows.map((x) => x[1].length));
+  process.stdout.write(`\n${'figure'.padEnd(w0)}  ${'measured'.padEnd(w1)}  against\n`);
+  for (const [a, b, c] of rows) process.stdout.write(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}\n`);
+  for (const n of notes) process.stdout.write(`note: ${n}\n`);
+  const out = {
+    date: new Date().toISOString(),
+    quick: QUICK,
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, mem_gb: Math.round(totalmem() / 2 ** 30), kernel: release() },
+    versions: {
+      node: process.version,
+      aedes: JSON.parse(readFileSync(join(ROOT, 'node_modules', 'aedes', 'package.json'), 'utf8')).version,
+      mqtt: JSON.parse(readFileSync(join(ROOT, 'node_modules', 'mqtt', 'package.json'), 'utf8')).version,
+      tend: JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
+    },
+    results,
+    notes,
+  };
+  writeFileSync(join(HERE, 'results.json'), `${JSON.stringify(out, null, 2)}\n`);
+  process.stdout.write(`\nwrote test/bench/results.json\n`);
+}
+
+main().then(() => process.exit(0), (err) => {
+  console.error(err);
+  process.exit(1);
+});
