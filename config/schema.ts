@@ -2,6 +2,7 @@
 // key is an error with its path, not silently ignored. See config/village.example.yaml.
 import { z } from 'zod';
 import { SENSOR_KINDS } from '../services/types.ts';
+import { RULE_DEFAULTS } from '../services/alerts/rules.ts';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lowercase letters, digits, - and _ (at most 63)');
 const port = z.number().int().min(0).max(65535);
@@ -64,7 +65,8 @@ const device = z.strictObject({
   /** plain secret for MQTT login; or secret_hash (scrypt) instead */
   secret: z.string().min(8, 'at least 8 characters').optional(),
   secret_hash: z.string().regex(/^scrypt\$/, 'scrypt$<salt-hex>$<hash-hex>').optional(),
-  serial: z.strictObject({ path: z.string(), baud: z.number().int().positive().default(115200) }).optional(),
+  /** baud when not given: 115200 for transport serial (tank-node), 57600 for firmata (StandardFirmata's rate) */
+  serial: z.strictObject({ path: z.string(), baud: z.number().int().positive().optional() }).optional(),
   interval_s: positive.default(30),
 });
 
@@ -81,7 +83,11 @@ const sensor = z.strictObject({
   source: z.strictObject({ topic: z.string().min(1), json_path: z.string().optional() }).optional(),
   firmata: z.strictObject({
     pin: z.union([z.string().regex(/^A?\d{1,2}$/, 'a pin like "A0" or "7"'), z.number().int().nonnegative()]),
-    scale: z.tuple([z.number(), z.number(), z.number(), z.number()]).optional(),
+    /** [in_lo, in_hi, out_lo, out_hi]: analog pins in volts (0…vref), digital pins as logic level 0/1 */
+    scale: z.tuple([z.number(), z.number(), z.number(), z.number()]).optional()
+      .refine((sc) => !sc || sc[0] !== sc[1], 'scale needs in_lo ≠ in_hi'),
+    /** the board's ADC reference in volts: 5 for Uno/Nano (default), 3.3 for 3.3 V boards */
+    vref: positive.optional(),
   }).optional(),
   /** for door_open: the cold_temp sensor id of the unit this door belongs to */
   unit: id.optional(),
@@ -96,9 +102,13 @@ const alerts = z.strictObject({
   rules: z.record(z.string(), z.record(z.string(), z.union([z.number(), z.boolean()]))).default({}),
   /** alerts that start within this window group into one incident */
   group_window_s: positive.default(1800),
+  /** an incident closes (all clear) once all its alerts have been resolved this long */
+  incident_close_s: z.number().nonnegative().default(3600),
+  /** an open prompt is re-issued with fresh reserve figures at most this often when nothing else changes */
+  prompt_refresh_s: positive.default(21600),
   webhooks: z.array(z.strictObject({ url: z.string().url(), secret: z.string().optional() })).default([]),
   speech: z.union([z.boolean(), z.strictObject({ dir: z.string().optional(), voice: z.string().optional() })]).default(false),
-}).default({ rules: {}, group_window_s: 1800, webhooks: [], speech: false });
+}).default({ rules: {}, group_window_s: 1800, incident_close_s: 3600, prompt_refresh_s: 21600, webhooks: [], speech: false });
 void threshold;
 
 const influx = z.strictObject({
@@ -112,10 +122,19 @@ const influx = z.strictObject({
 
 const federation = z.strictObject({
   url: z.string().regex(/^mqtts?:\/\//, 'an mqtt:// or mqtts:// URL'),
+  /** login on the federation broker; the village id by default (the ACL pattern fed/%u/# needs it so) */
   username: z.string().optional(),
   password: z.string().optional(),
+  /** stable client id for the persistent session; tend-<village> by default */
   client_id: z.string().optional(),
+  /** a fixed offer text instead of the computed one (the page can still edit or withdraw it) */
   offer: z.string().max(500).optional(),
+  /** neighbours' news older than this is shown as stale (default 600) */
+  stale_after_s: positive.optional(),
+  /** days of water the village keeps for itself before the computed offer shares any (default 7) */
+  offer_margin_days: positive.optional(),
+  /** how long the broker keeps the session and queued QoS 1 messages across a cut (default 86400) */
+  session_expiry_s: z.number().int().positive().max(4294967295).optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -139,43 +158,69 @@ export const configSchema = z.strictObject({
   alerts,
   devices: z.array(device).default([]),
   sensors: z.array(sensor).default([]),
-}).superRefine((c, ctx) => {
+}).superRefine((c, ctx) => crossCheck(c, (path, message) => ctx.addIssue({ code: 'custom', path, message })));
+
+/**
+ * Checks across sections (a sensor naming a missing device, a tank on a non-tank kind…).
+ * Defensive about types, because it also runs on a config that failed the schema, so that
+ * `tend config check` reports every problem at once.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function crossCheck(c: any, add: (path: (string | number)[], message: string) => void): void {
+  if (typeof c !== 'object' || c === null) return;
+  const devicesIn = Array.isArray(c.devices) ? c.devices : [];
+  const sensorsIn = Array.isArray(c.sensors) ? c.sensors : [];
+  const anonymous = c.broker && typeof c.broker === 'object' && 'embedded' in c.broker && c.broker.embedded?.allow_anonymous === true;
   const devices = new Map<string, number>();
-  c.devices.forEach((d, i) => {
-    if (devices.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id "${d.id}"` });
+  devicesIn.forEach((d: any, i: number) => {
+    if (devices.has(d.id)) add(['devices', i, 'id'], `duplicate device id "${d.id}"`);
     devices.set(d.id, i);
-    if (d.transport === 'serial' && !d.serial) ctx.addIssue({ code: 'custom', path: ['devices', i, 'serial'], message: 'a serial device needs serial: { path, baud }' });
-    if (d.transport === 'firmata' && !d.serial) ctx.addIssue({ code: 'custom', path: ['devices', i, 'serial'], message: 'a firmata board needs serial: { path } for its port' });
-    if (d.transport === 'mqtt' && !d.secret && !d.secret_hash && !('embedded' in c.broker && c.broker.embedded.allow_anonymous)) {
-      ctx.addIssue({ code: 'custom', path: ['devices', i, 'secret'], message: 'an MQTT device needs a secret (or secret_hash) to log in' });
+    if (d.transport === 'serial' && !d.serial) add(['devices', i, 'serial'], 'a serial device needs serial: { path, baud }');
+    if (d.transport === 'firmata' && !d.serial) add(['devices', i, 'serial'], 'a firmata board needs serial: { path } for its port');
+    if (d.transport === 'mqtt' && !d.secret && !d.secret_hash && !anonymous) {
+      add(['devices', i, 'secret'], 'an MQTT device needs a secret (or secret_hash) to log in');
     }
   });
   const sensors = new Set<string>();
   const metrics = new Set<string>();
-  c.sensors.forEach((s, i) => {
-    if (sensors.has(s.id)) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'id'], message: `duplicate sensor id "${s.id}"` });
+  sensorsIn.forEach((s: any, i: number) => {
+    if (sensors.has(s.id)) add(['sensors', i, 'id'], `duplicate sensor id "${s.id}"`);
     sensors.add(s.id);
     const di = devices.get(s.device);
-    if (di === undefined) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'device'], message: `no device "${s.device}" in devices` });
-    const d = di === undefined ? undefined : c.devices[di];
+    if (di === undefined) add(['sensors', i, 'device'], `no device "${s.device}" in devices`);
+    const d = di === undefined ? undefined : devicesIn[di];
     if (d?.transport === 'firmata') {
-      if (!s.firmata) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'firmata'], message: 'a sensor on a firmata board needs firmata: { pin }' });
+      if (!s.firmata) add(['sensors', i, 'firmata'], 'a sensor on a firmata board needs firmata: { pin }');
     } else if (!s.metric && !s.source) {
-      ctx.addIssue({ code: 'custom', path: ['sensors', i, 'metric'], message: 'name the metric the device sends (or a source topic)' });
+      add(['sensors', i, 'metric'], 'name the metric the device sends (or a source topic)');
     }
     const key = `${s.device}/${s.metric ?? s.source?.topic ?? s.firmata?.pin}`;
-    if (metrics.has(key)) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'metric'], message: `another sensor already reads ${key}` });
+    if (metrics.has(key)) add(['sensors', i, 'metric'], `another sensor already reads ${key}`);
     metrics.add(key);
-    const isTank = s.kind.startsWith('tank_');
-    if (isTank && !s.tank) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'tank'], message: `a ${s.kind} sensor needs tank: { shape, … }` });
-    if (!isTank && s.tank) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'tank'], message: `tank: only goes with tank_* kinds, not ${s.kind}` });
+    const isTank = typeof s.kind === 'string' && s.kind.startsWith('tank_');
+    if (isTank && !s.tank) add(['sensors', i, 'tank'], `a ${s.kind} sensor needs tank: { shape, … }`);
+    if (!isTank && s.tank) add(['sensors', i, 'tank'], `tank: only goes with tank_* kinds, not ${s.kind}`);
     if (s.kind === 'tank_distance' && s.tank && s.tank.sensor_height_mm === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['sensors', i, 'tank', 'sensor_height_mm'], message: 'a tank_distance sensor needs sensor_height_mm (sensor face to tank bottom, mm)' });
+      add(['sensors', i, 'tank', 'sensor_height_mm'], 'a tank_distance sensor needs sensor_height_mm (sensor face to tank bottom, mm)');
     }
-    if (s.kind === 'battery_soc' && !s.battery) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'battery'], message: 'a battery_soc sensor needs battery: { capacity_kwh, usable_fraction }' });
-    if (s.kind === 'cold_temp' && !s.cold) ctx.addIssue({ code: 'custom', path: ['sensors', i, 'cold'], message: 'a cold_temp sensor needs cold: { safe_max_c }' });
+    if (s.kind === 'battery_soc' && !s.battery) add(['sensors', i, 'battery'], 'a battery_soc sensor needs battery: { capacity_kwh, usable_fraction }');
+    if (s.kind === 'cold_temp' && !s.cold) add(['sensors', i, 'cold'], 'a cold_temp sensor needs cold: { safe_max_c }');
   });
-});
+  // alert rule overrides: only known rules and keys, of the default's type (services/alerts/rules.ts)
+  const rules = c.alerts?.rules;
+  for (const [rule, keys] of Object.entries(typeof rules === 'object' && rules !== null ? rules : {})) {
+    const base = (RULE_DEFAULTS as Record<string, Record<string, number | boolean>>)[rule];
+    if (!base) {
+      add(['alerts', 'rules', rule], `unknown rule (known: ${Object.keys(RULE_DEFAULTS).join(', ')})`);
+      continue;
+    }
+    for (const [k, v] of Object.entries(typeof keys === 'object' && keys !== null ? keys : {})) {
+      if (!(k in base)) add(['alerts', 'rules', rule, k], `unknown key (known: ${Object.keys(base).join(', ')})`);
+      else if (typeof v !== typeof base[k]) add(['alerts', 'rules', rule, k], `expected a ${typeof base[k]}`);
+      else if (typeof v === 'number' && v < 0) add(['alerts', 'rules', rule, k], 'expected a number ≥ 0');
+    }
+  }
+}
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

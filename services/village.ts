@@ -21,6 +21,13 @@ import { ExternalBroker } from './broker/external.ts';
 import { VillageEventHub } from './events.ts';
 import { Ingest, metricOf } from './ingest/ingest.ts';
 import { Reserve } from './reserve/reserve.ts';
+import { Alerting } from './alerts/alerting.ts';
+import { startWebhooks } from './assembly/webhooks.ts';
+import { startSpeech } from './assembly/speech.ts';
+import { History } from './history/index.ts';
+import { Federation } from './federation/federation.ts';
+import { startSerialDevice } from '../firmware-bridge/serial/serial-device.ts';
+import { startFirmataBoard } from '../firmware-bridge/firmata/firmata-board.ts';
 import { Storage } from './storage.ts';
 import { systemClock, type Clock, type LinkStatus, type ReserveStatus, type SensorHealth } from './types.ts';
 import { createMetrics } from './web/metrics.ts';
@@ -52,6 +59,9 @@ export interface Village {
   storage: Storage;
   ingest: Ingest;
   reserve: Reserve;
+  alerting: Alerting;
+  history: History;
+  federation: Federation | null;
   /** mqtt://host:port of the broker devices talk to */
   brokerUrl: string;
   brokerPort: number;
@@ -93,6 +103,10 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
   // where readings enter
   const ingest = new Ingest({ config, clock, events, store: reserve, log });
   const deviceMessages = new DeviceMessages({ config, clock, sink: ingest, metricOf });
+  // history: every accepted reading also goes into the outbox, in the same group commit
+  const history = new History({ config, clock, storage, events, log, links: () => links() });
+  history.start();
+  stoppers.push(() => history.stop());
   // every accepted reading is queued for the next group commit
   events.on('reading', () => storage.commitSoon());
   const whenDurable = (done: () => void) => storage.commitSoon(() => done());
@@ -147,15 +161,46 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
 
   // serial and firmata devices (firmware-bridge/serial, firmware-bridge/firmata)
   const transports: TransportHandle[] = [];
-  // TRANSPORTS-WIRING: serial & firmata adapters are started here.
+  for (const device of config.devices) {
+    if (device.transport === 'serial') transports.push(startSerialDevice({ device, sink: ingest, clock, log }));
+    if (device.transport === 'firmata') {
+      const sensors = config.sensors.filter((s) => s.device === device.id);
+      transports.push(startFirmataBoard({ device, sensors, sink: ingest, clock, log }));
+    }
+  }
+
+  // federation: neighbours over a shared broker (off unless configured)
+  const federation = config.federation ? new Federation({ config, clock, events, storage, log }) : null;
+  if (federation) {
+    federation.start();
+    stoppers.push(() => federation.stop());
+  }
+
+  // alerts → incidents → assembly prompts, and their outputs
+  const alerting = new Alerting({ config, clock, storage, events, log, neighbours: federation ? () => federation.offers() : undefined });
+  alerting.start();
+  stoppers.push(() => alerting.stop());
+  const publishAlerts = () => publish(topics.alerts(v), JSON.stringify(alerting.alerts()), { retain: true, qos: 1 });
+  const publishAssembly = () => publish(topics.assembly(v), JSON.stringify(alerting.prompts()), { retain: true, qos: 1 });
+  events.on('alert', publishAlerts);
+  events.on('assembly', publishAssembly);
+  publishAlerts();
+  publishAssembly();
+  const webhooks = startWebhooks({ config, events, log });
+  stoppers.push(() => webhooks.stop());
+  if (config.alerts.speech) {
+    const speech = startSpeech({ config, events, storageDir, log });
+    stoppers.push(() => speech.stop());
+  }
 
   // status: recomputed shortly after a change, and every second for staleness
-  let current: ReserveStatus = { ...reserve.status({ rejected_total: 0 }), alerts: [], assembly: [] };
+  let current: ReserveStatus = { ...reserve.status({ rejected_total: 0 }), alerts: alerting.alerts(), assembly: alerting.prompts() };
   let lastPublished = '';
   const refresh = (): ReserveStatus => {
     const base = reserve.status({ rejected_total: ingest.rejectedTotal });
-    current = { ...base, alerts: [], assembly: [] };
-    // ALERTING-WIRING: rules run on each new status here.
+    // the rules see the status, then the status carries what they concluded
+    alerting.evaluate({ ...base, alerts: alerting.alerts(), assembly: alerting.prompts() }, reserve.sensors());
+    current = { ...base, alerts: alerting.alerts(), assembly: alerting.prompts() };
     events.emit('status', current);
     const { at: _at, ...content } = current;
     const text = JSON.stringify(content);
@@ -184,6 +229,7 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
 
   const links = (): LinkStatus[] => {
     const out = [brokerLink(), ...transports.map((t) => t.link())];
+    if (federation) out.push(federation.link());
     out.push({ name: 'storage', kind: 'storage', state: storage.lastError ? 'error' : 'connected', last_error: storage.lastError, since: new Date(0).toISOString() });
     return out;
   };
@@ -195,10 +241,23 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
     accepted: () => [...ingest.accepted],
     rejected: () => ingest.rejectCounts(),
     clockReplaced: () => ingest.clockReplacedTotal,
+    faults: () => ingest.faultCounts(),
     status: () => current,
     links,
     brokerClients,
     storageError: () => storage.lastError,
+    extra: () => {
+      const h = history.stats();
+      return {
+        tend_history_outbox_rows: ['Points waiting in the history outbox', h.outbox_rows],
+        tend_history_outbox_bytes: ['Bytes in the history outbox', h.outbox_bytes],
+        tend_history_dropped_total: ['Outbox points dropped because the outbox was full (oldest raw readings first)', h.dropped_total],
+        tend_history_written_total: ['Points written to InfluxDB', h.written_total],
+        tend_history_rejected_total: ['Points InfluxDB refused (4xx), set aside', h.rejected_total],
+        tend_alerts_active: ['Alerts pending or firing', alerting.alerts().length],
+        tend_assembly_open: ['Open assembly prompts', alerting.prompts().length],
+      };
+    },
   });
   let web: WebServer | null = null;
   if (opts.web !== false) {
@@ -209,6 +268,8 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
       links,
       history: (id, since) => (config.sensors.some((s) => s.id === id) ? reserve.history(id, since) : null),
       health: () => ({ ok: true, village: v, storage: storage.lastError ?? 'ok', broker: brokerLink().state }),
+      alerting,
+      federation: federation ?? undefined,
     }, { host: config.web.host, port, tls: config.web.tls });
     web = make(opts.webPort ?? config.web.port);
     try {
@@ -230,7 +291,7 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
 
   let stopped = false;
   return {
-    config, clock, events, storage, ingest, reserve, brokerUrl, brokerPort, publish, token, tokenFile,
+    config, clock, events, storage, ingest, reserve, alerting, history, federation, brokerUrl, brokerPort, publish, token, tokenFile,
     webUrl: web?.url ?? '',
     webPort: web?.port ?? 0,
     status: () => current,

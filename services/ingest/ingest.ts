@@ -16,6 +16,8 @@ export interface ReadingStore {
 }
 
 const LOG_EVERY_MS = 60_000;
+/** the metric firmware uses to say its sensor failed, instead of sending a fake value */
+export const FAULT_METRIC = 'fault';
 /** unknown device names come from the wire: count them under one label, not one each */
 export const UNKNOWN_DEVICE = '(unknown)';
 
@@ -26,6 +28,8 @@ export class Ingest implements TransportSink {
   /** `${device}\0${reason}` → count */
   readonly rejects = new Map<string, number>();
   readonly accepted = new Map<string, number>();
+  /** `${device}\0${code}` → count of sensor faults the device reported */
+  readonly faults = new Map<string, number>();
   rejectedTotal = 0;
   acceptedTotal = 0;
   clockReplacedTotal = 0;
@@ -43,6 +47,7 @@ export class Ingest implements TransportSink {
 
   reading(raw: RawReading): void {
     if (!this.devices.has(raw.device)) return this.reject(raw.device, 'unknown_device', `no device "${raw.device.slice(0, 64)}" in the config`);
+    if (raw.metric === FAULT_METRIC && !this.sensorsByKey.has(sensorKey(raw.device, raw.metric))) return this.fault(raw);
     const sensor = this.sensorsByKey.get(sensorKey(raw.device, raw.metric));
     if (!sensor) return this.reject(raw.device, 'unknown_metric', `device ${raw.device} has no sensor for metric "${raw.metric.slice(0, 64)}"`);
     if (!Number.isFinite(raw.value)) return this.reject(raw.device, 'not_finite', `${raw.metric} is not a finite number`);
@@ -70,6 +75,31 @@ export class Ingest implements TransportSink {
     this.accepted.set(raw.device, (this.accepted.get(raw.device) ?? 0) + 1);
     this.opts.store.record(reading);
     this.opts.events.emit('reading', reading);
+  }
+
+  /**
+   * A device reporting its own sensor fault (tank-node firmware: `fault=1` no echo / signal too
+   * low, `fault=2` out of range) sends it instead of a fake level: counted and logged, and the
+   * sensor goes stale on its own because no level arrives.
+   */
+  private fault(raw: RawReading): void {
+    if (raw.value === 0) return;
+    const key = `${raw.device}\0${raw.value}`;
+    this.faults.set(key, (this.faults.get(key) ?? 0) + 1);
+    const now = this.opts.clock.now();
+    const last = this.lastLog.get(`fault:${raw.device}`);
+    if (last === undefined || now - last >= LOG_EVERY_MS || now < last) {
+      this.lastLog.set(`fault:${raw.device}`, now);
+      this.opts.log?.(`ingest: ${raw.device} reports sensor fault ${raw.value} (${raw.value === 1 ? 'no echo or signal too low' : raw.value === 2 ? 'out of range' : 'device-specific'}); its level is not updated`);
+    }
+  }
+
+  /** device faults as [device, code, count] for /metrics */
+  faultCounts(): [string, string, number][] {
+    return [...this.faults].map(([k, n]) => {
+      const [device, code] = k.split('\0') as [string, string];
+      return [device, code, n];
+    });
   }
 
   reject(device: string, reason: RejectReason, detail: string): void {

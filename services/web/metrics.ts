@@ -9,6 +9,7 @@ export interface MetricSources {
   accepted(): [device: string, count: number][];
   rejected(): [device: string, reason: string, count: number][];
   clockReplaced(): number;
+  faults?(): [device: string, code: string, count: number][];
   status(): ReserveStatus;
   links(): LinkStatus[];
   brokerClients(): number;
@@ -33,6 +34,10 @@ export function createMetrics(src: MetricSources): Registry {
   new Counter({
     name: 'tend_device_clock_replaced_total', help: 'Readings whose device time was >10 min off and was replaced by receive time', registers: [registry],
     collect() { this.reset(); this.inc(src.clockReplaced()); },
+  });
+  new Counter({
+    name: 'tend_device_faults_total', help: 'Sensor faults devices reported themselves (fault=1 no echo/low signal, fault=2 out of range)', labelNames: ['device', 'code'], registers: [registry],
+    collect() { this.reset(); for (const [device, code, n] of src.faults?.() ?? []) this.inc({ device, code }, n); },
   });
   new Gauge({
     name: 'tend_sensors', help: 'Configured sensors by freshness', labelNames: ['state'], registers: [registry],

@@ -1,0 +1,94 @@
+// A device on a serial port speaking $TEND sentences (tend's tank-node firmware, or anything that
+// writes the line protocol of DESIGN.md). Port → SentenceParser → RawReadings on the sink.
+// Cable pulled: the port closes, the device goes offline at once and the link retries 1 s … 30 s.
+// Board alive but silent for 1.5 × interval_s (one sentence late by half an interval): offline too;
+// silent for 3 × interval_s: the port is reopened (see DeviceLink.checkSilence).
+import type { DeviceConfig } from '../../config/schema.ts';
+import type { Clock } from '../../services/types.ts';
+import { SentenceParser, type ParserReject } from '../protocol/sentence-parser.ts';
+import type { TendSentence } from '../protocol/sentence.ts';
+import type { TransportHandle, TransportSink } from '../transport.ts';
+import { DeviceLink, type LinkSession } from './device-link.ts';
+import { closeLink, openSerialPort, type PortOpener } from './port.ts';
+import { rateLimitedLog } from './rate-limited-log.ts';
+import type { BackoffOptions } from './backoff.ts';
+
+export interface SerialDeviceOptions {
+  device: DeviceConfig;
+  sink: TransportSink;
+  clock: Clock;
+  log?: (msg: string) => void;
+  open?: PortOpener;
+  /** reconnect delays; defaults 1 s → 30 s */
+  backoff?: BackoffOptions;
+}
+
+export interface SerialDeviceHandle extends TransportHandle {
+  /** dropped input by reason, over all connections */
+  rejected(): Record<string, number>;
+  /** run the silence check now (tests on a fake clock) */
+  checkSilence(): void;
+}
+
+export function silenceMs(device: DeviceConfig): number {
+  return Math.round(device.interval_s * 1500);
+}
+
+export function startSerialDevice(opts: SerialDeviceOptions): SerialDeviceHandle {
+  const { device, sink, clock } = opts;
+  if (!device.serial) throw new Error(`device ${device.id}: a serial device needs serial: { path, baud }`);
+  const { path } = device.serial;
+  const baud = device.serial.baud ?? 115200; // DESIGN.md: 8N1, 115200 by default
+  const open = opts.open ?? openSerialPort;
+  const name = `serial:${device.id}`;
+  const say = opts.log ? (m: string) => opts.log!(m) : undefined;
+  const logBad = rateLimitedLog(say, clock);
+  const rejected: Record<string, number> = {};
+
+  const link = new DeviceLink({
+    name,
+    kind: 'serial',
+    clock,
+    silence_ms: silenceMs(device),
+    backoff: opts.backoff,
+    log: say,
+    online: (online) => sink.online(device.id, online),
+    async connect(hooks): Promise<LinkSession> {
+      const port = await open({ path, baudRate: baud });
+      // a fresh parser per connection: half a line from before the cable was pulled is not
+      // glued to the first line after it is plugged back in
+      const parser = new SentenceParser({ device: device.id });
+      parser.on('data', (s: TendSentence) => {
+        const ts = clock.now();
+        hooks.heard();
+        for (const [metric, value] of s.metrics) {
+          sink.reading({ device: device.id, metric, value, ts, source: 'serial', seq: s.seq });
+        }
+      });
+      parser.on('reject', (r: ParserReject) => {
+        rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;
+        sink.reject(device.id, r.reason, r.detail);
+        logBad(r.reason, () => `${name}: dropped input (${r.reason}): ${r.detail}`);
+      });
+      parser.on('error', (err) => hooks.lost(err));
+      port.on('data', (chunk: Buffer) => parser.write(chunk));
+      port.on('error', (err: Error) => hooks.lost(err));
+      port.on('close', (err?: Error | null) => hooks.lost(err ?? 'port closed'));
+      port.on('end', () => hooks.lost('port ended'));
+      return {
+        async close() {
+          port.removeAllListeners('data');
+          await closeLink(port);
+          parser.destroy();
+        },
+      };
+    },
+  });
+  link.start();
+  return {
+    link: () => link.status(),
+    stop: () => link.stop(),
+    rejected: () => ({ ...rejected }),
+    checkSilence: () => link.checkSilence(),
+  };
+}

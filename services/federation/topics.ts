@@ -1,0 +1,138 @@
+// The federation's wire format: topics under fed/<village>/ on a broker the villages share, and
+// the JSON payloads (all retained, QoS 1). Pure functions only; services/federation/README.md
+// documents them for other implementations.
+//
+// Payloads are parsed leniently (unknown keys are ignored, so a newer village can add fields)
+// but every field tend uses is checked: a neighbour's bad message is refused and counted, never
+// shown and never a crash.
+import { z } from 'zod';
+
+export const FED_ROOT = 'fed';
+export const FED_KINDS = ['summary', 'incidents', 'offer', 'link'] as const;
+export type FedKind = (typeof FED_KINDS)[number];
+
+/** Largest payload tend accepts from a neighbour (the biggest, incidents, is a few kB). */
+export const MAX_PAYLOAD_BYTES = 16 * 1024;
+
+const villageId = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+export function fedTopic(village: string, kind: FedKind): string {
+  return `${FED_ROOT}/${village}/${kind}`;
+}
+
+/** The topic filters a village subscribes to ([MQTT-4.7.1-3]: '+' matches one level). */
+export const FED_SUBSCRIPTIONS = FED_KINDS.map((k) => `${FED_ROOT}/+/${k}`);
+
+/** `fed/<village>/<kind>` → its parts; null for anything else (other tools may share the tree). */
+export function parseFedTopic(topic: string): { village: string; kind: FedKind } | null {
+  const parts = topic.split('/');
+  if (parts.length !== 3 || parts[0] !== FED_ROOT) return null;
+  const [, village, kind] = parts as [string, string, string];
+  if (!villageId.test(village)) return null;
+  if (!(FED_KINDS as readonly string[]).includes(kind)) return null;
+  return { village, kind: kind as FedKind };
+}
+
+const level = z.enum(['ok', 'watch', 'strained', 'critical', 'unknown']).catch('unknown');
+const num = z.number().nullable();
+const count = z.number().int().nonnegative();
+const iso = z.string().max(40).refine((s) => Number.isFinite(Date.parse(s)), 'not an ISO-8601 time');
+const text = (max: number) => z.string().max(max);
+
+export const summarySchema = z.object({
+  v: z.literal(1),
+  at: iso,
+  name: text(120).optional(),
+  population: count.optional(),
+  water_days_current: num,
+  water_days_minimum: num,
+  water_percent: num.optional(),
+  water_status: level.optional(),
+  power_hours_left: num,
+  power_soc_percent: num.optional(),
+  power_status: level.optional(),
+  cold_at_risk: count,
+  cold_status: level.optional(),
+  weather_status: level.optional(),
+  sensors_online: count,
+  sensors_total: count,
+});
+export type FedSummary = z.infer<typeof summarySchema>;
+
+export const incidentSummarySchema = z.object({
+  id: text(120),
+  opened_at: iso,
+  domains: z.array(text(20)).max(8),
+  crisis: z.boolean(),
+  exercise: z.boolean().default(false),
+  /** the assembly prompt's headline, when one is open (measured facts, no names) */
+  headline: text(300).nullable().default(null),
+  /** alert titles (generated from rules, never people's notes) */
+  alerts: z.array(text(300)).max(20).default([]),
+});
+export type FedIncidentSummary = z.infer<typeof incidentSummarySchema>;
+
+export const incidentsSchema = z.object({
+  v: z.literal(1),
+  at: iso,
+  open: z.array(incidentSummarySchema).max(20),
+});
+export type FedIncidents = z.infer<typeof incidentsSchema>;
+
+export const offerSchema = z.object({
+  v: z.literal(1),
+  at: iso,
+  text: text(500).nullable(),
+  withdrawn: z.boolean().default(false),
+  source: z.enum(['computed', 'edited', 'config', 'none']).catch('computed'),
+});
+export type FedOffer = z.infer<typeof offerSchema>;
+
+export const linkSchema = z.object({
+  v: z.literal(1),
+  state: z.enum(['online', 'offline']),
+  at: iso.optional(),
+});
+export type FedLink = z.infer<typeof linkSchema>;
+
+export type FedMessage =
+  | { kind: 'summary'; body: FedSummary }
+  | { kind: 'incidents'; body: FedIncidents }
+  | { kind: 'offer'; body: FedOffer }
+  | { kind: 'link'; body: FedLink }
+  /** an empty retained payload: the village cleared this topic ([MQTT-3.3.1-10]) */
+  | { kind: FedKind; body: null };
+
+export type FedRejectReason = 'too_large' | 'not_utf8' | 'not_json' | 'bad_fields';
+
+export class FedPayloadError extends Error {
+  constructor(readonly reason: FedRejectReason, detail: string) {
+    super(detail);
+  }
+}
+
+const schemas = { summary: summarySchema, incidents: incidentsSchema, offer: offerSchema, link: linkSchema };
+
+/** Decode one neighbour payload; throws FedPayloadError with the reason to count. */
+export function decodeFed(kind: FedKind, payload: Buffer): FedMessage {
+  if (payload.length === 0) return { kind, body: null };
+  if (payload.length > MAX_PAYLOAD_BYTES) throw new FedPayloadError('too_large', `${payload.length} bytes (at most ${MAX_PAYLOAD_BYTES})`);
+  let textBody: string;
+  try {
+    textBody = new TextDecoder('utf-8', { fatal: true }).decode(payload);
+  } catch {
+    throw new FedPayloadError('not_utf8', 'payload is not UTF-8');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(textBody);
+  } catch {
+    throw new FedPayloadError('not_json', 'payload is not JSON');
+  }
+  const parsed = schemas[kind].safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new FedPayloadError('bad_fields', first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'bad fields');
+  }
+  return { kind, body: parsed.data } as FedMessage;
+}

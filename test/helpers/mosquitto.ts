@@ -1,0 +1,145 @@
+// A real Mosquitto broker for tests: Debian's `mosquitto` on a free loopback port, with its own
+// temp dir, password file (made with `mosquitto_passwd -b -c`), ACL file and persistence. It can
+// be stopped (SIGTERM) and started again on the same port, to cut and restore a link.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { userInfo } from 'node:os';
+import { freePort, tempDir } from './net.ts';
+
+/** The ACL the federation README documents: read all news, write only under your own prefix. */
+export const FEDERATION_ACL = [
+  '# every village may read the whole federation',
+  'pattern read fed/#',
+  '# and publish only under its own prefix; %u is the login name, which is the village id',
+  'pattern write fed/%u/#',
+  '',
+].join('\n');
+
+export interface MosquittoOptions {
+  /** username → password; written with mosquitto_passwd */
+  users: Record<string, string>;
+  /** ACL file text; FEDERATION_ACL by default */
+  acl?: string;
+  port?: number;
+  /** more mosquitto.conf lines, e.g. 'max_queued_messages 100000' */
+  extraConfig?: string[];
+}
+
+export interface Mosquitto {
+  port: number;
+  url: string;
+  dir: string;
+  /** true while the broker process runs */
+  running(): boolean;
+  /** stop with SIGTERM and wait for the process to exit (retained messages are saved) */
+  stop(): Promise<void>;
+  /** start again on the same port and wait until it accepts connections */
+  start(): Promise<void>;
+  /** the broker's log so far (for failure messages) */
+  log(): string;
+  /** stop and remove the temp dir */
+  close(): Promise<void>;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export async function startMosquitto(opts: MosquittoOptions): Promise<Mosquitto> {
+  const tmp = tempDir('tend-mosquitto-');
+  const dir = tmp.dir;
+  const port = opts.port ?? await freePort();
+  const passwd = join(dir, 'passwd');
+  const acl = join(dir, 'acl');
+  const logFile = join(dir, 'mosquitto.log');
+  const entries = Object.entries(opts.users);
+  if (entries.length === 0) writeFileSync(passwd, '', { mode: 0o600 });
+  else {
+    const [[user, password], ...rest] = entries as [[string, string], ...[string, string][]];
+    execFileSync('mosquitto_passwd', ['-b', '-c', passwd, user, password]);
+    if (rest.length) {
+      // many users (the bench's 100 villages): hash a plain file in one call instead of one each
+      const more = join(dir, 'passwd.more');
+      writeFileSync(more, rest.map(([u, p]) => `${u}:${p}`).join('\n') + '\n', { mode: 0o600 });
+      execFileSync('mosquitto_passwd', ['-U', more]);
+      appendFileSync(passwd, readFileSync(more));
+      rmSync(more);
+    }
+  }
+  writeFileSync(acl, opts.acl ?? FEDERATION_ACL);
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, [
+    // run as ourselves: as root mosquitto would switch to user "mosquitto", who cannot read the temp dir
+    `user ${userInfo().username}`,
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous false',
+    `password_file ${passwd}`,
+    `acl_file ${acl}`,
+    'persistence true',
+    `persistence_location ${dir}/`,
+    'autosave_interval 1',
+    `log_dest file ${logFile}`,
+    'log_type error',
+    'log_type warning',
+    'log_type notice',
+    'log_type information',
+    ...(opts.extraConfig ?? []),
+    '',
+  ].join('\n'));
+
+  let child: ChildProcess | null = null;
+  let exited: Promise<void> = Promise.resolve();
+  let stderr = '';
+
+  const start = async (): Promise<void> => {
+    if (child) return;
+    const c = spawn('mosquitto', ['-c', conf], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    child = c;
+    // if the test process ends without close(), do not leave the broker behind
+    const onExit = () => c.kill('SIGKILL');
+    process.once('exit', onExit);
+    c.once('exit', () => process.removeListener('exit', onExit));
+    c.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    exited = new Promise((resolve) => c.once('exit', () => { if (child === c) child = null; resolve(); }));
+    const end = Date.now() + 15_000;
+    for (;;) {
+      if (child !== c) throw new Error(`mosquitto exited on start: ${stderr}${readLog()}`);
+      if (await canConnect(port)) return;
+      if (Date.now() > end) throw new Error(`mosquitto did not accept connections on ${port}: ${stderr}${readLog()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const readLog = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+  const stop = async (): Promise<void> => {
+    const c = child;
+    if (!c) return;
+    const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
+    c.kill('SIGTERM');
+    await exited;
+    clearTimeout(timer);
+  };
+
+  try {
+    await start();
+  } catch (err) {
+    await stop();
+    tmp.remove();
+    throw err;
+  }
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    dir,
+    running: () => child !== null,
+    stop,
+    start,
+    log: () => stderr + readLog(),
+    close: async () => { await stop(); tmp.remove(); },
+  };
+}

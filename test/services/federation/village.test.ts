@@ -1,0 +1,100 @@
+// Real villages (startVillage: embedded broker, ingest, reserve, alerts, web) federated through a
+// real Mosquitto. A device reading empties one village's tank; its crisis prompt lists the
+// neighbours' offers, and the neighbours' /api/federation shows its open incident.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import mqtt from 'mqtt';
+import { parseConfig } from '../../../config/load.ts';
+import { startVillage, type Village } from '../../../services/village.ts';
+import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.ts';
+import { tempDir, waitFor } from '../../helpers/net.ts';
+
+const NAMES = ['ashgrove', 'birchwell', 'cedarford'];
+let broker: Mosquitto;
+let tmp: { dir: string; remove(): void };
+const villages: Village[] = [];
+
+function villageConfig(id: string, url: string) {
+  return parseConfig({
+    version: 1,
+    village: { id, name: id[0]!.toUpperCase() + id.slice(1), population: 180 },
+    broker: { embedded: { host: '127.0.0.1', port: 0 } },
+    web: { host: '127.0.0.1', port: 0 },
+    devices: [{ id: 'tank-node', secret: `secret-${id}-tank`, transport: 'mqtt', interval_s: 30 }],
+    // a 5 m × 5 m × 2 m tank: 25 L per mm of level, 50,000 L full
+    sensors: [{ id: 'main', name: 'Main tank', device: 'tank-node', metric: 'level_mm', kind: 'tank_level', tank: { shape: 'box', length_mm: 5000, width_mm: 5000, height_mm: 2000 } }],
+    alerts: { rules: { water_low: { hold_s: 0 } } },
+    federation: { url, password: `pw-${id}` },
+  });
+}
+
+async function reading(v: Village, level_mm: number): Promise<void> {
+  const c = mqtt.connect(v.brokerUrl, { username: 'tank-node', password: `secret-${v.config.village.id}-tank`, reconnectPeriod: 0 });
+  await new Promise<void>((resolve, reject) => { c.once('connect', () => resolve()); c.once('error', reject); });
+  await c.publishAsync(`tend/${v.config.village.id}/dev/tank-node/reading`, JSON.stringify({ level_mm }), { qos: 1 });
+  await c.endAsync();
+}
+
+const api = async (v: Village, path: string) => (await fetch(`${v.webUrl}${path}`)).json() as Promise<any>;
+
+beforeAll(async () => {
+  tmp = tempDir('tend-fed-village-');
+  broker = await startMosquitto({ users: Object.fromEntries(NAMES.map((n) => [n, `pw-${n}`])) });
+  for (const n of NAMES) {
+    villages.push(await startVillage({ config: villageConfig(n, broker.url), storageDir: `${tmp.dir}/${n}`, webPort: 0, brokerPort: 0, log: () => {} }));
+  }
+}, 60_000);
+
+afterAll(async () => {
+  for (const v of villages) await v.stop().catch(() => {});
+  await broker?.close();
+  tmp?.remove();
+}, 60_000);
+
+describe('federation with real villages', () => {
+  it("a village's crisis shows on its neighbours' page, and its prompt lists their offers", async () => {
+    const [a, b, c] = villages as [Village, Village, Village];
+    // the neighbours are well stocked: 1,600 mm = 40,000 L, 40,000 − 7 × 2,700 = 21,100 to share
+    await reading(b, 1600);
+    await reading(c, 1600);
+    await reading(a, 1600);
+    await waitFor(async () => {
+      const f = await api(a, '/api/federation');
+      return f.connected && f.neighbours.length === 2 && f.neighbours.every((n: any) => !n.stale && /about 21,000 litres/.test(n.offer ?? ''));
+    }, 30_000, 'ashgrove to see two neighbours with offers');
+
+    // the storm empties ashgrove's tank: 100 mm = 2,500 L, 5 % → water low, critical → crisis
+    await reading(a, 100);
+    const prompt = await waitFor(() => {
+      const p = a.alerting.prompts().find((x) => x.status === 'open');
+      return p && p.neighbours.length === 2 ? p : null;
+    }, 30_000, "ashgrove's prompt with the neighbours' offers");
+    expect(prompt.neighbours.map((n) => n.village).sort()).toEqual(['birchwell', 'cedarford']);
+    expect(prompt.neighbours.every((n) => /can share about 21,000 litres of water/.test(n.offer))).toBe(true);
+
+    for (const v of [b, c]) {
+      await waitFor(async () => {
+        const f = await api(v, '/api/federation');
+        const n = f.neighbours.find((x: any) => x.village === 'ashgrove');
+        return n && n.incident_open && !n.stale && n.offer === null && n.water_days_minimum === Math.round((2500 / 2700) * 10) / 10;
+      }, 30_000, `${v.config.village.id} to see ashgrove's crisis`);
+    }
+  }, 120_000);
+
+  it("the page's offer edit (POST /api/federation/offer with the token) reaches the neighbours", async () => {
+    const [a, b] = villages as [Village, Village, Village];
+    const post = (body: object, token = b.token) => fetch(`${b.webUrl}/api/federation/offer`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body),
+    });
+    expect((await post({ offer: 'x' }, 'wrong-token')).status).toBeGreaterThanOrEqual(401);
+    expect((await post({ offer: 'a repair crew for two days, and pipe fittings' })).status).toBe(200);
+    await waitFor(async () => {
+      const n = (await api(a, '/api/federation')).neighbours.find((x: any) => x.village === 'birchwell');
+      return n?.offer === 'a repair crew for two days, and pipe fittings';
+    }, 30_000, 'edited offer at ashgrove');
+    expect((await post({ withdrawn: true })).status).toBe(200);
+    await waitFor(async () => {
+      const n = (await api(a, '/api/federation')).neighbours.find((x: any) => x.village === 'birchwell');
+      return n && n.offer === null;
+    }, 30_000, 'withdrawn offer at ashgrove');
+  }, 60_000);
+});
