@@ -47,6 +47,8 @@ export interface StartOptions {
   web?: boolean;
   /** recompute the status at most this often after a change (ms) */
   statusThrottleMs?: number;
+  /** false: never recompute the status by itself; the caller calls refresh() (simulate) */
+  autoStatus?: boolean;
   /** 1 s tick for staleness and time-weighted rules; off when a simulation drives the clock */
   tick?: boolean;
   log?: (msg: string) => void;
@@ -180,12 +182,26 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
   const alerting = new Alerting({ config, clock, storage, events, log, neighbours: federation ? () => federation.offers() : undefined });
   alerting.start();
   stoppers.push(() => alerting.stop());
-  const publishAlerts = () => publish(topics.alerts(v), JSON.stringify(alerting.alerts()), { retain: true, qos: 1 });
-  const publishAssembly = () => publish(topics.assembly(v), JSON.stringify(alerting.prompts()), { retain: true, qos: 1 });
-  events.on('alert', publishAlerts);
-  events.on('assembly', publishAssembly);
-  publishAlerts();
-  publishAssembly();
+  // One evaluation can change several alerts; subscribers (signboards, sirens) get each change
+  // of the retained lists once, not once per event.
+  let lastAlerts = '';
+  let lastAssembly = '';
+  let outputsQueued = false;
+  const publishOutputs = () => {
+    outputsQueued = false;
+    const a = JSON.stringify(alerting.alerts());
+    if (a !== lastAlerts) publish(topics.alerts(v), (lastAlerts = a), { retain: true, qos: 1 });
+    const p = JSON.stringify(alerting.prompts());
+    if (p !== lastAssembly) publish(topics.assembly(v), (lastAssembly = p), { retain: true, qos: 1 });
+  };
+  const queueOutputs = () => {
+    if (outputsQueued) return;
+    outputsQueued = true;
+    queueMicrotask(publishOutputs);
+  };
+  events.on('alert', queueOutputs);
+  events.on('assembly', queueOutputs);
+  publishOutputs();
   const webhooks = startWebhooks({ config, events, log });
   stoppers.push(() => webhooks.stop());
   if (config.alerts.speech) {
@@ -210,10 +226,21 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
     }
     return current;
   };
-  const throttle = opts.statusThrottleMs ?? 100;
+  // Leading edge: a reading after a quiet spell is computed at once (alert latency); under a
+  // flood, at most one compute per throttle period (throughput).
+  const throttle = opts.statusThrottleMs ?? 25;
   let pending: NodeJS.Timeout | null = null;
+  let lastRefreshAt = -Infinity;
+  // a simulation on its own clock computes the status itself (refresh()), never on its own
+  const manual = opts.autoStatus === false || throttle >= 2 ** 31 - 1;
   const schedule = () => {
-    if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, throttle);
+    if (pending || manual) return;
+    const wait = Math.max(0, lastRefreshAt + throttle - performance.now());
+    pending = setTimeout(() => {
+      pending = null;
+      lastRefreshAt = performance.now();
+      refresh();
+    }, wait);
   };
   events.on('reading', schedule);
   events.on('device', schedule);

@@ -174,7 +174,8 @@ export class WebServer {
         try {
           return sendJson(res, 201, src.alerting.addNote(decodeURIComponent(notes[1]!), { author: author || 'someone', text }));
         } catch (err) {
-          throw new HttpError(404, (err as Error).message);
+          const code = (err as { code?: string }).code;
+          throw new HttpError(code === 'closed' ? 409 : code === 'invalid' ? 400 : 404, (err as Error).message);
         }
       }
       if (path === '/api/drill') {
@@ -187,7 +188,11 @@ export class WebServer {
         const body = await readJson(req);
         const withdrawn = body.withdrawn === true;
         const text = typeof body.offer === 'string' ? body.offer.trim().slice(0, 500) : null;
-        src.federation.setOffer(text || null, withdrawn);
+        try {
+          src.federation.setOffer(text || null, withdrawn);
+        } catch (err) {
+          throw new HttpError(400, (err as Error).message);
+        }
         return sendJson(res, 200, src.federation.view());
       }
       throw new HttpError(404, `nothing to post at ${path.slice(0, 100)}`);

@@ -1,0 +1,95 @@
+// The alert state machine, one per rule:subject: pending → firing → resolved.
+// - pending when a rule first sees trouble; firing once trouble has lasted hold_s;
+// - brief clear spells shorter than clear_hold_s do not end it (a value wobbling on a
+//   threshold raises one alert, not a stream);
+// - resolved after clear_hold_s of calm; trouble again within reopen_s resumes the same alert.
+// The engine only changes state and reports what changed; announcing is alerting.ts's job.
+import type { Alert, Severity } from '../types.ts';
+import type { AllRuleParams, Condition, RuleName } from './rules.ts';
+
+export interface KeyState {
+  /** the current or most recent alert of this rule:subject */
+  alert: Alert | null;
+  /** epoch ms since when the rule has been clear while the alert is active */
+  clearSince: number | null;
+  /** how many alerts this key has had: the n in `<rule>:<subject>:<n>` */
+  seq: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export class AlertEngine {
+  readonly keys = new Map<string, KeyState>();
+
+  constructor(private readonly params: AllRuleParams) {}
+
+  static key(rule: string, subject: string): string {
+    return `${rule}:${subject}`;
+  }
+
+  held(rule: RuleName, subject: string): Severity | null {
+    const a = this.keys.get(AlertEngine.key(rule, subject))?.alert;
+    return a && a.state !== 'resolved' ? a.severity : null;
+  }
+
+  active(): Alert[] {
+    return [...this.keys.values()].map((k) => k.alert).filter((a): a is Alert => !!a && a.state !== 'resolved');
+  }
+
+  /** Feed what the rules see now; returns the alerts whose state or severity changed. */
+  step(now: number, conditions: Condition[]): Alert[] {
+    const changed: Alert[] = [];
+    for (const c of conditions) {
+      const k = AlertEngine.key(c.rule, c.subject);
+      let st = this.keys.get(k);
+      if (!st) {
+        if (!c.severity) continue;
+        st = { alert: null, clearSince: null, seq: 0 };
+        this.keys.set(k, st);
+      }
+      const p = this.params[c.rule];
+      const a = st.alert;
+      if (c.severity) {
+        st.clearSince = null;
+        if (!a || a.state === 'resolved') {
+          const resumes = a && a.resolved_at && a.fired_at && now - Date.parse(a.resolved_at) < p.reopen_s * 1000;
+          if (resumes && a) {
+            // same trouble back soon after calm: the same alert goes on, already proven by its hold
+            Object.assign(a, { state: 'firing', resolved_at: null, severity: c.severity, title: c.title, detail: c.detail, value: c.value });
+            changed.push(a);
+          } else {
+            st.seq++;
+            const fresh: Alert = {
+              id: `${k}:${st.seq}`, rule: c.rule, subject: c.subject, domain: c.domain, severity: c.severity,
+              state: 'pending', title: c.title, detail: c.detail, value: c.value,
+              started_at: iso(now), fired_at: null, resolved_at: null, incident_id: null,
+            };
+            if (p.hold_s <= 0) Object.assign(fresh, { state: 'firing', fired_at: iso(now) });
+            st.alert = fresh;
+            changed.push(fresh);
+          }
+          continue;
+        }
+        const was = a.severity;
+        Object.assign(a, { severity: c.severity, title: c.title, detail: c.detail, value: c.value });
+        if (a.state === 'pending' && now - Date.parse(a.started_at) >= p.hold_s * 1000) {
+          a.state = 'firing';
+          a.fired_at = iso(now);
+          changed.push(a);
+        } else if (was !== c.severity) {
+          changed.push(a);
+        }
+      } else if (a && a.state !== 'resolved') {
+        st.clearSince ??= now;
+        if (now - st.clearSince >= p.clear_hold_s * 1000) {
+          a.state = 'resolved';
+          a.resolved_at = iso(now);
+          a.value = c.value;
+          st.clearSince = null;
+          changed.push(a);
+        }
+      }
+    }
+    return changed;
+  }
+}

@@ -1,0 +1,445 @@
+// The default alert rules (DESIGN.md "Alerts, incidents and assembly prompts") and how they read a
+// ReserveStatus. A rule only says what it sees now, per subject: a severity, "clear" (null), or
+// nothing at all when its input is stale or unknown — a stale value raises nothing. Hold times,
+// pending → firing → resolved and re-opening live in engine.ts; hysteresis lives here, because
+// only the rule knows which side of its threshold is "better".
+import type { Config } from '../../config/schema.ts';
+import type { Domain, ReserveStatus, SensorHealth, Severity } from '../types.ts';
+
+export const RULE_NAMES = [
+  'water_low', 'tank_drop', 'battery_low', 'power_unstable', 'cold_above_safe', 'sensor_offline', 'storm',
+] as const;
+export type RuleName = (typeof RULE_NAMES)[number];
+
+/** Every key a village may override under `alerts.rules.<rule>.<key>`. Times are seconds. */
+export const RULE_DEFAULTS = {
+  water_low: {
+    enabled: true, hold_s: 300, clear_hold_s: 900, reopen_s: 3600,
+    watch_percent: 40, warning_percent: 25, critical_percent: 10, hysteresis_percent: 3,
+    // days left at minimum use (Sphere: 15 L a person a day, village.minimum_water_lpd)
+    watch_days_minimum: 7, warning_days_minimum: 3, critical_days_minimum: 1, hysteresis_days: 0.3,
+  },
+  tank_drop: {
+    enabled: true, hold_s: 300, clear_hold_s: 1800, reopen_s: 3600,
+    /** how many times faster than the tank's normal (peak) draw counts as a possible leak */
+    factor: 4,
+    /** the short window the current fall is measured over */
+    window_s: 1800,
+    /** smallest fall within the window worth raising (sensor noise is tens of litres) */
+    min_drop_liters: 200,
+    /** days of history the tank's normal draw is learned from */
+    baseline_days: 7,
+    /** until a day is learned, normal peak draw per tank = population × typical_lpd × peak / 24 / tanks */
+    typical_lpd: 60, peak: 3,
+    /** never judge against less than this (L/h) */
+    min_normal_lph: 50,
+    /** critical when the tank would be empty within this many hours at the current loss */
+    critical_hours_to_empty: 12,
+  },
+  battery_low: {
+    enabled: true, hold_s: 300, clear_hold_s: 900, reopen_s: 3600,
+    watch_percent: 35, warning_percent: 20, critical_percent: 10, hysteresis_percent: 5,
+  },
+  power_unstable: {
+    enabled: true, hold_s: 120, clear_hold_s: 1800, reopen_s: 3600,
+    window_s: 600,
+    /** (max − min) / median of battery voltage within the window */
+    swing_fraction: 0.08,
+    /** a load shed: load falls by at least this fraction from one reading to the next */
+    shed_fraction: 0.5, shed_min_w: 200, shed_count: 3, shed_window_s: 1800,
+  },
+  cold_above_safe: {
+    enabled: true, hold_s: 900, clear_hold_s: 600, reopen_s: 3600,
+    hysteresis_c: 0.5,
+    /** food safety: perishable food above safe temperature for 2 h is at risk (the 2-hour rule) */
+    critical_after_s: 7200,
+  },
+  sensor_offline: {
+    enabled: true, hold_s: 0, clear_hold_s: 60, reopen_s: 3600,
+    /** sensors never heard from count as offline only after tend has run this long */
+    startup_grace_s: 300,
+  },
+  storm: {
+    enabled: true, hold_s: 60, clear_hold_s: 10800, reopen_s: 3600,
+    // pressure tendency over 3 h (WMO: falling quickly ≥ 3.6 hPa, very quickly ≥ 6 hPa)
+    watch_fall_hpa_3h: 3.6, warning_fall_hpa_3h: 6, hysteresis_hpa: 1,
+    // Beaufort 8 gale 17.2 m/s, Beaufort 10 storm 24.5 m/s
+    watch_gust_ms: 17.2, warning_gust_ms: 24.5, hysteresis_ms: 3,
+    /** gusts come and go: judge the strongest within this window */
+    gust_window_s: 1800,
+  },
+} satisfies Record<RuleName, Record<string, number | boolean>>;
+
+export type RuleParams<R extends RuleName> = { [K in keyof (typeof RULE_DEFAULTS)[R]]: (typeof RULE_DEFAULTS)[R][K] extends boolean ? boolean : number };
+export type AllRuleParams = { [R in RuleName]: RuleParams<R> };
+
+/** Merge config overrides onto the defaults; an unknown rule or key is a clear error. */
+export function ruleParams(overrides: Config['alerts']['rules']): AllRuleParams {
+  const out = structuredClone(RULE_DEFAULTS) as unknown as Record<string, Record<string, number | boolean>>;
+  for (const [rule, keys] of Object.entries(overrides ?? {})) {
+    const base = out[rule];
+    if (!base) throw new Error(`alerts.rules.${rule}: unknown rule (known: ${RULE_NAMES.join(', ')})`);
+    for (const [k, v] of Object.entries(keys)) {
+      if (!(k in base)) throw new Error(`alerts.rules.${rule}.${k}: unknown key (known: ${Object.keys(base).join(', ')})`);
+      if (typeof v !== typeof base[k]) throw new Error(`alerts.rules.${rule}.${k}: expected a ${typeof base[k]}`);
+      base[k] = v;
+    }
+  }
+  return out as unknown as AllRuleParams;
+}
+
+/** What a rule sees for one subject right now. */
+export interface Condition {
+  rule: RuleName;
+  subject: string;
+  domain: Domain | 'sensors';
+  /** null: clear */
+  severity: Severity | null;
+  value: number | null;
+  title: string;
+  detail: string;
+}
+
+export const SEVERITY_RANK: Record<Severity, number> = { watch: 1, warning: 2, critical: 3 };
+
+/**
+ * Pick a level with hysteresis: a level already held (or a higher one) stays until the value
+ * has moved `hyst` back past the threshold, so a value wobbling on a threshold keeps one level.
+ */
+export function leveled(
+  value: number,
+  levels: [Severity, number][],
+  dir: 'below' | 'above',
+  hyst: number,
+  held: Severity | null,
+): Severity | null {
+  const heldRank = held ? SEVERITY_RANK[held] : 0;
+  for (const [sev, threshold] of [...levels].sort((a, b) => SEVERITY_RANK[b[0]] - SEVERITY_RANK[a[0]])) {
+    const relaxed = heldRank >= SEVERITY_RANK[sev];
+    const t = dir === 'below' ? threshold + (relaxed ? hyst : 0) : threshold - (relaxed ? hyst : 0);
+    if (dir === 'below' ? value <= t : value >= t) return sev;
+  }
+  return null;
+}
+
+const maxSev = (a: Severity | null, b: Severity | null): Severity | null =>
+  !a ? b : !b ? a : SEVERITY_RANK[a] >= SEVERITY_RANK[b] ? a : b;
+
+// one formatter per precision: toLocaleString builds a new one each call, which is slow on the hot path
+const formatters = new Map<number, Intl.NumberFormat>();
+export const fmt = (n: number, digits = 0): string => {
+  let f = formatters.get(digits);
+  if (!f) formatters.set(digits, (f = new Intl.NumberFormat('en-GB', { maximumFractionDigits: digits, minimumFractionDigits: 0 })));
+  return f.format(n);
+};
+
+// ---- memory the rules keep between evaluations (samples, learned draw), persisted by alerting
+
+interface Sample { t: number; v: number }
+interface TankMemory {
+  /** recent (t, litres), at most one a minute, for the short window and the current bucket */
+  recent: Sample[];
+  /** learned draw rates (L/h) of past windows, refills counted as 0 */
+  buckets: Sample[];
+  bucketStart: number | null;
+  lastSeen: string | null;
+  /** the learned normal (95th percentile of bucket draws), recomputed when a bucket is added */
+  learned?: number | null;
+}
+export interface RuleMemory {
+  tanks: Record<string, TankMemory>;
+  voltage: Sample[];
+  load: Sample[];
+  sheds: number[];
+  gusts: Sample[];
+  cold: Record<string, { aboveSince: number | null }>;
+  lastSeen: Record<string, string | null>;
+  startedAt: number;
+}
+
+export function newMemory(now: number): RuleMemory {
+  return { tanks: {}, voltage: [], load: [], sheds: [], gusts: [], cold: {}, lastSeen: {}, startedAt: now };
+}
+
+/** Least-squares slope in units per hour, or null with too few points. */
+function slopePerHour(s: Sample[]): number | null {
+  if (s.length < 3) return null;
+  const t0 = s[0]!.t;
+  let sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const p of s) {
+    const x = (p.t - t0) / 3_600_000;
+    sx += x; sy += p.v; sxx += x * x; sxy += x * p.v;
+  }
+  const n = s.length;
+  const den = n * sxx - sx * sx;
+  if (den <= 0) return null;
+  return (n * sxy - sx * sy) / den;
+}
+
+function percentile(values: number[], p: number): number {
+  const v = [...values].sort((a, b) => a - b);
+  return v[Math.min(v.length - 1, Math.floor(p * (v.length - 1) + 0.5))]!;
+}
+
+export interface RuleInput {
+  status: ReserveStatus;
+  sensors: SensorHealth[];
+  now: number;
+  config: Config;
+  params: AllRuleParams;
+  mem: RuleMemory;
+  /** the severity an active alert currently holds for rule:subject (for hysteresis) */
+  held: (rule: RuleName, subject: string) => Severity | null;
+}
+
+/** Run every enabled rule; subjects with unknown input are left out (no change). */
+export function evaluateRules(input: RuleInput): Condition[] {
+  const out: Condition[] = [];
+  const p = input.params;
+  if (p.sensor_offline.enabled) out.push(...sensorOffline(input));
+  if (p.water_low.enabled) out.push(...waterLow(input));
+  out.push(...tankDrop(input)); // always learns the normal draw; raises only when enabled
+  if (p.battery_low.enabled) out.push(...batteryLow(input));
+  out.push(...powerUnstable(input));
+  out.push(...coldAboveSafe(input));
+  out.push(...storm(input));
+  return out;
+}
+
+function sensorOffline({ sensors, now, params, mem, config }: RuleInput): Condition[] {
+  const p = params.sensor_offline;
+  const byDevice = new Map<string, SensorHealth[]>();
+  for (const s of sensors) byDevice.set(s.device, [...(byDevice.get(s.device) ?? []), s]);
+  const out: Condition[] = [];
+  const graceOver = now - mem.startedAt >= p.startup_grace_s * 1000;
+  for (const [device, list] of byDevice) {
+    const name = config.devices.find((d) => d.id === device)?.name ?? device;
+    const quiet = list.filter((s) => s.stale || s.device_online === false || s.last_seen === null);
+    const counted = quiet.filter((s) => s.last_seen !== null || graceOver);
+    if (!counted.length) {
+      out.push({ rule: 'sensor_offline', subject: device, domain: 'sensors', severity: null, value: null, title: `${name} is reporting`, detail: '' });
+      continue;
+    }
+    const last = counted.map((s) => s.last_seen).filter((x): x is string => !!x).sort().at(-1) ?? null;
+    const said = list.some((s) => s.device_online === false) ? ' and said it is offline' : '';
+    const names = counted.map((s) => s.name).join(', ');
+    out.push({
+      rule: 'sensor_offline', subject: device, domain: 'sensors', severity: 'watch', value: counted.length,
+      title: `${name} is not reporting`,
+      detail: `No current readings from ${names}${said}${last ? `; last heard ${shortTime(last)}` : '; never heard'}. Their old values are shown as stale and raise no other alerts.`,
+    });
+  }
+  return out;
+}
+
+function waterLow({ status, params, held, config }: RuleInput): Condition[] {
+  const p = params.water_low;
+  const w = status.water;
+  // a stale tank makes the totals uncertain: no change either way until it reports again
+  if (!w.tanks.length || w.tanks.some((t) => t.stale || t.liters === null) || w.percent === null) return [];
+  const h = held('water_low', 'water');
+  const byPercent = leveled(w.percent, [['watch', p.watch_percent], ['warning', p.warning_percent], ['critical', p.critical_percent]], 'below', p.hysteresis_percent, h);
+  const byDays = w.days_left_minimum === null ? null
+    : leveled(w.days_left_minimum, [['watch', p.watch_days_minimum], ['warning', p.warning_days_minimum], ['critical', p.critical_days_minimum]], 'below', p.hysteresis_days, h);
+  const sev = maxSev(byPercent, byDays);
+  const days = w.days_left_minimum === null ? '' : `, about ${fmt(w.days_left_minimum, 1)} days at minimum use (${config.village.minimum_water_lpd} L a person a day)`;
+  return [{
+    rule: 'water_low', subject: 'water', domain: 'water', severity: sev, value: w.percent,
+    title: sev
+      ? `Water reserve is low: ${fmt(w.percent)}% full${w.days_left_minimum === null ? '' : `, ${fmt(w.days_left_minimum, 1)} days at minimum use`}`
+      : `Water reserve at ${fmt(w.percent)}%`,
+    detail: `The tanks hold ${fmt(w.liters ?? 0)} L of ${fmt(w.capacity_liters)} L${days}.`,
+  }];
+}
+
+function tankDrop({ status, now, params, mem, held, config }: RuleInput): Condition[] {
+  const p = params.tank_drop;
+  const out: Condition[] = [];
+  const windowMs = p.window_s * 1000;
+  const tanks = status.water.tanks;
+  const floor = Math.max(p.min_normal_lph, (config.village.population * p.typical_lpd * p.peak) / 24 / Math.max(1, tanks.length));
+  for (const t of tanks) {
+    const m = (mem.tanks[t.id] ??= { recent: [], buckets: [], bucketStart: null, lastSeen: null });
+    if (t.stale || t.liters === null || t.last_seen === null) continue;
+    // a new reading shows as a new last_seen; sample at most once a minute
+    const ts = Date.parse(t.last_seen);
+    const lastT = m.recent.at(-1)?.t ?? -Infinity;
+    if (t.last_seen !== m.lastSeen && ts - lastT >= 60_000) m.recent.push({ t: ts, v: t.liters });
+    m.lastSeen = t.last_seen;
+    while (m.recent.length && m.recent[0]!.t < now - 2 * windowMs) m.recent.shift();
+    const h = held('tank_drop', t.id);
+
+    // learn the normal draw from whole windows, leaving out windows while a drop alert is held
+    m.bucketStart ??= ts;
+    if (ts - m.bucketStart >= windowMs) {
+      const bucket = m.recent.filter((s) => s.t >= m.bucketStart! && s.t <= ts);
+      const slope = slopePerHour(bucket);
+      if (slope !== null && !h) m.buckets.push({ t: ts, v: Math.max(0, -slope) });
+      m.bucketStart = ts;
+      while (m.buckets.length && m.buckets[0]!.t < now - p.baseline_days * 86_400_000) m.buckets.shift();
+      // a day of history is enough to know this tank's usual peaks (mornings, evenings)
+      const learnedSpanMs = m.buckets.length ? m.buckets.at(-1)!.t - m.buckets[0]!.t : 0;
+      m.learned = learnedSpanMs >= 86_400_000 - windowMs ? percentile(m.buckets.map((b) => b.v), 0.95) : null;
+    }
+    const normal = m.learned != null ? Math.max(p.min_normal_lph, m.learned) : floor;
+
+    const win = m.recent.filter((s) => s.t >= now - windowMs);
+    const slope = slopePerHour(win);
+    if (slope === null || win.at(-1)!.t - win[0]!.t < windowMs / 2) {
+      if (!h) out.push(clearTank(t.id, t.name));
+      continue;
+    }
+    const loss = Math.max(0, -slope);
+    const fell = win[0]!.v - win.at(-1)!.v;
+    // hysteresis: a held alert clears only once the loss is back under half the raising rate
+    const rising = loss >= p.factor * normal && fell >= p.min_drop_liters;
+    const holding = !!h && loss >= (p.factor * normal) / 2;
+    if (!rising && !holding) {
+      out.push(clearTank(t.id, t.name));
+      continue;
+    }
+    const hoursToEmpty = loss > 0 ? t.liters / loss : Infinity;
+    const sev: Severity = hoursToEmpty <= p.critical_hours_to_empty ? 'critical' : 'warning';
+    if (!p.enabled) continue;
+    out.push({
+      rule: 'tank_drop', subject: t.id, domain: 'water', severity: sev, value: Math.round(loss),
+      title: `${t.name} is losing water fast: about ${fmt(loss)} L an hour`,
+      detail: `That is ${fmt(loss / normal, 1)} times its usual highest draw of ${fmt(normal)} L an hour; a leak or damage is possible. ` +
+        `It holds ${fmt(t.liters)} L${Number.isFinite(hoursToEmpty) ? `, empty in about ${fmt(hoursToEmpty, 1)} hours at this rate` : ''}.`,
+    });
+  }
+  return out;
+}
+
+function clearTank(id: string, name: string): Condition {
+  return { rule: 'tank_drop', subject: id, domain: 'water', severity: null, value: null, title: `${name} is holding its water`, detail: '' };
+}
+
+function batteryLow({ status, params, held }: RuleInput): Condition[] {
+  const p = params.battery_low;
+  const pw = status.power;
+  if (pw.stale || pw.soc_percent === null) return [];
+  const sev = leveled(pw.soc_percent, [['watch', p.watch_percent], ['warning', p.warning_percent], ['critical', p.critical_percent]], 'below', p.hysteresis_percent, held('battery_low', 'battery'));
+  const hours = pw.hours_left === null ? '' : ` That is about ${fmt(pw.hours_left, 1)} hours at the current load, not counting solar.`;
+  return [{
+    rule: 'battery_low', subject: 'battery', domain: 'power', severity: sev, value: pw.soc_percent,
+    title: sev ? `Battery bank is low: ${fmt(pw.soc_percent)}% charged` : `Battery bank at ${fmt(pw.soc_percent)}%`,
+    detail: `Usable energy left: ${fmt(pw.usable_kwh ?? 0, 1)} kWh.${hours}`,
+  }];
+}
+
+function powerUnstable({ sensors, now, params, mem, held }: RuleInput): Condition[] {
+  const p = params.power_unstable;
+  const volt = sensors.filter((s) => s.kind === 'battery_voltage');
+  const load = sensors.filter((s) => s.kind === 'load_power');
+  if (!volt.length && !load.length) return [];
+  const take = (list: SensorHealth[], into: Sample[], keepMs: number) => {
+    for (const s of list) {
+      if (s.stale || s.value === null || s.last_seen === null) continue;
+      if (mem.lastSeen[s.id] === s.last_seen) continue;
+      mem.lastSeen[s.id] = s.last_seen;
+      into.push({ t: Date.parse(s.last_seen), v: s.value });
+    }
+    while (into.length && into[0]!.t < now - keepMs) into.shift();
+  };
+  const before = mem.load.length;
+  take(volt, mem.voltage, p.window_s * 1000);
+  take(load, mem.load, p.shed_window_s * 1000);
+  // a load shed: one reading to the next, the load falls by shed_fraction or more
+  for (let i = Math.max(1, before); i < mem.load.length; i++) {
+    const a = mem.load[i - 1]!.v, b = mem.load[i]!.v;
+    if (a >= p.shed_min_w && b <= a * (1 - p.shed_fraction)) mem.sheds.push(mem.load[i]!.t);
+  }
+  while (mem.sheds.length && mem.sheds[0]! < now - p.shed_window_s * 1000) mem.sheds.shift();
+  const fresh = [...volt, ...load].some((s) => !s.stale && s.value !== null);
+  if (!fresh) return [];
+  const h = held('power_unstable', 'power');
+  let swing = 0, lo = 0, hi = 0;
+  if (mem.voltage.length >= 3) {
+    const v = mem.voltage.map((s) => s.v);
+    lo = Math.min(...v); hi = Math.max(...v);
+    const med = percentile(v, 0.5);
+    swing = med > 0 ? (hi - lo) / med : 0;
+  }
+  const swingLimit = h ? p.swing_fraction * 0.6 : p.swing_fraction;
+  const shedLimit = h ? Math.max(1, p.shed_count - 1) : p.shed_count;
+  const swinging = swing >= swingLimit;
+  const shedding = mem.sheds.length >= shedLimit;
+  const parts: string[] = [];
+  if (swinging) parts.push(`battery voltage swinging between ${fmt(lo, 1)} and ${fmt(hi, 1)} V within ${fmt(p.window_s / 60)} minutes`);
+  if (shedding) parts.push(`the load dropped sharply ${mem.sheds.length} times within ${fmt(p.shed_window_s / 60)} minutes (load shedding)`);
+  if (!p.enabled) return [];
+  return [{
+    rule: 'power_unstable', subject: 'power', domain: 'power', severity: swinging || shedding ? 'warning' : null,
+    value: Math.round(swing * 1000) / 10,
+    title: swinging || shedding ? 'Power supply is unstable' : 'Power supply is steady',
+    detail: parts.length ? `Seen: ${parts.join('; ')}.` : '',
+  }];
+}
+
+function coldAboveSafe({ status, now, params, mem, held }: RuleInput): Condition[] {
+  const p = params.cold_above_safe;
+  const out: Condition[] = [];
+  for (const u of status.cold.units) {
+    const m = (mem.cold[u.id] ??= { aboveSince: null });
+    if (u.stale || u.temp_c === null) continue;
+    const h = held('cold_above_safe', u.id);
+    const limit = m.aboveSince !== null || h ? u.safe_max_c - p.hysteresis_c : u.safe_max_c;
+    const above = u.temp_c > limit;
+    if (above) m.aboveSince ??= u.last_seen ? Math.min(now, Date.parse(u.last_seen)) : now;
+    else m.aboveSince = null;
+    if (!p.enabled) continue;
+    if (!above) {
+      out.push({ rule: 'cold_above_safe', subject: u.id, domain: 'cold', severity: null, value: u.temp_c, title: `${u.name} is cold enough`, detail: '' });
+      continue;
+    }
+    const mins = (now - m.aboveSince!) / 60_000;
+    // food safety: watch after 15 min (hold_s), critical after 2 h above the safe temperature
+    const sev: Severity = mins * 60 >= p.critical_after_s ? 'critical' : 'watch';
+    out.push({
+      rule: 'cold_above_safe', subject: u.id, domain: 'cold', severity: sev, value: u.temp_c,
+      title: `${u.name} is above its safe ${fmt(u.safe_max_c, 1)} °C: now ${fmt(u.temp_c, 1)} °C`,
+      detail: `Above safe for about ${fmt(mins)} minutes${u.door_open ? '; its door is open' : ''}. ` +
+        `Food kept above safe temperature for more than ${fmt(p.critical_after_s / 3600, 1)} hours is at risk.`,
+    });
+  }
+  return out;
+}
+
+function storm({ status, sensors, now, params, mem, held }: RuleInput): Condition[] {
+  const p = params.storm;
+  const gustSensors = sensors.filter((s) => s.kind === 'wind_gust' || s.kind === 'wind_speed');
+  for (const s of gustSensors) {
+    if (s.stale || s.value === null || s.last_seen === null || mem.lastSeen[s.id] === s.last_seen) continue;
+    mem.lastSeen[s.id] = s.last_seen;
+    mem.gusts.push({ t: Date.parse(s.last_seen), v: s.value });
+  }
+  while (mem.gusts.length && mem.gusts[0]!.t < now - p.gust_window_s * 1000) mem.gusts.shift();
+  const w = status.weather;
+  const tendency = w.stale ? null : w.pressure_tendency_hpa_3h;
+  const gust = mem.gusts.length ? Math.max(...mem.gusts.map((g) => g.v)) : null;
+  if (tendency === null && gust === null) return [];
+  if (!p.enabled) return [];
+  const h = held('storm', 'weather');
+  const byPressure = tendency === null ? null
+    : leveled(-tendency, [['watch', p.watch_fall_hpa_3h], ['warning', p.warning_fall_hpa_3h]], 'above', p.hysteresis_hpa, h);
+  const byGust = gust === null ? null
+    : leveled(gust, [['watch', p.watch_gust_ms], ['warning', p.warning_gust_ms]], 'above', p.hysteresis_ms, h);
+  const sev = maxSev(byPressure, byGust);
+  const facts: string[] = [];
+  if (tendency !== null) facts.push(`pressure ${tendency <= 0 ? 'fell' : 'rose'} ${fmt(Math.abs(tendency), 1)} hPa in 3 hours${w.pressure_hpa !== null ? ` (now ${fmt(w.pressure_hpa)} hPa)` : ''}`);
+  if (gust !== null) facts.push(`gusts up to ${fmt(gust, 1)} m/s in the last ${fmt(p.gust_window_s / 60)} minutes`);
+  const word = sev === 'watch' ? 'Storm watch' : 'Storm warning';
+  return [{
+    rule: 'storm', subject: 'weather', domain: 'weather', severity: sev, value: gust ?? (tendency === null ? null : -tendency),
+    title: sev ? `${word}: ${facts.join(', ')}` : 'Weather is calm',
+    detail: sev ? `Measured at the village mast. Falling ${p.watch_fall_hpa_3h} hPa in 3 hours is "quickly", ${p.warning_fall_hpa_3h} "very quickly"; ${p.watch_gust_ms} m/s is gale force, ${p.warning_gust_ms} m/s storm force.` : '',
+  }];
+}
+
+/** "26 Nov 03:27 UTC": times villagers read, always in UTC so every channel agrees. */
+export function shortTime(iso: string | number): string {
+  const d = new Date(iso);
+  const mon = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()];
+  return `${d.getUTCDate()} ${mon} ${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')} UTC`;
+}

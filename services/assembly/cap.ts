@@ -1,0 +1,91 @@
+// CAP 1.2 (OASIS Common Alerting Protocol) for an assembly prompt, so sirens, signboards and
+// regional systems that speak CAP can carry it. One CAP message per prompt version:
+// v1 msgType Alert, later versions Update, the all-clear Cancel; each Update/Cancel references
+// the earlier messages (CAP 1.2 §3.2.1 "references": sender,identifier,sent triples).
+// responseType Assess (the assembly weighs the account) or Monitor (after the all-clear); never
+// Evacuate/Shelter/Execute — tend informs and asks, it does not instruct, so no <instruction>.
+import type { AssemblyPrompt, Domain } from '../types.ts';
+
+export interface CapInput {
+  prompt: AssemblyPrompt;
+  village: { id: string; name: string };
+  /** when each version of the prompt was issued (epoch ms), index = version − 1 */
+  versions: number[];
+  domains: (Domain | 'sensors')[];
+  /** any alert of the incident critical */
+  severe: boolean;
+  /** optional link to the prompt on the village page */
+  web?: string;
+}
+
+/** CAP dateTime: no fractional seconds and an explicit offset, "2026-11-26T03:27:04+00:00" (CAP 1.2 §3.3.2). */
+export function capTime(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', '+00:00');
+}
+
+const esc = (s: string) => s
+  .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+  // XML 1.0 forbids most control characters even when escaped
+  .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, ' ');
+
+export function capIdentifier(villageId: string, promptId: string, version: number): string {
+  return `tend-${villageId}-${promptId}-v${version}`;
+}
+
+export function capXml(inp: CapInput): string {
+  const { prompt: p, village } = inp;
+  const sender = `tend@${village.id}`;
+  const sentMs = inp.versions[p.version - 1] ?? Date.parse(p.updated_at);
+  const cancel = p.status === 'closed';
+  const msgType = cancel ? 'Cancel' : p.version === 1 ? 'Alert' : 'Update';
+  const refs = inp.versions.slice(0, p.version - 1)
+    .map((at, i) => `${sender},${capIdentifier(village.id, p.id, i + 1)},${capTime(at)}`)
+    .join(' ');
+  const categories = new Set<string>();
+  if (inp.domains.includes('weather')) categories.add('Met');
+  if (inp.domains.some((d) => d === 'water' || d === 'power' || d === 'sensors')) categories.add('Infra');
+  if (inp.domains.includes('cold')) categories.add('Health'); // food safety
+  if (!categories.size) categories.add('Other');
+  const urgency = cancel ? 'Past' : p.urgent.length ? 'Immediate' : 'Expected';
+  const severity = cancel ? 'Minor' : inp.severe ? 'Severe' : 'Moderate';
+  const list = (title: string, items: string[]) => (items.length ? `${title}:\n${items.map((i) => `- ${i}`).join('\n')}\n` : '');
+  const description = [
+    list('Situation', p.situation.map((s) => `${s.at}: ${s.text}`)),
+    list('Damaged', p.damaged),
+    list('Still working', p.working),
+    list('Urgent (running out within a day)', p.urgent),
+    list('Can wait', p.can_wait),
+    list('Neighbours offer', p.neighbours.map((n) => `${n.village}: ${n.offer}`)),
+    list('Questions for the assembly', p.questions),
+  ].filter(Boolean).join('\n');
+  const param = (name: string, value: string | number | null) =>
+    `      <parameter><valueName>${esc(name)}</valueName><value>${esc(value === null ? 'unknown' : String(value))}</value></parameter>\n`;
+  const r = p.reserves;
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>${esc(capIdentifier(village.id, p.id, p.version))}</identifier>
+  <sender>${esc(sender)}</sender>
+  <sent>${capTime(sentMs)}</sent>
+  <status>${p.exercise ? 'Exercise' : 'Actual'}</status>
+  <msgType>${msgType}</msgType>
+  <source>tend</source>
+  <scope>Public</scope>
+${p.exercise ? '  <note>Exercise: a drill, not a real event.</note>\n' : ''}${refs ? `  <references>${esc(refs)}</references>\n` : ''}  <incidents>${esc(`${village.id}-${p.incident_id}`)}</incidents>
+  <info>
+    <language>en</language>
+${[...categories].map((c) => `    <category>${c}</category>\n`).join('')}    <event>${esc(cancel ? 'All clear' : 'Village reserves under strain')}</event>
+    <responseType>${cancel ? 'Monitor' : 'Assess'}</responseType>
+    <urgency>${urgency}</urgency>
+    <severity>${severity}</severity>
+    <certainty>Observed</certainty>
+    <audience>${esc(`the people of ${village.name}`)}</audience>
+    <senderName>${esc(`${village.name} (tend)`)}</senderName>
+    <headline>${esc(p.headline.slice(0, 160))}</headline>
+    <description>${esc(description)}</description>
+${inp.web ? `    <web>${esc(inp.web)}</web>\n` : ''}${param('water_days_current', r.water_days_current)}${param('water_days_minimum', r.water_days_minimum)}${param('power_hours_left', r.power_hours_left)}${param('cold_units_at_risk', r.cold_units_at_risk.join(', ') || 'none')}${param('prompt_version', p.version)}    <area>
+      <areaDesc>${esc(village.name)}</areaDesc>
+    </area>
+  </info>
+</alert>
+`;
+}

@@ -1,0 +1,84 @@
+// Spoken announcements for a village loudspeaker: each new version of an assembly prompt is
+// rendered by espeak-ng into a WAV file (under storage.dir/speech, or alerts.speech.dir), when
+// `alerts.speech` is on and espeak-ng is installed; otherwise a note is logged once and nothing
+// else happens. One espeak-ng process at a time; text goes as an argument, never through a shell.
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Config } from '../../config/schema.ts';
+import type { VillageEventHub } from '../events.ts';
+import type { AssemblyPrompt } from '../types.ts';
+
+export interface SpeechOptions {
+  config: Config;
+  events: VillageEventHub;
+  /** the village storage dir (speech files go into <dir>/speech unless alerts.speech.dir says) */
+  storageDir: string;
+  log?: (m: string) => void;
+  /** the espeak-ng binary (tests may point elsewhere) */
+  binary?: string;
+  /** told after each WAV is written */
+  onSpoken?: (file: string, prompt: AssemblyPrompt) => void;
+}
+
+export interface Speech {
+  /** resolves when every announcement queued so far is written */
+  idle(): Promise<void>;
+  stop(): void;
+}
+
+/** The words spoken: the headline, what is urgent, and the questions; never the notes. */
+export function speechText(p: AssemblyPrompt): string {
+  const parts = [p.exercise && !p.headline.startsWith('Exercise') ? `Exercise. ${p.headline}.` : `${p.headline}.`];
+  if (p.status === 'open') {
+    if (p.urgent.length) parts.push(`Urgent: ${p.urgent.join('. ')}.`);
+    if (p.damaged.length) parts.push(`Damaged: ${p.damaged.join('. ')}.`);
+    parts.push(`Questions for the assembly: ${p.questions.join(' ')}`);
+  }
+  return parts.join(' ').replace(/°C/g, ' degrees').replace(/\s+/g, ' ');
+}
+
+export function startSpeech(opts: SpeechOptions): Speech {
+  const cfg = opts.config.alerts.speech;
+  const noop: Speech = { idle: async () => {}, stop() {} };
+  if (!cfg) return noop;
+  const dir = resolve(typeof cfg === 'object' && cfg.dir ? cfg.dir : join(opts.storageDir, 'speech'));
+  const voice = typeof cfg === 'object' && cfg.voice ? cfg.voice : 'en';
+  const binary = opts.binary ?? 'espeak-ng';
+  let missing = false;
+  let chain: Promise<void> = Promise.resolve();
+  const spoken = new Set<string>();
+  let stopped = false;
+
+  const speak = (p: AssemblyPrompt) => {
+    const key = `${p.id}:${p.version}`;
+    // a note added by someone changes no version: nothing new to announce
+    if (missing || stopped || spoken.has(key)) return;
+    spoken.add(key);
+    const file = join(dir, `${p.id}-v${p.version}.wav`);
+    chain = chain.then(() => new Promise<void>((done) => {
+      if (stopped || missing) return done();
+      mkdirSync(dir, { recursive: true });
+      execFile(binary, ['-v', voice, '-s', '150', '-w', file, '--', speechText(p)], { timeout: 60_000 }, (err) => {
+        if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+          missing = true;
+          opts.log?.(`speech: ${binary} is not installed; spoken announcements are skipped (Debian: apt-get install espeak-ng)`);
+        } else if (err) {
+          opts.log?.(`speech: ${binary} failed for ${key}: ${err.message.split('\n')[0]}`);
+        } else {
+          opts.log?.(`speech: wrote ${file}`);
+          opts.onSpoken?.(file, p);
+        }
+        done();
+      });
+    }));
+  };
+  opts.events.on('assembly', speak);
+  return {
+    idle: () => chain,
+    stop() {
+      stopped = true;
+      opts.events.off('assembly', speak);
+    },
+  };
+}

@@ -1,0 +1,396 @@
+// `tend simulate`: replays a scenario file through the real pipeline on a simulated clock.
+// A village starts on a temp storage dir with the embedded broker on a free port; each scenario
+// device is a real MQTT client that logs in with its own id and secret; each line is published
+// at its time (QoS 1, so the PUBACK says the reading is in), the clock is advanced, and the
+// status and rules run as they would live. Output: a readable timeline, or with --json one JSON
+// object a line per alert, incident and assembly change and a final status (DESIGN.md "CLI").
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt, { type MqttClient } from 'mqtt';
+import { ConfigError, loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { topics } from '../firmware-bridge/protocol/topics.ts';
+import { fmt } from './alerts/rules.ts';
+import type { Alert, AssemblyPrompt, Clock, Incident, ReserveStatus } from './types.ts';
+import { startVillage, type Village } from './village.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const STORM_DIR = join(ROOT, 'firmware-bridge', 'simulator', 'scenarios');
+export const STORM_CONFIG = join(STORM_DIR, 'storm.yaml');
+export const STORM_SCENARIO = join(STORM_DIR, 'storm.jsonl');
+/** simulated time starts here unless --start says otherwise (fixed, so runs are comparable) */
+export const DEFAULT_START = '2026-11-20T00:00:00Z';
+
+export type ScenarioLine =
+  | { t: number; device: string; reading: Record<string, number>; line: number }
+  | { t: number; device: string; status: 'online' | 'offline'; line: number };
+
+export class ScenarioError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ScenarioError';
+  }
+}
+
+/** Parse a scenario file; every problem comes back as `FILE:LINE: message`. */
+export function parseScenario(text: string, file: string, config: Config): ScenarioLine[] {
+  const out: ScenarioLine[] = [];
+  const problems: string[] = [];
+  const devices = new Set(config.devices.map((d) => d.id));
+  let lastT = 0;
+  text.split('\n').forEach((raw, i) => {
+    const where = `${file}:${i + 1}`;
+    const s = raw.trim();
+    if (!s) return;
+    if (problems.length >= 20) return;
+    let o: unknown;
+    try {
+      o = JSON.parse(s);
+    } catch {
+      problems.push(`${where}: not JSON`);
+      return;
+    }
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return void problems.push(`${where}: expected a JSON object`);
+    const r = o as Record<string, unknown>;
+    if (typeof r.t !== 'number' || !Number.isFinite(r.t) || r.t < 0) return void problems.push(`${where}: "t" is seconds from the start, a number ≥ 0`);
+    if (r.t < lastT) return void problems.push(`${where}: out of time order (t ${r.t} after ${lastT})`);
+    lastT = r.t;
+    if (typeof r.device !== 'string' || !devices.has(r.device)) return void problems.push(`${where}: unknown device ${JSON.stringify(r.device)} (not in the config's devices)`);
+    if ('status' in r) {
+      if (r.status !== 'online' && r.status !== 'offline') return void problems.push(`${where}: status is "online" or "offline"`);
+      out.push({ t: r.t, device: r.device, status: r.status, line: i + 1 });
+    } else if (r.reading && typeof r.reading === 'object' && !Array.isArray(r.reading)) {
+      const reading = r.reading as Record<string, unknown>;
+      const bad = Object.entries(reading).find(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
+      if (bad) return void problems.push(`${where}: reading.${bad[0]} is not a finite number`);
+      out.push({ t: r.t, device: r.device, reading: reading as Record<string, number>, line: i + 1 });
+    } else {
+      problems.push(`${where}: a line has "reading": {metric: number, …} or "status": "online"|"offline"`);
+    }
+  });
+  if (problems.length) throw new ScenarioError(problems);
+  if (!out.length) throw new ScenarioError([`${file}: no scenario lines`]);
+  return out;
+}
+
+/** The simulated clock: moves only when the runner says. */
+export class SimClock implements Clock {
+  constructor(private t: number) {}
+  now(): number {
+    return this.t;
+  }
+  set(ms: number): void {
+    if (ms > this.t) this.t = ms;
+  }
+}
+
+export interface SimOptions {
+  config: string;
+  scenario: string;
+  speed: number | null;
+  json: boolean;
+  start: number;
+  tickS: number;
+  storage: string | null;
+  verbose: boolean;
+  /** serve the page and API on a free port (tests compare prompts with /api/status) */
+  web?: boolean;
+  /** awaited after each status compute that changed a prompt, before the clock moves on */
+  afterPromptChange?: (village: Village, prompts: AssemblyPrompt[]) => Promise<void>;
+}
+
+const USAGE = `usage:
+  tend simulate storm [--speed N] [--json]
+  tend simulate --config FILE --scenario FILE.jsonl [--speed N] [--json]
+options:
+  --speed N     simulated seconds per real second (default: the whole scenario in about a minute;
+                0 = as fast as the pipeline goes)
+  --json        one JSON object a line per alert, incident and assembly change, then the status
+  --start ISO   simulated start time (default ${DEFAULT_START})
+  --tick S      run the rules every S simulated seconds between readings (default 60)
+  --storage DIR keep the simulated village's SQLite here instead of a temp dir
+  --verbose     also print the village's log lines
+`;
+
+function parseArgs(args: string[]): SimOptions | string {
+  const o: SimOptions = { config: '', scenario: '', speed: null, json: false, start: Date.parse(DEFAULT_START), tickS: 60, storage: null, verbose: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const val = () => {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    try {
+      if (a === 'storm') { o.config ||= STORM_CONFIG; o.scenario ||= STORM_SCENARIO; }
+      else if (a === '--config') o.config = val();
+      else if (a === '--scenario') o.scenario = val();
+      else if (a === '--json') o.json = true;
+      else if (a === '--verbose') o.verbose = true;
+      else if (a === '--storage') o.storage = val();
+      else if (a === '--speed') {
+        const n = Number(val());
+        if (!Number.isFinite(n) || n < 0) return '--speed is a number ≥ 0 (simulated seconds per real second; 0 = as fast as possible)';
+        o.speed = n;
+      } else if (a === '--tick') {
+        const n = Number(val());
+        if (!Number.isFinite(n) || n < 1) return '--tick is a number of seconds ≥ 1';
+        o.tickS = n;
+      } else if (a === '--start') {
+        const n = Date.parse(val());
+        if (!Number.isFinite(n)) return '--start is an ISO-8601 time';
+        o.start = n;
+      } else return `unknown argument ${a}`;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+  if (!o.config || !o.scenario) return 'name a scenario: `storm`, or --config FILE --scenario FILE.jsonl';
+  return o;
+}
+
+/** Run `tend simulate …`; returns the exit code (0 ok, 1 failure, 2 usage/config/scenario error). */
+export async function runSimulate(args: string[], out: NodeJS.WritableStream): Promise<number> {
+  const parsed = parseArgs(args);
+  if (typeof parsed === 'string') {
+    out.write(`tend simulate: ${parsed}\n${USAGE}`);
+    return 2;
+  }
+  const o = parsed;
+  let config: Config;
+  let lines: ScenarioLine[];
+  try {
+    config = loadConfig(o.config);
+    let text: string;
+    try {
+      text = readFileSync(o.scenario, 'utf8');
+    } catch (err) {
+      throw new ScenarioError([`${o.scenario}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+    }
+    lines = parseScenario(text, o.scenario, config);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof ScenarioError) {
+      out.write(`${err instanceof ConfigError ? err.problems.join('\n') : err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const missing = [...new Set(lines.map((l) => l.device))].filter((d) => !config.devices.find((x) => x.id === d)?.secret);
+  if (missing.length && !('embedded' in config.broker && config.broker.embedded.allow_anonymous)) {
+    out.write(`tend simulate: devices ${missing.join(', ')} have no plain secret in the config; simulated devices log in with it\n`);
+    return 2;
+  }
+  const sim = new Simulation(config, lines, o, out);
+  try {
+    return await sim.run();
+  } finally {
+    await sim.close();
+  }
+}
+
+export class Simulation {
+  private clock: SimClock;
+  private village: Village | null = null;
+  private clients = new Map<string, MqttClient>();
+  private tmp: string | null = null;
+  private incidents = new Map<string, Incident>();
+  private lastAlertState = new Map<string, string>();
+  private logs: string[] = [];
+  private changedPrompts: AssemblyPrompt[] = [];
+
+  constructor(private readonly config: Config, private readonly lines: ScenarioLine[], private readonly o: SimOptions, private readonly out: NodeJS.WritableStream) {
+    this.clock = new SimClock(o.start);
+  }
+
+  private t(): number {
+    return Math.round((this.clock.now() - this.o.start) / 1000);
+  }
+
+  private write(s: string): void {
+    this.out.write(s);
+  }
+
+  async run(): Promise<number> {
+    const o = this.o;
+    const config: Config = structuredClone(this.config);
+    // the simulated village never touches a real one: its own broker on a free port, no web
+    const allowAnon = 'embedded' in config.broker ? config.broker.embedded.allow_anonymous : false;
+    config.broker = { embedded: { host: '127.0.0.1', port: 0, allow_anonymous: allowAnon } };
+    config.alerts.webhooks = [];
+    config.alerts.speech = false;
+    delete config.influx;
+    delete config.federation;
+    const dir = o.storage ?? (this.tmp = mkdtempSync(join(tmpdir(), 'tend-simulate-')));
+    config.storage.dir = dir;
+    config.web.token_file = join(dir, 'web-token');
+    const village = await startVillage({
+      config, clock: this.clock, storageDir: dir, brokerPort: 0, web: !!o.web, webPort: 0,
+      // the runner computes every status itself, after each batch of readings is in and at each
+      // tick; no timer-driven compute sees half a batch
+      tick: false, statusThrottleMs: 2 ** 31 - 1,
+      log: (m) => (o.verbose ? this.write(`  [village] ${m}\n`) : this.logs.push(m)),
+    });
+    this.village = village;
+    village.events.on('alert', (a) => this.onAlert(a));
+    village.events.on('incident', (i) => this.onIncident(i));
+    village.events.on('assembly', (p) => {
+      this.changedPrompts.push(structuredClone(p));
+      this.onAssembly(p);
+    });
+
+    const last = this.lines.at(-1)!.t;
+    const speed = o.speed ?? Math.max(1, last / 60);
+    if (!o.json) {
+      this.write(`Simulating ${this.config.village.name} (${this.config.village.population} people): ${this.lines.length} readings over ${describeSpan(last)}` +
+        `${speed > 0 ? `, ${fmt(speed)}× real time` : ', as fast as possible'}\n\n`);
+    }
+
+    // devices: real MQTT clients with their own credentials and an `offline` will
+    for (const id of new Set(this.lines.map((l) => l.device))) {
+      const d = this.config.devices.find((x) => x.id === id)!;
+      const status = topics.status(this.config.village.id, id);
+      const c = await mqtt.connectAsync(village.brokerUrl, {
+        clientId: `sim-${id}`, username: d.secret ? id : undefined, password: d.secret, reconnectPeriod: 0, connectTimeout: 10_000,
+        will: { topic: status, payload: Buffer.from('offline'), retain: true, qos: 1 },
+      });
+      this.clients.set(id, c);
+      await c.publishAsync(status, 'online', { retain: true, qos: 1 });
+    }
+
+    const wallStart = Date.now();
+    let i = 0;
+    while (i < this.lines.length) {
+      const t = this.lines[i]!.t;
+      // between readings the rules still run (hold times, staleness), as the village's tick would
+      let now = this.clock.now();
+      const target = o.start + t * 1000;
+      while (now + o.tickS * 1000 < target) {
+        now += o.tickS * 1000;
+        this.clock.set(now);
+        await this.refresh(village);
+      }
+      if (speed > 0) {
+        const due = wallStart + (t * 1000) / speed;
+        const wait = due - Date.now();
+        if (wait > 5) await new Promise((r) => setTimeout(r, wait));
+      }
+      this.clock.set(target);
+      const batch: Promise<unknown>[] = [];
+      for (; i < this.lines.length && this.lines[i]!.t === t; i++) {
+        const l = this.lines[i]!;
+        const c = this.clients.get(l.device)!;
+        if ('status' in l) batch.push(c.publishAsync(topics.status(this.config.village.id, l.device), l.status, { retain: true, qos: 1 }));
+        else batch.push(c.publishAsync(topics.reading(this.config.village.id, l.device), JSON.stringify(l.reading), { qos: 1 }));
+      }
+      // QoS 1: the broker acknowledges once ingest has the reading (and it is durable)
+      await Promise.all(batch);
+      await this.refresh(village);
+    }
+    const status = await this.refresh(village);
+    this.finish(status);
+    return 0;
+  }
+
+  private async refresh(village: Village): Promise<ReserveStatus> {
+    const status = village.refresh();
+    if (this.changedPrompts.length && this.o.afterPromptChange) {
+      const changed = this.changedPrompts;
+      this.changedPrompts = [];
+      await this.o.afterPromptChange(village, changed);
+    }
+    this.changedPrompts = [];
+    return status;
+  }
+
+  // ---- output
+
+  private emitJson(event: string, obj: object): void {
+    this.write(`${JSON.stringify({ t: this.t(), event, ...obj })}\n`);
+  }
+
+  private stamp(): string {
+    const ms = this.clock.now() - this.o.start;
+    const day = Math.floor(ms / 86_400_000);
+    const d = new Date(this.clock.now());
+    return `day ${day} ${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
+  }
+
+  private onAlert(a: Alert): void {
+    if (this.o.json) return this.emitJson('alert', a);
+    const prev = this.lastAlertState.get(a.id);
+    const key = `${a.state}/${a.severity}`;
+    this.lastAlertState.set(a.id, key);
+    if (a.state === 'pending') return;
+    if (a.state === 'resolved') {
+      if (!prev || prev.startsWith('pending')) return;
+      this.write(`${this.stamp()}  ended     ${a.title}\n`);
+      return;
+    }
+    const word = prev?.startsWith('firing') ? 'now' : 'ALERT';
+    this.write(`${this.stamp()}  ${word.padEnd(8)}  [${a.severity}] ${a.title}\n`);
+  }
+
+  private onIncident(i: Incident): void {
+    if (this.o.json) return this.emitJson('incident', i);
+    const prev = this.incidents.get(i.id);
+    this.incidents.set(i.id, structuredClone(i));
+    if (!prev) this.write(`${this.stamp()}  incident  ${i.id} opened${i.exercise ? ' (exercise)' : ''}\n`);
+    if (i.crisis && !prev?.crisis) this.write(`${this.stamp()}  CRISIS    ${i.id} is a crisis: ${i.domains.join(', ')} affected together\n`);
+    if (i.closed_at && !prev?.closed_at) this.write(`${this.stamp()}  incident  ${i.id} closed\n`);
+  }
+
+  private onAssembly(p: AssemblyPrompt): void {
+    if (this.o.json) return this.emitJson('assembly', p);
+    const list = (title: string, items: string[]) => (items.length ? `    ${title}:\n${items.map((x) => `      - ${x}\n`).join('')}` : '');
+    const r = p.reserves;
+    const reserves = `    reserves: water ${r.water_days_current === null ? '?' : fmt(r.water_days_current, 1)} days at current use, ` +
+      `${r.water_days_minimum === null ? '?' : fmt(r.water_days_minimum, 1)} days at minimum use; power ${r.power_hours_left === null ? '?' : fmt(r.power_hours_left, 1)} hours; ` +
+      `cold units at risk: ${r.cold_units_at_risk.join(', ') || 'none'}\n`;
+    if (p.status === 'closed') {
+      this.write(`${this.stamp()}  ALL CLEAR ${p.headline} (prompt ${p.id}, v${p.version}; CAP Cancel)\n${list('still working', p.working)}${reserves}\n`);
+      return;
+    }
+    const head = p.version === 1 ? 'ASSEMBLY  prompt opened' : `update    prompt v${p.version}`;
+    this.write(`${this.stamp()}  ${head}: ${p.headline}\n`);
+    if (p.version === 1) {
+      this.write(list('situation', p.situation.map((s) => `${shortStamp(s.at, this.o.start)}  ${s.text}`)) +
+        list('damaged', p.damaged) + list('still working', p.working) + list('urgent (within a day)', p.urgent) +
+        list('can wait', p.can_wait) + reserves + list('neighbours offer', p.neighbours.map((n) => `${n.village}: ${n.offer}`)) +
+        list('questions for the assembly', p.questions) + list('notes', p.notes.map((n) => `${n.author}: ${n.text}`)) + '\n');
+    } else {
+      const latest = p.situation.at(-1);
+      this.write((latest ? `    latest: ${shortStamp(latest.at, this.o.start)}  ${latest.text}\n` : '') +
+        list('damaged', p.damaged) + list('urgent (within a day)', p.urgent) + reserves + '\n');
+    }
+  }
+
+  private finish(s: ReserveStatus): void {
+    if (this.o.json) return this.emitJson('status', s);
+    const w = s.water;
+    this.write(`\n${this.stamp()}  end of scenario. Water ${fmt(w.liters ?? 0)} L (${fmt(w.percent ?? 0)}%), ` +
+      `${w.days_left_minimum === null ? '?' : fmt(w.days_left_minimum, 1)} days at minimum use; battery ${fmt(s.power.soc_percent ?? 0)}%; ` +
+      `${s.alerts.length} active alerts, ${s.assembly.length} open prompts; ${s.sensors.online} of ${s.sensors.total} sensors reporting.\n`);
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients.values()) await c.endAsync(true).catch(() => undefined);
+    this.clients.clear();
+    if (this.village) await this.village.stop();
+    this.village = null;
+    if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
+    this.tmp = null;
+  }
+}
+
+function describeSpan(s: number): string {
+  return s >= 2 * 86400 ? `${fmt(s / 86400, 1)} days` : s >= 7200 ? `${fmt(s / 3600, 1)} hours` : `${fmt(s / 60)} minutes`;
+}
+
+function shortStamp(iso: string, start: number): string {
+  const ms = Date.parse(iso);
+  const day = Math.floor((ms - start) / 86_400_000);
+  const d = new Date(ms);
+  return `day ${day} ${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
+}

@@ -1,0 +1,66 @@
+// Alerting on a fake clock and a hand-driven World, recording everything it announces.
+import type { ConfigInput } from '../../../config/schema.ts';
+import { Alerting } from '../../../services/alerts/alerting.ts';
+import { VillageEventHub } from '../../../services/events.ts';
+import { Storage } from '../../../services/storage.ts';
+import type { Alert, AssemblyPrompt, Incident, NeighbourOffer, ReserveStatus } from '../../../services/types.ts';
+import { FakeClock, World, worldConfig } from './world.ts';
+
+export const MIN = 60_000;
+export const HOUR = 3_600_000;
+
+export interface Harness {
+  clock: FakeClock;
+  world: World;
+  storage: Storage;
+  events: VillageEventHub;
+  alerting: Alerting;
+  alerts: Alert[];
+  incidents: Incident[];
+  prompts: AssemblyPrompt[];
+  /** the status the world showed when each prompt event was emitted */
+  promptStatus: ReserveStatus[];
+  offers: NeighbourOffer[];
+  /** advance the clock by `ms`, let every sensor report, evaluate */
+  step(ms: number, change?: (w: World) => void): void;
+  /** step every `every` ms for `total` ms, changing the world before each step */
+  run(total: number, every: number, change?: (w: World, elapsed: number) => void): void;
+  /** alerts announced for a rule, by id */
+  ids(rule: string): string[];
+  restart(): Harness;
+}
+
+export function harness(alerts?: ConfigInput['alerts'], opts: { dir?: string; clock?: FakeClock; world?: World } = {}): Harness {
+  const clock = opts.clock ?? new FakeClock();
+  const config = worldConfig(alerts);
+  const world = opts.world ?? new World(config, clock);
+  const storage = new Storage(opts.dir ?? ':memory:');
+  const events = new VillageEventHub();
+  const offers: NeighbourOffer[] = [];
+  const alerting = new Alerting({ config, clock, storage, events, neighbours: () => offers });
+  const h: Harness = {
+    clock, world, storage, events, alerting, alerts: [], incidents: [], prompts: [], promptStatus: [], offers,
+    step(ms, change) {
+      clock.advance(ms);
+      change?.(world);
+      world.report();
+      alerting.evaluate(world.status(), world.sensors());
+    },
+    run(total, every, change) {
+      for (let e = every; e <= total; e += every) h.step(every, change ? (w) => change(w, e) : undefined);
+    },
+    ids(rule) {
+      return [...new Set(h.alerts.filter((a) => a.rule === rule).map((a) => a.id))];
+    },
+    restart() {
+      alerting.stop();
+      storage.close();
+      return harness(alerts, { dir: opts.dir, clock, world });
+    },
+  };
+  events.on('alert', (a) => h.alerts.push(a));
+  events.on('incident', (i) => h.incidents.push(i));
+  events.on('assembly', (p) => { h.prompts.push(p); h.promptStatus.push(world.status()); });
+  alerting.start();
+  return h;
+}
