@@ -94,6 +94,7 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`));
   const storageDir = resolve(opts.storageDir ?? config.storage.dir);
   const storage = new Storage(storageDir);
+  const storageSince = new Date(clock.now()).toISOString();
   const events = new VillageEventHub();
   const v = config.village.id;
   const stoppers: (() => Promise<void> | void)[] = [];
@@ -257,7 +258,7 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
   const links = (): LinkStatus[] => {
     const out = [brokerLink(), ...transports.map((t) => t.link())];
     if (federation) out.push(federation.link());
-    out.push({ name: 'storage', kind: 'storage', state: storage.lastError ? 'error' : 'connected', last_error: storage.lastError, since: new Date(0).toISOString() });
+    out.push({ name: 'storage', kind: 'storage', state: storage.lastError ? 'error' : 'connected', last_error: storage.lastError, since: storageSince });
     return out;
   };
 

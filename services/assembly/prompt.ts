@@ -67,7 +67,8 @@ export function buildPrompt(inp: PromptInput): PromptContent {
   if (w.days_left_current !== null && w.days_left_current < 1) {
     urgent.push(`Water: about ${fmt(w.days_left_current * DAY_H, 1)} hours left at current use (${fmt(w.liters ?? 0)} L)`);
   } else if (w.days_left_minimum !== null) {
-    canWait.push(`Water: ${fmt(w.liters ?? 0)} L, about ${w.days_left_current === null ? '?' : fmt(w.days_left_current, 1)} days at current use and ${fmt(w.days_left_minimum, 1)} days at minimum use`);
+    const current = w.days_left_current === null ? 'use not measured yet' : `about ${fmt(w.days_left_current, 1)} days at current use`;
+    canWait.push(`Water: ${fmt(w.liters ?? 0)} L, ${current} and ${fmt(w.days_left_minimum, 1)} days at minimum use`);
   }
   if (firing('water_low').length || leaking.size) {
     const days = w.days_left_minimum === null ? '' : `The tanks hold about ${fmt(w.days_left_minimum, 1)} days at minimum use: `;
