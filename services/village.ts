@@ -107,7 +107,9 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
   const ingest = new Ingest({ config, clock, events, store: reserve, log });
   const deviceMessages = new DeviceMessages({ config, clock, sink: ingest, metricOf });
   // history: every accepted reading also goes into the outbox, in the same group commit
-  const history = new History({ config, clock, storage, events, log, links: () => links() });
+  // link states are known only once the transports exist below; until then there are none
+  let currentLinks: () => LinkStatus[] = () => [];
+  const history = new History({ config, clock, storage, events, log, links: () => currentLinks() });
   history.start();
   stoppers.push(() => history.stop());
   // every accepted reading is queued for the next group commit
@@ -258,9 +260,13 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
   const links = (): LinkStatus[] => {
     const out = [brokerLink(), ...transports.map((t) => t.link())];
     if (federation) out.push(federation.link());
+    const influx = history.link();
+    if (influx) out.push(influx);
     out.push({ name: 'storage', kind: 'storage', state: storage.lastError ? 'error' : 'connected', last_error: storage.lastError, since: storageSince });
     return out;
   };
+
+  currentLinks = links;
 
   // the web page and API
   const { token, file: tokenFile } = loadToken(config, storageDir);
