@@ -11,6 +11,11 @@ export type Db = Database.Database;
 export interface Flusher {
   /** write queued rows; runs inside the group transaction */
   flush(): void;
+  /**
+   * The transaction holding the last flush() rolled back (disk full, read-only): queue again what
+   * it wrote, so the next commit (retried by the village's 1 s tick) writes it once space returns.
+   */
+  rolledBack?(err: Error): void;
 }
 
 export class Storage {
@@ -22,7 +27,7 @@ export class Storage {
   lastError: string | null = null;
   commits = 0;
 
-  constructor(dir: string, private readonly delayMs = 5, file = 'tend.db') {
+  constructor(dir: string, private readonly delayMs = 15, file = 'tend.db') {
     if (dir !== ':memory:') mkdirSync(dir, { recursive: true });
     this.db = new Database(dir === ':memory:' ? ':memory:' : join(dir, file));
     this.db.pragma('journal_mode = WAL');
@@ -56,6 +61,11 @@ export class Storage {
     } catch (err) {
       error = err as Error;
       this.lastError = (err as Error).message;
+      for (const f of this.flushers) {
+        try {
+          f.rolledBack?.(error);
+        } catch { /* a flusher's own bookkeeping must not stop the others */ }
+      }
     }
     for (const w of waiters) w(error);
   }

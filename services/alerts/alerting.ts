@@ -123,7 +123,7 @@ export class Alerting {
         this.opts.log?.('alerts: stored rule memory unreadable, learning normal draw afresh');
       }
     }
-    this.opts.storage.register({ flush: () => this.flush() });
+    this.opts.storage.register({ flush: () => this.flush(), rolledBack: () => this.rolledBack() });
     const open = this.prompts().length;
     if (this.all.size || open) this.opts.log?.(`alerts: restored ${this.alerts().length} active alerts, ${this.book.open().length} open incidents, ${open} open prompts`);
   }
@@ -392,9 +392,29 @@ export class Alerting {
     return this.memDirtyAt !== null && now - this.memWrittenAt >= MEMORY_WRITE_MS && Date.now() - this.memWrittenWall >= 10_000;
   }
 
+  /** what the last flush wrote, to queue again if its transaction rolled back (disk full) */
+  private inFlight: { alerts: string[]; keys: string[]; incidents: string[]; prompts: string[]; facts: { incident: string; at: string; text: string }[]; meta: boolean } | null = null;
+
+  private rolledBack(): void {
+    const f = this.inFlight;
+    this.inFlight = null;
+    if (!f) return;
+    for (const id of f.alerts) this.dirtyAlerts.add(id);
+    for (const k of f.keys) this.dirtyKeys.add(k);
+    for (const id of f.incidents) this.dirtyIncidents.add(id);
+    for (const id of f.prompts) this.dirtyPrompts.add(id);
+    this.newFacts = [...f.facts, ...this.newFacts];
+    if (f.meta) this.dirtyMeta = true;
+    this.seqsWritten = '';
+  }
+
   private flush(): void {
     const db = this.opts.storage.db;
     const now = this.opts.clock.now();
+    this.inFlight = {
+      alerts: [...this.dirtyAlerts], keys: [...this.dirtyKeys], incidents: [...this.dirtyIncidents],
+      prompts: [...this.dirtyPrompts], facts: [...this.newFacts], meta: this.dirtyMeta,
+    };
     if (this.dirtyAlerts.size) {
       const put = db.prepare('INSERT OR REPLACE INTO alert_alerts (id, state, updated, json) VALUES (?, ?, ?, ?)');
       for (const id of this.dirtyAlerts) {

@@ -165,7 +165,19 @@ export class Reserve {
     for (const d of st.device.all() as { device: string; online: number; at: number }[]) {
       this.devices.set(d.device, { online: d.online === 1, at: d.at, queued: false });
     }
-    this.storage.register({ flush: () => this.flush() });
+    // a failed commit (disk full, read-only) clears nothing for good: queue every known value and
+    // every bucket again, so the next commit that succeeds writes them
+    this.storage.register({
+      flush: () => this.flush(),
+      rolledBack: () => {
+        for (const s of this.list) {
+          if (!s.has) continue;
+          if (!s.queued) { s.queued = true; this.queuedSensors.push(s); }
+          for (const b of s.window.buckets) if (!b.dirty) { b.dirty = true; s.pending.push(b); }
+        }
+        for (const [id, d] of this.devices) if (!d.queued) { d.queued = true; this.queuedDevices.push(id); }
+      },
+    });
   }
 
   /** Hot path: O(1), in memory; rows are queued for the next group commit. */
