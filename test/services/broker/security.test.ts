@@ -46,7 +46,9 @@ describe('embedded broker security', () => {
     school.publish('tend/ashgrove/dev/tank-north/reading', '{"distance_mm": 100}', { qos: 0 });
     school.publish('tend/ashgrove/assembly', '[{"headline":"fake"}]', { qos: 0, retain: true });
     await new Promise((r) => setTimeout(r, 500));
-    expect(seen).toEqual([]);
+    // the retained real assembly list ([]) arrives on subscribe; nothing forged may follow it
+    expect(seen.filter((m) => m.includes('fake') || m.includes('tank-north'))).toEqual([]);
+    expect(seen.every((m) => m === 'tend/ashgrove/assembly []')).toBe(true);
     const after = village.status().water.tanks.find((t) => t.id === 'north')!;
     expect(after.liters).toBe(before.liters);
     school.end(true);
