@@ -1,7 +1,15 @@
 #!/usr/bin/env node
-// `tend` on the PATH (npm link / npx tend): runs the TypeScript CLI through tsx, no build step.
-import { register } from 'tsx/esm/api';
+// `tend` on the PATH (npm link / npx tend). Runs the bundle that `npm install` builds
+// (dist/tend.mjs, fast to start); without it, the TypeScript sources through tsx.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../services/cli.ts');
-process.exitCode = await main(process.argv.slice(2));
+const bundle = new URL('../dist/tend.mjs', import.meta.url);
+let main;
+if (existsSync(bundle)) {
+  ({ main } = await import(bundle.href));
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('../services/cli.ts'));
+}
+process.exit(await main(process.argv.slice(2)));

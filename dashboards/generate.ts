@@ -36,7 +36,7 @@ export async function generateDashboards(outDir: string): Promise<string[]> {
   return files;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && process.argv[1].endsWith('generate.ts')) {
   const out = process.argv[2] ?? join(fileURLToPath(new URL('.', import.meta.url)), 'json');
   generateDashboards(out).then((f) => console.log(`wrote ${f.length} dashboards to ${out}`));
 }

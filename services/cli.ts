@@ -1,14 +1,13 @@
 // tend's command line (DESIGN.md "CLI"). Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { startDemoDevices } from '../firmware-bridge/simulator/demo-village.ts';
 import { systemClock } from './types.ts';
+import { DASHBOARD_JSON_DIR, DEMO_CONFIG } from './paths.ts';
 import { PortInUseError, startVillage, type Village } from './village.ts';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const DEMO_CONFIG = join(ROOT, 'config', 'demo.yaml');
+export { DEMO_CONFIG };
 
 const USAGE = `tend — watches a village's shared reserves and opens assembly prompts
 
@@ -54,7 +53,7 @@ export async function main(argv: string[], out: Out = process.stdout, err: Out =
       }
       case 'dashboards': {
         const { generateDashboards } = await import('../dashboards/generate.ts');
-        const dir = flag(rest, '--out') ?? join(ROOT, 'dashboards', 'json');
+        const dir = flag(rest, '--out') ?? DASHBOARD_JSON_DIR;
         const files = await generateDashboards(dir);
         out.write(`wrote ${files.length} dashboards to ${dir}\n`);
         return 0;
@@ -126,6 +125,7 @@ async function runUntilSignal(config: Config, o: { out: Out; err: Out; portFallb
   return 0;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+// run directly (tsx services/cli.ts …, or the bundle dist/tend.mjs)
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && /(cli\.ts|tend\.mjs)$/.test(process.argv[1])) {
   main(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -4,10 +4,10 @@
 // at its time (QoS 1, so the PUBACK says the reading is in), the clock is advanced, and the
 // status and rules run as they would live. Output: a readable timeline, or with --json one JSON
 // object a line per alert, incident and assembly change and a final status (DESIGN.md "CLI").
+import { SCENARIO_DIR } from './paths.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
@@ -16,8 +16,7 @@ import { fmt } from './alerts/rules.ts';
 import type { Alert, AssemblyPrompt, Clock, Incident, ReserveStatus } from './types.ts';
 import { startVillage, type Village } from './village.ts';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const STORM_DIR = join(ROOT, 'firmware-bridge', 'simulator', 'scenarios');
+export const STORM_DIR = SCENARIO_DIR;
 export const STORM_CONFIG = join(STORM_DIR, 'storm.yaml');
 export const STORM_SCENARIO = join(STORM_DIR, 'storm.jsonl');
 /** simulated time starts here unless --start says otherwise (fixed, so runs are comparable) */

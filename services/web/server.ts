@@ -4,14 +4,13 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Registry } from 'prom-client';
+import { PAGE_DIR } from '../paths.ts';
 import type { VillageEventHub } from '../events.ts';
 import type { Alert, AssemblyPrompt, LinkStatus, ReserveStatus, SensorHealth } from '../types.ts';
 
-const PAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'page');
 const MAX_BODY = 16 * 1024;
 /** an SSE client this far behind is cut off rather than buffered without bound */
 const MAX_SSE_BACKLOG = 1024 * 1024;

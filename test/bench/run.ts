@@ -184,7 +184,8 @@ async function benchStartup(): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', 'cli.ts'), 'run', '--config', file], { stdio: 'ignore' });
+    // the bundle `npm install` builds (what `npm start` and `tend` run)
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'tend.mjs'), 'run', '--config', file], { stdio: 'ignore' });
     for (;;) {
       try {
         const res = await fetch(`http://127.0.0.1:${web}/`);
@@ -271,6 +272,7 @@ async function main() {
   set('memory.growth_last_half_mb', mem.growth_last_half_mb);
 
   step('start-up');
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
   set('startup_ms', await benchStartup());
 
   const r = results as Record<string, number>;
