@@ -261,7 +261,17 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
     const out = [brokerLink(), ...transports.map((t) => t.link())];
     if (federation) out.push(federation.link());
     const influx = history.link();
-    if (influx) out.push(influx);
+    if (influx) {
+      out.push(influx);
+      // the outbox says on the page how much history waits for InfluxDB, and whether any was dropped
+      const h = history.stats();
+      out.push({
+        name: `history outbox: ${h.outbox_rows.toLocaleString('en')} points waiting`, kind: 'storage',
+        state: h.dropped_total > 0 ? 'error' : 'connected',
+        last_error: h.dropped_total > 0 ? `outbox full: ${h.dropped_total.toLocaleString('en')} oldest raw readings dropped (reserve totals and alerts kept)` : null,
+        since: storageSince,
+      });
+    }
     out.push({ name: 'storage', kind: 'storage', state: storage.lastError ? 'error' : 'connected', last_error: storage.lastError, since: storageSince });
     return out;
   };
