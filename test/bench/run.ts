@@ -18,6 +18,9 @@ import { freePort, tempDir } from '../helpers/net.ts';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
 const QUICK = process.argv.includes('--quick');
+/** `--only ingest,memory`: run just those parts (names as in the step keys below) */
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',') ?? null;
+const want = (part: string) => !ONLY || ONLY.includes(part);
 const results: Record<string, unknown> = {};
 const notes: string[] = [];
 
@@ -146,8 +149,11 @@ async function benchMosquitto(total: number): Promise<{ tend: number; ceiling: n
 }
 
 /** A village of 500 sensors at 1 Hz for 10 minutes of simulated time: RSS, and its growth. */
-async function benchMemory(): Promise<{ rss_mb: number; growth_last_half_mb: number }> {
+async function benchMemory(): Promise<{ rss_mb: number; growth_last_half_mb: number; baseline_rss_mb: number }> {
   const config = benchConfig(50, 10);
+  (globalThis as { gc?: () => void }).gc?.();
+  // what the process weighs with everything loaded but no village: the baseline
+  const baseline = process.memoryUsage().rss / 1024 / 1024;
   let now = Date.parse('2026-11-26T00:00:00Z');
   const clock: Clock = { now: () => now };
   const tmp = tempDir('tend-bench-');
@@ -170,7 +176,18 @@ async function benchMemory(): Promise<{ rss_mb: number; growth_last_half_mb: num
   await village.stop();
   tmp.remove();
   const half = samples.slice(Math.floor(samples.length / 2));
-  return { rss_mb: Math.max(...samples), growth_last_half_mb: half[half.length - 1]! - half[0]! };
+  return { rss_mb: Math.max(...samples), growth_last_half_mb: half[half.length - 1]! - half[0]!, baseline_rss_mb: baseline };
+}
+
+/** The memory figure from a process that runs nothing else (RSS counts the whole process). */
+function memoryInChild(): Promise<{ rss_mb: number; growth_last_half_mb: number; baseline_rss_mb: number }> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), ['--memory-child', ...(QUICK ? ['--quick'] : [])], {
+      execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.once('message', (m) => resolve(m as { rss_mb: number; growth_last_half_mb: number; baseline_rss_mb: number }));
+    child.once('exit', (c) => reject(new Error(`memory bench exited ${c}`)));
+  });
 }
 
 /** From launch of `tend run` to ready: broker listening and page served. */
@@ -227,53 +244,65 @@ async function main() {
   const total = QUICK ? 40_000 : 200_000;
   const step = (s: string) => process.stderr.write(`bench: ${s}…\n`);
 
-  step('ingest, one reading per message (tend vs plain aedes subscriber)');
-  const single = await benchIngest(1, total);
-  set('ingest.readings_per_s', single.tend);
-  set('ingest.ceiling_per_s', single.ceiling);
-  set('ingest.ratio', single.tend / single.ceiling);
-
-  step('ingest, 20 readings per message');
-  const batched = await benchIngest(20, total * 5);
-  set('ingest_batched.readings_per_s', batched.tend);
-  set('ingest_batched.ceiling_per_s', batched.ceiling);
-  set('ingest_batched.ratio', batched.tend / batched.ceiling);
-
-  step('ingest through Mosquitto as the external broker');
-  const mosq = await benchMosquitto(QUICK ? 20_000 : 100_000);
-  if (mosq) {
-    set('mosquitto.readings_per_s', mosq.tend);
-    set('mosquitto.ceiling_per_s', mosq.ceiling);
-    set('mosquitto.ratio', mosq.tend / mosq.ceiling);
-    set('mosquitto.version', mosq.version);
+  if (want('ingest')) {
+    step('ingest, one reading per message (tend vs plain aedes subscriber)');
+    const single = await benchIngest(1, total);
+    set('ingest.readings_per_s', single.tend);
+    set('ingest.ceiling_per_s', single.ceiling);
+    set('ingest.ratio', single.tend / single.ceiling);
   }
-
-  step('alert latency');
-  const lat = await optional<{ p50: number; p99: number }>('alert latency', 'alerts.ts', 'benchAlertLatency');
-  set('alert_latency_ms.p50', lat?.p50 ?? null);
-  set('alert_latency_ms.p99', lat?.p99 ?? null);
-
-  step('serial parser');
-  const serial = await optional<{ mb_per_s: number; baseline_mb_per_s?: number }>('serial parser', 'serial.ts', 'benchSentenceParser');
-  set('serial.mb_per_s', serial?.mb_per_s ?? null);
-  if (serial?.baseline_mb_per_s) set('serial.baseline_mb_per_s', serial.baseline_mb_per_s);
-
-  step('InfluxDB writes');
-  const influx = await optional<{ points_per_s: number }>('influx', 'influx.ts', 'benchInflux');
-  set('influx.points_per_s', influx?.points_per_s ?? null);
-
-  step('federation fan-out');
-  const fed = await optional<Record<string, number>>('federation', 'federation.ts', 'benchFederation');
-  if (fed) for (const [k, v] of Object.entries(fed)) set(`federation.${k}`, v);
-
-  step('memory, 500 sensors at 1 Hz');
-  const mem = await benchMemory();
-  set('memory.rss_mb', mem.rss_mb);
-  set('memory.growth_last_half_mb', mem.growth_last_half_mb);
-
-  step('start-up');
-  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
-  set('startup_ms', await benchStartup());
+  if (want('batched')) {
+    step('ingest, 20 readings per message');
+    const batched = await benchIngest(20, total * 5);
+    set('ingest_batched.readings_per_s', batched.tend);
+    set('ingest_batched.ceiling_per_s', batched.ceiling);
+    set('ingest_batched.ratio', batched.tend / batched.ceiling);
+  }
+  if (want('mosquitto')) {
+    step('ingest through Mosquitto as the external broker');
+    const mosq = await benchMosquitto(QUICK ? 20_000 : 100_000);
+    if (mosq) {
+      set('mosquitto.readings_per_s', mosq.tend);
+      set('mosquitto.ceiling_per_s', mosq.ceiling);
+      set('mosquitto.ratio', mosq.tend / mosq.ceiling);
+      set('mosquitto.version', mosq.version);
+    }
+  }
+  if (want('alerts')) {
+    step('alert latency');
+    const lat = await optional<{ p50: number; p99: number }>('alert latency', 'alerts.ts', 'benchAlertLatency');
+    set('alert_latency_ms.p50', lat?.p50 ?? null);
+    set('alert_latency_ms.p99', lat?.p99 ?? null);
+  }
+  if (want('serial')) {
+    step('serial parser');
+    const serial = await optional<{ mb_per_s: number; baseline_mb_per_s?: number }>('serial parser', 'serial.ts', 'benchSentenceParser');
+    set('serial.mb_per_s', serial?.mb_per_s ?? null);
+    if (serial?.baseline_mb_per_s) set('serial.baseline_mb_per_s', serial.baseline_mb_per_s);
+  }
+  if (want('influx')) {
+    step('InfluxDB writes');
+    const influx = await optional<{ points_per_s: number; influxd_baseline_points_per_s?: number }>('influx', 'influx.ts', 'benchInflux');
+    set('influx.points_per_s', influx?.points_per_s ?? null);
+    if (influx?.influxd_baseline_points_per_s) set('influx.baseline_points_per_s', influx.influxd_baseline_points_per_s);
+  }
+  if (want('federation')) {
+    step('federation fan-out');
+    const fed = await optional<Record<string, number>>('federation', 'federation.ts', 'benchFederation');
+    if (fed) for (const [k, v] of Object.entries(fed)) set(`federation.${k}`, v);
+  }
+  if (want('memory')) {
+    step('memory, 500 sensors at 1 Hz (in a fresh process)');
+    const mem = await memoryInChild();
+    set('memory.rss_mb', mem.rss_mb);
+    set('memory.growth_last_half_mb', mem.growth_last_half_mb);
+    set('memory.baseline_rss_mb', mem.baseline_rss_mb);
+  }
+  if (want('startup')) {
+    step('start-up');
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+    set('startup_ms', await benchStartup());
+  }
 
   const r = results as Record<string, number>;
   const rows: [string, string, string][] = [
@@ -281,10 +310,10 @@ async function main() {
     ['ingest, 20 readings/message', `${fmt(r['ingest_batched.readings_per_s'])}/s`, `${fmt(r['ingest_batched.ratio'], 2)} × ceiling; target ≥ 200,000/s`],
     ['ingest via Mosquitto', `${fmt(r['mosquitto.readings_per_s'])}/s`, `${fmt(r['mosquitto.ratio'], 2)} × plain subscriber (${fmt(r['mosquitto.ceiling_per_s'])}/s)`],
     ['alert latency p50 / p99', `${fmt(r['alert_latency_ms.p50'], 1)} / ${fmt(r['alert_latency_ms.p99'], 1)} ms`, 'target p99 < 50 ms'],
-    ['serial parser', `${fmt(r['serial.mb_per_s'], 1)} MB/s`, 'target ≥ 10 MB/s'],
-    ['InfluxDB writes', `${fmt(r['influx.points_per_s'])} points/s`, 'target ≥ 100,000/s'],
+    ['serial parser', `${fmt(r['serial.mb_per_s'], 1)} MB/s`, `plain line splitter ${fmt(r['serial.baseline_mb_per_s'], 1)} MB/s; target ≥ 10 MB/s`],
+    ['InfluxDB writes', `${fmt(r['influx.points_per_s'])} points/s`, `influxd alone ${fmt(r['influx.baseline_points_per_s'])}/s; target ≥ 100,000/s`],
     ['federation fan-out (100 villages)', `${fmt(r['federation.fanout_ms_p50'], 1)} ms p50`, `${fmt(r['federation.messages_per_s'])} msg/s, ${fmt(r['federation.memory_per_village_kb'])} kB/village`],
-    ['memory, 500 sensors × 10 min', `${fmt(r['memory.rss_mb'], 1)} MB RSS`, `growth over last half ${fmt(r['memory.growth_last_half_mb'], 1)} MB; target < 150 MB, flat`],
+    ['memory, 500 sensors × 10 min', `${fmt(r['memory.rss_mb'], 1)} MB RSS`, `growth over last half ${fmt(r['memory.growth_last_half_mb'], 1)} MB; process without a village ${fmt(r['memory.baseline_rss_mb'], 1)} MB; target < 150 MB, flat`],
     ['start-up to ready', `${fmt(r['startup_ms'])} ms`, 'target < 2,000 ms'],
   ];
   const w0 = Math.max(...rows.map((x) => x[0].length));
@@ -309,7 +338,9 @@ async function main() {
   process.stdout.write(`\nwrote test/bench/results.json\n`);
 }
 
-main().then(() => process.exit(0), (err) => {
+if (process.argv.includes('--memory-child')) {
+  benchMemory().then((m) => { process.send!(m); process.exit(0); }, (err) => { console.error(err); process.exit(1); });
+} else main().then(() => process.exit(0), (err) => {
   console.error(err);
   process.exit(1);
 });

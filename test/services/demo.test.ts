@@ -1,0 +1,49 @@
+// What `npm start` runs: `tend demo` starts the simulated village, serves the page, shows values
+// that change as the simulated devices publish, and stops cleanly on Ctrl-C (SIGINT).
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../../services/paths.ts';
+import { tempDir, waitFor } from '../helpers/net.ts';
+
+const tmp = tempDir('tend-demo-');
+let child: ChildProcess | null = null;
+
+afterAll(() => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  tmp.remove();
+});
+
+describe('tend demo', () => {
+  it('starts, serves the page, shows changing values and stops cleanly on Ctrl-C', async () => {
+    // the bundle npm install builds, as `npm start` runs it; from source when it is not built
+    const bundle = join(ROOT, 'dist', 'tend.mjs');
+    const args = existsSync(bundle) ? [bundle] : ['--import', 'tsx', join(ROOT, 'services', 'cli.ts')];
+    child = spawn(process.execPath, [...args, 'demo', '--storage', tmp.dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const page = await waitFor(() => out.match(/page:\s+(http:\/\/\S+)/)?.[1], 30_000, `the page address (got: ${out})`);
+    const html = await (await fetch(page)).text();
+    expect(html).toContain('<!doctype html>');
+    const first = await waitFor(async () => {
+      const s = await (await fetch(`${page}/api/status`)).json();
+      return s.water.tanks.every((t: { liters: number | null }) => t.liters !== null) && s.power.soc_percent !== null ? s : null;
+    }, 15_000, 'the simulated devices to report');
+    expect(first.village).toEqual({ id: 'ashgrove', name: 'Ashgrove', population: 180 });
+    expect(first.water.tanks).toHaveLength(3);
+    expect(first.cold.units).toHaveLength(3);
+    expect(first.sensors.total).toBe(15);
+    // the devices publish every 5 s; their next reading changes the figures
+    const seen = (s: any) => JSON.stringify([s.water.tanks.map((t: any) => t.level_mm), s.power.load_w, s.cold.units.map((u: any) => u.temp_c)]);
+    await waitFor(async () => {
+      const s = await (await fetch(`${page}/api/status`)).json();
+      return seen(s) !== seen(first) ? s : null;
+    }, 20_000, 'the figures to change');
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child!.on('exit', (c) => r(c)));
+    expect(code).toBe(0);
+    expect(out).toContain('stopped cleanly');
+  });
+});
