@@ -182,7 +182,11 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
   }
 
   // alerts → incidents → assembly prompts, and their outputs
-  const alerting = new Alerting({ config, clock, storage, events, log, neighbours: federation ? () => federation.offers() : undefined });
+  // offers heard long ago or before our link went down stay in the prompt, marked as old news
+  const neighbourOffers = federation
+    ? () => federation.offers().map((o) => (o.stale ? { ...o, offer: `${o.offer} (heard ${o.heard_at.slice(0, 16).replace('T', ' ')} UTC; may be out of date)` } : o))
+    : undefined;
+  const alerting = new Alerting({ config, clock, storage, events, log, neighbours: neighbourOffers });
   alerting.start();
   stoppers.push(() => alerting.stop());
   // One evaluation can change several alerts; subscribers (signboards, sirens) get each change

@@ -7,6 +7,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { LinkStatus } from '../types.ts';
 import { DeviceAuth, MAX_CLIENT_ID_LENGTH } from './auth.ts';
+import { hostPort, listen } from '../listen.ts';
 import { rateLimitedLog } from '../../firmware-bridge/serial/rate-limited-log.ts';
 
 export interface PublishOptions {
@@ -144,21 +145,14 @@ export class EmbeddedBroker {
     this.server = this.opts.tls
       ? createTlsServer({ cert: readFileSync(this.opts.tls.cert_file), key: readFileSync(this.opts.tls.key_file) }, handle)
       : createTcpServer(handle);
-    await new Promise<void>((resolve, reject) => {
-      const s = this.server!;
-      s.once('error', reject);
-      s.listen(this.opts.port, this.opts.host, () => {
-        s.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(this.server, this.opts.port, this.opts.host);
     this.server.on('error', (err) => {
       this.lastError = err.message;
       log(`broker: server error: ${err.message}`);
     });
     const addr = this.server.address() as { port: number; address: string };
     this.port = addr.port;
-    this.address = `${this.opts.tls ? 'mqtts' : 'mqtt'}://${this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host}:${addr.port}`;
+    this.address = `${this.opts.tls ? 'mqtts' : 'mqtt'}://${hostPort(this.opts.host, addr.port)}`;
     this.since = new Date().toISOString();
   }
 

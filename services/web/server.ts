@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { PAGE_DIR } from '../paths.ts';
+import { hostPort, listen } from '../listen.ts';
 import type { VillageEventHub } from '../events.ts';
 import type { Alert, AssemblyPrompt, LinkStatus, ReserveStatus, SensorHealth } from '../types.ts';
 
@@ -79,17 +80,8 @@ export class WebServer {
       : createHttpServer(handler);
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 30_000;
-    await new Promise<void>((resolve, reject) => {
-      const s = this.server!;
-      s.once('error', reject);
-      s.listen(this.opts.port, this.opts.host, () => {
-        s.off('error', reject);
-        resolve();
-      });
-    });
-    this.port = (this.server.address() as { port: number }).port;
-    const host = this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host;
-    this.url = `${this.opts.tls ? 'https' : 'http'}://${host}:${this.port}`;
+    this.port = await listen(this.server, this.opts.port, this.opts.host);
+    this.url = `${this.opts.tls ? 'https' : 'http'}://${hostPort(this.opts.host, this.port)}`;
     const { events } = this.src;
     events.on('status', this.onStatus);
     events.on('alert', this.onAlert);
