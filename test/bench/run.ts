@@ -321,7 +321,16 @@ async function main() {
   process.stdout.write(`\n${'figure'.padEnd(w0)}  ${'measured'.padEnd(w1)}  against\n`);
   for (const [a, b, c] of rows) process.stdout.write(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}\n`);
   for (const n of notes) process.stdout.write(`note: ${n}\n`);
+  // figures nested by their dotted names (ingest.ratio → { ingest: { ratio } })
+  const nested: Record<string, any> = {};
+  for (const [k, v] of Object.entries(results)) {
+    const parts = k.split('.');
+    let node = nested;
+    for (const p of parts.slice(0, -1)) node = node[p] ??= {};
+    node[parts[parts.length - 1]!] = v;
+  }
   const out = {
+    ...nested,
     date: new Date().toISOString(),
     quick: QUICK,
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, mem_gb: Math.round(totalmem() / 2 ** 30), kernel: release() },
@@ -331,11 +340,12 @@ async function main() {
       mqtt: JSON.parse(readFileSync(join(ROOT, 'node_modules', 'mqtt', 'package.json'), 'utf8')).version,
       tend: JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
     },
-    results,
     notes,
   };
-  writeFileSync(join(HERE, 'results.json'), `${JSON.stringify(out, null, 2)}\n`);
-  process.stdout.write(`\nwrote test/bench/results.json\n`);
+  // a partial or quick run does not overwrite the full figures
+  const file = ONLY || QUICK ? 'results.local.json' : 'results.json';
+  writeFileSync(join(HERE, file), `${JSON.stringify(out, null, 2)}\n`);
+  process.stdout.write(`\nwrote test/bench/${file}\n`);
 }
 
 if (process.argv.includes('--memory-child')) {
