@@ -110,8 +110,11 @@ describe('a StandardFirmata board through johnny-five, through the village', () 
       const tk = await tank(village.webUrl, 'well');
       return tk && tk.level_mm !== null && Math.abs(tk.level_mm - kpa * 101.97) < 1;
     }, 30_000, 'well level on /api/status');
-    const st = await getJson(`${village.webUrl}/api/status`);
-    const unit = st.cold.units.find((u: { id: string }) => u.id === 'fridge');
+    // the A1 report may land a moment after A0's: wait for it rather than race it
+    const unit = await waitFor(async () => {
+      const u = (await getJson(`${village.webUrl}/api/status`)).cold.units.find((x: { id: string }) => x.id === 'fridge');
+      return u && u.temp_c !== null ? u : null;
+    }, 10_000, 'fridge temperature');
     expect(unit.temp_c).toBeCloseTo((225 * 5) / 1023 * 40 - 50, 1);
     await waitFor(async () => (await getJson(`${village.webUrl}/api/status`)).cold.units.find((u: { id: string }) => u.id === 'fridge')?.door_open === true, 10_000, 'door open');
     const sensors = await getJson(`${village.webUrl}/api/sensors`);
