@@ -8,6 +8,9 @@ import { join } from 'node:path';
 
 export type Db = Database.Database;
 
+/** after a failed commit (disk full, read-only), try again this often */
+const RETRY_MS = 1000;
+
 export interface Flusher {
   /** write queued rows; runs inside the group transaction */
   flush(): void;
@@ -26,6 +29,7 @@ export class Storage {
   /** last write error (disk full, read-only): monitoring goes on in memory, the page says so */
   lastError: string | null = null;
   commits = 0;
+  private closing = false;
 
   constructor(dir: string, private readonly delayMs = 15, file = 'tend.db') {
     if (dir !== ':memory:') mkdirSync(dir, { recursive: true });
@@ -66,12 +70,17 @@ export class Storage {
           f.rolledBack?.(error);
         } catch { /* a flusher's own bookkeeping must not stop the others */ }
       }
+      // the rows are queued again; try again on our own, so recovery does not wait for a reading
+      if (this.db.open && !this.closing) this.timer = setTimeout(() => this.commitNow(), RETRY_MS);
     }
     for (const w of waiters) w(error);
   }
 
   close(): void {
+    this.closing = true;
     this.commitNow();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     if (this.db.open) this.db.close();
   }
 }

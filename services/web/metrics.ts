@@ -14,8 +14,8 @@ export interface MetricSources {
   links(): LinkStatus[];
   brokerClients(): number;
   storageError(): string | null;
-  /** extra gauges from optional modules: name → [help, value] */
-  extra?: () => Record<string, [string, number]>;
+  /** extra gauges from optional modules: [name, help, value read at scrape time] */
+  extra?: [name: string, help: string, value: () => number][];
 }
 
 const LINK_STATES: LinkStatus['state'][] = ['connected', 'listening', 'connecting', 'reconnecting', 'error', 'disconnected'];
@@ -79,15 +79,8 @@ export function createMetrics(src: MetricSources): Registry {
     name: 'tend_storage_ok', help: '1 when the SQLite storage accepts writes, 0 when it fails (disk full, read-only)', registers: [registry],
     collect() { this.set(src.storageError() ? 0 : 1); },
   });
-  if (src.extra) {
-    const extra = src.extra;
-    const names = Object.keys(extra());
-    for (const name of names) {
-      new Gauge({
-        name, help: extra()[name]![0], registers: [registry],
-        collect() { const v = extra()[name]; if (v) this.set(v[1]); },
-      });
-    }
+  for (const [name, help, value] of src.extra ?? []) {
+    new Gauge({ name, help, registers: [registry], collect() { this.set(value()); } });
   }
   return registry;
 }

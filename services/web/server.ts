@@ -23,7 +23,8 @@ export interface WebSources {
   status(): ReserveStatus;
   sensors(): SensorHealth[];
   links(): LinkStatus[];
-  history(sensorId: string, sinceMs: number): { ts: number; value: number }[] | null;
+  /** the last `hours` of a sensor on the village clock; null for an unknown sensor */
+  history(sensorId: string, hours: number): { ts: number; value: number }[] | null;
   metrics: Registry;
   health(): { ok: boolean; [k: string]: unknown };
   alerting?: {
@@ -127,7 +128,7 @@ export class WebServer {
       if (path === '/api/history') {
         const sensor = url.searchParams.get('sensor') ?? '';
         const hours = Math.min(Math.max(Number(url.searchParams.get('hours') ?? 24) || 24, 1), 24 * 7);
-        const points = src.history(sensor, Date.now() - hours * 3600_000);
+        const points = src.history(sensor, hours);
         if (!points) throw new HttpError(404, `no sensor "${sensor.slice(0, 64)}"`);
         return sendJson(res, 200, { sensor, points });
       }
