@@ -10,8 +10,8 @@ import type { EventEmitter } from 'node:events';
 import type { DeviceConfig, SensorConfig } from '../../config/schema.ts';
 import type { Clock } from '../../services/types.ts';
 import type { TransportHandle, TransportSink } from '../transport.ts';
-import type { BackoffOptions } from '../serial/backoff.ts';
-import { DeviceLink, type LinkSession } from '../serial/device-link.ts';
+import type { BackoffOptions } from '../../services/backoff.ts';
+import { DeviceLink, message, silenceMs, type LinkSession } from '../serial/device-link.ts';
 import { closeLink, openSerialPort, type PortOpener } from '../serial/port.ts';
 import { applyScale, countsToVolts, isAnalogPin } from './scale.ts';
 
@@ -97,7 +97,7 @@ export function startFirmataBoard(opts: FirmataBoardOptions): TransportHandle & 
     kind: 'firmata',
     clock,
     // analog pins report every 19 ms, and we ping digital-only boards: silence means trouble
-    silence_ms: Math.round(device.interval_s * 1500),
+    silence_ms: silenceMs(device.interval_s),
     backoff: opts.backoff,
     log: say,
     online: (online) => sink.online(device.id, online),
@@ -115,7 +115,7 @@ export function startFirmataBoard(opts: FirmataBoardOptions): TransportHandle & 
           for (const s of sensors) s.disable();
           if (board) forget(five, board, path);
         } catch (err) {
-          say?.(`${name}: cleaning up the old board: ${(err as Error).message}`);
+          say?.(`${name}: cleaning up the old board: ${message(err)}`);
         }
         port.removeAllListeners('data');
         await closeLink(port);
@@ -123,7 +123,7 @@ export function startFirmataBoard(opts: FirmataBoardOptions): TransportHandle & 
 
       try {
         await new Promise<void>((resolve, reject) => {
-          const fail = (err: unknown) => reject(err instanceof Error ? err : new Error(String((err as { message?: string })?.message ?? err)));
+          const fail = (err: unknown) => reject(err instanceof Error ? err : new Error(message(err)));
           const giveUp = setTimeout(() => fail(new Error(`no Firmata handshake within ${readyTimeout / 1000} s (StandardFirmata flashed? baud ${baudRate}?)`)), readyTimeout);
           timers.push(giveUp);
           port.once('close', () => fail(new Error('port closed during the Firmata handshake')));
@@ -131,11 +131,11 @@ export function startFirmataBoard(opts: FirmataBoardOptions): TransportHandle & 
           board = new five.Board({ port, repl: false, debug: false, sigint: false, timeout: readyTimeout + 1000 });
           // johnny-five reports failures as 'error' events (and throws without a listener)
           board.on('error', (e: unknown) => {
-            const err = new Error(String((e as { message?: string })?.message ?? e));
+            const err = new Error(message(e));
             if (ready) hooks.lost(err);
             else fail(err);
           });
-          board.on('fail', (e: unknown) => say?.(`${name}: ${String((e as { message?: string })?.message ?? e)}`));
+          board.on('fail', (e: unknown) => say?.(`${name}: ${message(e)}`));
           const nudge = setTimeout(() => {
             if (!ready) port.write(Buffer.from([REPORT_VERSION, ...QUERY_FIRMWARE]));
           }, nudgeMs);
@@ -184,8 +184,8 @@ export function startFirmataBoard(opts: FirmataBoardOptions): TransportHandle & 
       const now = clock.now();
       const x = analog ? countsToVolts(raw, f.vref) : raw ? 1 : 0;
       const value = applyScale(x, f.scale);
-      if (now - lastSent < intervalMs && value === lastValue) return;
-      if (now - lastSent < intervalMs && analog) return;
+      // within the interval only a digital change goes on at once
+      if (now - lastSent < intervalMs && (analog || value === lastValue)) return;
       lastSent = now;
       lastValue = value;
       sink.reading({ device: device.id, metric, value, ts: now, source: 'firmata' });

@@ -2,7 +2,7 @@
 // open → connected → lost (cable pulled, port error, board silent) → wait (1 s … 30 s) → open again.
 // The state is visible as a LinkStatus (STYLE.md 7), and online/offline goes to the sink.
 import type { Clock, LinkStatus } from '../../services/types.ts';
-import { Backoff, type BackoffOptions } from './backoff.ts';
+import { Backoff, type BackoffOptions } from '../../services/backoff.ts';
 
 /** One open connection; `close` releases the port and everything on it. */
 export interface LinkSession {
@@ -28,6 +28,14 @@ export interface DeviceLinkOptions {
   silence_ms: number;
   backoff?: BackoffOptions;
   log?: (msg: string) => void;
+}
+
+/**
+ * How long a cabled device may stay silent before it counts as offline: 1.5 × interval_s, one
+ * report late by half an interval (twice that and the port is reopened, see checkSilence).
+ */
+export function silenceMs(interval_s: number): number {
+  return Math.round(interval_s * 1500);
 }
 
 export class DeviceLink {
@@ -175,7 +183,7 @@ export class DeviceLink {
   }
 }
 
-function message(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
+/** The text of an error; johnny-five and firmata.js also pass strings and bare { message } objects. */
+export function message(err: unknown): string {
+  return String((err as { message?: unknown } | null)?.message ?? err);
 }

@@ -8,10 +8,10 @@ import type { Clock } from '../../services/types.ts';
 import { SentenceParser, type ParserReject } from '../protocol/sentence-parser.ts';
 import type { TendSentence } from '../protocol/sentence.ts';
 import type { TransportHandle, TransportSink } from '../transport.ts';
-import { DeviceLink, type LinkSession } from './device-link.ts';
+import { DeviceLink, silenceMs, type LinkSession } from './device-link.ts';
 import { closeLink, openSerialPort, type PortOpener } from './port.ts';
-import { rateLimitedLog } from './rate-limited-log.ts';
-import type { BackoffOptions } from './backoff.ts';
+import { rateLimitedLog } from '../../services/rate-limited-log.ts';
+import type { BackoffOptions } from '../../services/backoff.ts';
 
 export interface SerialDeviceOptions {
   device: DeviceConfig;
@@ -30,10 +30,6 @@ export interface SerialDeviceHandle extends TransportHandle {
   checkSilence(): void;
 }
 
-export function silenceMs(device: DeviceConfig): number {
-  return Math.round(device.interval_s * 1500);
-}
-
 export function startSerialDevice(opts: SerialDeviceOptions): SerialDeviceHandle {
   const { device, sink, clock } = opts;
   if (!device.serial) throw new Error(`device ${device.id}: a serial device needs serial: { path, baud }`);
@@ -41,7 +37,7 @@ export function startSerialDevice(opts: SerialDeviceOptions): SerialDeviceHandle
   const baud = device.serial.baud ?? 115200; // DESIGN.md: 8N1, 115200 by default
   const open = opts.open ?? openSerialPort;
   const name = `serial:${device.id}`;
-  const say = opts.log ? (m: string) => opts.log!(m) : undefined;
+  const say = opts.log;
   const logBad = rateLimitedLog(say, clock);
   const rejected: Record<string, number> = {};
 
@@ -49,7 +45,7 @@ export function startSerialDevice(opts: SerialDeviceOptions): SerialDeviceHandle
     name,
     kind: 'serial',
     clock,
-    silence_ms: silenceMs(device),
+    silence_ms: silenceMs(device.interval_s),
     backoff: opts.backoff,
     log: say,
     online: (online) => sink.online(device.id, online),

@@ -5,6 +5,8 @@
 import { createHmac } from 'node:crypto';
 import type { Config } from '../../config/schema.ts';
 import type { VillageEventHub } from '../events.ts';
+import { systemClock } from '../types.ts';
+import { rateLimitedLog } from '../rate-limited-log.ts';
 
 export interface WebhookOptions {
   config: Config;
@@ -48,9 +50,11 @@ class WebhookQueue {
   private timer: NodeJS.Timeout | null = null;
   private inFlight: AbortController | null = null;
   private stopped = false;
-  private lastDropLog = 0;
+  private readonly dropLog;
 
-  constructor(private readonly url: string, private readonly secret: string | undefined, private readonly o: Required<Omit<WebhookOptions, 'config' | 'events' | 'log'>> & { log?: (m: string) => void }) {}
+  constructor(private readonly url: string, private readonly secret: string | undefined, private readonly o: Required<Omit<WebhookOptions, 'config' | 'events' | 'log'>> & { log?: (m: string) => void }) {
+    this.dropLog = rateLimitedLog(o.log, systemClock, 60_000);
+  }
 
   push(d: Delivery): void {
     if (this.stopped) return;
@@ -58,11 +62,7 @@ class WebhookQueue {
     if (this.queue.length > this.o.maxQueue) {
       this.queue.shift();
       this.dropped++;
-      const now = Date.now();
-      if (now - this.lastDropLog > 60_000) {
-        this.lastDropLog = now;
-        this.o.log?.(`webhooks: ${this.url} queue full (${this.o.maxQueue}); dropped the oldest (${this.dropped} so far)`);
-      }
+      this.dropLog('drop', () => `webhooks: ${this.url} queue full (${this.o.maxQueue}); dropped the oldest (${this.dropped} so far)`);
     }
     if (this.state === 'idle') void this.send();
   }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { LinkStatus } from '../types.ts';
 import { DeviceAuth, MAX_CLIENT_ID_LENGTH } from './auth.ts';
 import { hostPort, listen } from '../listen.ts';
-import { rateLimitedLog } from '../../firmware-bridge/serial/rate-limited-log.ts';
+import { rateLimitedLog } from '../rate-limited-log.ts';
 
 export interface PublishOptions {
   retain?: boolean;

@@ -4,6 +4,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { LinkStatus } from '../types.ts';
 import type { Publish } from './embedded.ts';
+import { Backoff } from '../backoff.ts';
 
 export interface ExternalBrokerOptions {
   url: string;
@@ -45,22 +46,21 @@ export class ExternalBroker {
       if (isDevice && packet.qos > 0) opts.whenDurable(() => callback());
       else callback();
     };
-    let backoff = 1000;
-    client.on('connect', (connack) => {
-      backoff = 1000;
-      client.options.reconnectPeriod = backoff;
+    // 1 s, 2 s, 4 s … 30 s between attempts, the same growth as a serial device's
+    const backoff = new Backoff();
+    client.on('connect', () => {
+      backoff.reset();
+      client.options.reconnectPeriod = backoff.next();
       this.set('connected', null);
       // a persistent session keeps subscriptions, but subscribing again is harmless and covers
       // a broker that lost its session store
-      void connack;
       const subs = Object.fromEntries(opts.subscriptions.map((t) => [t, { qos: 1 as const }]));
       client.subscribe(subs, (err) => {
         if (err) this.set('error', `subscribe failed: ${err.message}`);
       });
     });
     client.on('reconnect', () => {
-      backoff = Math.min(backoff * 2, 30_000);
-      client.options.reconnectPeriod = backoff;
+      client.options.reconnectPeriod = backoff.next();
       this.set('reconnecting', this.lastError);
     });
     client.on('error', (err) => {

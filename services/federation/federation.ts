@@ -16,6 +16,8 @@ import type { Storage } from '../storage.ts';
 import type { AssemblyPrompt, Alert, Clock, Incident, LinkStatus, NeighbourOffer, ReserveStatus } from '../types.ts';
 import { NeighbourBook, type NeighbourView } from './neighbours.ts';
 import { FederationStore, type OwnOffer } from './store.ts';
+import { Backoff } from '../backoff.ts';
+import { rateLimitedLog, type RateLimitedLog } from '../rate-limited-log.ts';
 import { computeOffer, sameNews, significantChange, summarize, summarizeIncidents } from './summary.ts';
 import {
   FED_SUBSCRIPTIONS, FedPayloadError, decodeFed, fedTopic, parseFedTopic,
@@ -107,7 +109,7 @@ export class Federation {
   private connected = false;
   private linkDownAt: number | null = null;
   private linkState: LinkStatus;
-  private reconnectMs: number;
+  private readonly backoff: Backoff;
   private ownOffer: OwnOffer | null = null;
   private latestStatus: ReserveStatus | null = null;
   private readonly incidents = new Map<string, Incident>();
@@ -122,7 +124,7 @@ export class Federation {
   private readonly counters: FederationMetrics = {
     received: 0, rejected: { too_large: 0, not_utf8: 0, not_json: 0, bad_fields: 0 }, published: 0, refused: 0, neighbours: 0,
   };
-  private readonly logAt = new Map<string, number>();
+  private readonly limitedLog: RateLimitedLog;
   private readonly changeListeners = new Set<() => void>();
   private readonly listeners: { status: (s: ReserveStatus) => void; incident: (i: Incident) => void; assembly: (p: AssemblyPrompt) => void };
 
@@ -130,9 +132,10 @@ export class Federation {
     this.village = opts.config.village.id;
     this.tuning = { ...DEFAULT_TUNING, ...opts.tuning };
     this.log = opts.log ?? (() => {});
+    this.limitedLog = rateLimitedLog(this.log, opts.clock, 60_000);
     this.book = new NeighbourBook(this.village, this.tuning.maxNeighbours);
     this.store = new FederationStore(opts.storage);
-    this.reconnectMs = this.tuning.reconnectMinMs;
+    this.backoff = new Backoff({ first_ms: this.tuning.reconnectMinMs, max_ms: this.tuning.reconnectMaxMs });
     this.linkState = { name: 'federation', kind: 'federation', state: 'disconnected', last_error: null, since: new Date(opts.clock.now()).toISOString() };
     // the village's own loop emits these: a fault here is logged, never thrown back into it
     const guard = <T>(what: string, fn: (x: T) => void) => (x: T) => {
@@ -184,7 +187,7 @@ export class Federation {
       // persistent session: the broker keeps our subscriptions and queued QoS 1 news across cuts
       clean: false,
       properties: { sessionExpiryInterval: fed.session_expiry_s ?? 86_400 },
-      reconnectPeriod: this.reconnectMs,
+      reconnectPeriod: this.tuning.reconnectMinMs,
       connectTimeout: 10_000,
       // we subscribe ourselves on every connect (see onConnect)
       resubscribe: false,
@@ -215,8 +218,8 @@ export class Federation {
   private onConnect(client: MqttClient): void {
     if (client !== this.client || this.stopping) return;
     this.connected = true;
-    this.reconnectMs = this.tuning.reconnectMinMs;
-    client.options.reconnectPeriod = this.reconnectMs;
+    this.backoff.reset();
+    client.options.reconnectPeriod = this.tuning.reconnectMinMs;
     this.setLink('connected', null);
     this.log(`federation: connected to ${this.fed!.url} as ${client.options.clientId}`);
     // subscribing again replays the retained news even when the session was resumed, so a
@@ -249,8 +252,7 @@ export class Federation {
     }
     this.setLink('reconnecting', this.linkState.last_error);
     // growing, capped delay; mqtt.js reads options.reconnectPeriod when it schedules a reconnect
-    client.options.reconnectPeriod = this.reconnectMs;
-    this.reconnectMs = Math.min(this.tuning.reconnectMaxMs, this.reconnectMs * 2);
+    client.options.reconnectPeriod = this.backoff.next();
   }
 
   private onMessage(topic: string, payload: Buffer, retained: boolean): void {
@@ -527,12 +529,7 @@ export class Federation {
 
   /** one line per key a minute at most: a flapping link or a noisy neighbour cannot flood the log */
   private rateLog(key: string, message: string): void {
-    const now = Date.now();
-    const last = this.logAt.get(key);
-    if (last !== undefined && now - last < 60_000) return;
-    if (this.logAt.size > 1000) this.logAt.clear();
-    this.logAt.set(key, now);
-    this.log(message);
+    this.limitedLog(key, () => message);
   }
 
   private emitChange(): void {

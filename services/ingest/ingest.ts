@@ -8,6 +8,7 @@ import { MAX_CLOCK_SKEW_MS } from '../../firmware-bridge/protocol/payload.ts';
 import type { VillageEventHub } from '../events.ts';
 import type { Clock, RawReading, Reading, RejectReason } from '../types.ts';
 import { calibrate } from './calibrate.ts';
+import { rateLimitedLog, type RateLimitedLog } from '../rate-limited-log.ts';
 
 /** The one thing ingest needs from the state: somewhere to put an accepted reading. */
 export interface ReadingStore {
@@ -24,7 +25,8 @@ export const UNKNOWN_DEVICE = '(unknown)';
 export class Ingest implements TransportSink {
   private readonly sensorsByKey = new Map<string, SensorConfig>();
   private readonly devices = new Set<string>();
-  private readonly lastLog = new Map<string, number>();
+  /** at most one line a minute per device: a flood of garbage must not flood the log too */
+  private readonly log: RateLimitedLog;
   /** `${device}\0${reason}` → count */
   readonly rejects = new Map<string, number>();
   readonly accepted = new Map<string, number>();
@@ -41,6 +43,7 @@ export class Ingest implements TransportSink {
     store: ReadingStore;
     log?: (msg: string) => void;
   }) {
+    this.log = rateLimitedLog(opts.log, opts.clock, LOG_EVERY_MS);
     for (const d of opts.config.devices) this.devices.add(d.id);
     for (const s of opts.config.sensors) this.sensorsByKey.set(sensorKey(s.device, metricOf(s)), s);
   }
@@ -86,12 +89,7 @@ export class Ingest implements TransportSink {
     if (raw.value === 0) return;
     const key = `${raw.device}\0${raw.value}`;
     this.faults.set(key, (this.faults.get(key) ?? 0) + 1);
-    const now = this.opts.clock.now();
-    const last = this.lastLog.get(`fault:${raw.device}`);
-    if (last === undefined || now - last >= LOG_EVERY_MS || now < last) {
-      this.lastLog.set(`fault:${raw.device}`, now);
-      this.opts.log?.(`ingest: ${raw.device} reports sensor fault ${raw.value} (${raw.value === 1 ? 'no echo or signal too low' : raw.value === 2 ? 'out of range' : 'device-specific'}); its level is not updated`);
-    }
+    this.log(`fault:${raw.device}`, () => `ingest: ${raw.device} reports sensor fault ${raw.value} (${raw.value === 1 ? 'no echo or signal too low' : raw.value === 2 ? 'out of range' : 'device-specific'}); its level is not updated`);
   }
 
   /** device faults as [device, code, count] for /metrics */
@@ -107,14 +105,8 @@ export class Ingest implements TransportSink {
     const key = `${label}\0${reason}`;
     this.rejects.set(key, (this.rejects.get(key) ?? 0) + 1);
     this.rejectedTotal++;
-    const now = this.opts.clock.now();
-    const last = this.lastLog.get(label);
-    if (last === undefined || now - last >= LOG_EVERY_MS || now < last) {
-      this.lastLog.set(label, now);
-      const count = this.rejects.get(key);
-      this.opts.log?.(`ingest: rejected from ${label}: ${reason}: ${detail} (${count} ${reason} so far; logging this device at most once a minute)`);
-    }
-    this.opts.events.emit('reject', { device: label, reason, detail, at: now });
+    this.log(label, () => `ingest: rejected from ${label}: ${reason}: ${detail} (${this.rejects.get(key)} ${reason} so far; logging this device at most once a minute)`);
+    this.opts.events.emit('reject', { device: label, reason, detail, at: this.opts.clock.now() });
   }
 
   online(device: string, online: boolean): void {

@@ -2,20 +2,20 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { DeviceConfig } from '../../../config/schema.ts';
-import { Backoff } from '../../../firmware-bridge/serial/backoff.ts';
+import { Backoff } from '../../../services/backoff.ts';
 import type { SerialLink } from '../../../firmware-bridge/serial/port.ts';
 import { startSerialDevice, type SerialDeviceHandle } from '../../../firmware-bridge/serial/serial-device.ts';
 import { encodeSentence } from '../../../firmware-bridge/protocol/sentence.ts';
 import { systemClock } from '../../../services/types.ts';
-import { tempDir, waitFor } from '../../helpers/net.ts';
-import { closeSim, killAllPtys, openSim, ptyPair, writeSim } from '../helpers/pty.ts';
+import { waitFor } from '../../helpers/net.ts';
+import { killAllPtys, ptyPair, trackedPtyPair, trackedSim, writeSim, type Cleanups } from '../helpers/pty.ts';
 import { recordingSink } from '../helpers/sink.ts';
 
 const serialDevice = (path: string, interval_s = 5, id = 'shed-uno'): DeviceConfig => ({
   id, transport: 'serial', serial: { path, baud: 115200 }, interval_s,
 });
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
@@ -26,6 +26,16 @@ afterAll(async () => {
 function track(h: SerialDeviceHandle): SerialDeviceHandle {
   cleanups.push(() => h.stop());
   return h;
+}
+
+/** shed-uno on a fresh pty, connected, with the board's end open */
+async function connectedDevice(opts: { interval_s?: number; log?: (m: string) => void } = {}) {
+  const pair = await trackedPtyPair(cleanups);
+  const sink = recordingSink();
+  const h = track(startSerialDevice({ device: serialDevice(pair.dev, opts.interval_s), sink, clock: systemClock, log: opts.log }));
+  await waitFor(() => h.link().state === 'connected', 10_000, 'connected');
+  const sim = await trackedSim(cleanups, pair.sim);
+  return { h, sink, sim, pair };
 }
 
 describe('Backoff', () => {
@@ -42,17 +52,8 @@ describe('Backoff', () => {
 
 describe('startSerialDevice over a socat pty', () => {
   it('turns sentences into raw readings and reports bad input by reason', async () => {
-    const t = tempDir();
-    cleanups.push(() => t.remove());
-    const pair = await ptyPair(t.dir);
-    cleanups.push(() => pair.unplug());
-    const sink = recordingSink();
     const logs: string[] = [];
-    const h = track(startSerialDevice({ device: serialDevice(pair.dev), sink, clock: systemClock, log: (m) => logs.push(m) }));
-    await waitFor(() => h.link().state === 'connected', 10_000, 'connected');
-    const sim = await openSim(pair.sim);
-    sim.on('error', () => undefined);
-    cleanups.push(() => closeSim(sim));
+    const { h, sink, sim } = await connectedDevice({ log: (m) => logs.push(m) });
     await writeSim(sim, `\x00${encodeSentence({ device: 'shed-uno', seq: 1, metrics: { distance_mm: 812, fault: 0 } })}`);
     await writeSim(sim, encodeSentence({ device: 'intruder', seq: 2, metrics: { distance_mm: 1 } }));
     await writeSim(sim, '$TEND,shed-uno,3,distance_mm=9*00\r\n');
@@ -77,19 +78,11 @@ describe('startSerialDevice over a socat pty', () => {
   }, 30_000);
 
   it('goes offline when the cable is pulled, retries, and resumes when it is plugged back in', async () => {
-    const t = tempDir();
-    cleanups.push(() => t.remove());
-    let pair = await ptyPair(t.dir);
-    cleanups.push(() => pair.unplug());
-    const sink = recordingSink();
-    const h = track(startSerialDevice({ device: serialDevice(pair.dev, 30), sink, clock: systemClock }));
-    await waitFor(() => h.link().state === 'connected', 10_000, 'connected');
-    let sim = await openSim(pair.sim);
-    sim.on('error', () => undefined);
+    const { h, sink, sim, pair: first } = await connectedDevice({ interval_s: 30 });
     await writeSim(sim, encodeSentence({ device: 'shed-uno', seq: 1, metrics: { distance_mm: 800 } }));
     await waitFor(() => sink.isOnline('shed-uno') === true, 10_000, 'online');
 
-    await pair.unplug(); // cable out
+    await first.unplug(); // cable out
     await waitFor(() => sink.isOnline('shed-uno') === false, 10_000, 'offline after unplug');
     await waitFor(() => h.link().state === 'reconnecting', 10_000, 'reconnecting');
     expect(h.link().last_error).toBeTruthy();
@@ -97,29 +90,18 @@ describe('startSerialDevice over a socat pty', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(['reconnecting', 'error']).toContain(h.link().state);
 
-    pair = await ptyPair(t.dir); // cable back in, same device path
+    const pair = await ptyPair(first.dir); // cable back in, same device path
     cleanups.push(() => pair.unplug());
     await waitFor(() => h.link().state === 'connected', 20_000, 'reconnected');
-    sim = await openSim(pair.sim);
-    sim.on('error', () => undefined);
-    cleanups.push(() => closeSim(sim));
-    await writeSim(sim, encodeSentence({ device: 'shed-uno', seq: 2, metrics: { distance_mm: 790 } }));
+    const replugged = await trackedSim(cleanups, pair.sim);
+    await writeSim(replugged, encodeSentence({ device: 'shed-uno', seq: 2, metrics: { distance_mm: 790 } }));
     await waitFor(() => sink.readings.some((r) => r.seq === 2), 10_000, 'reading after replug');
     expect(sink.isOnline('shed-uno')).toBe(true);
     expect(sink.onlines.map((o) => o.online)).toEqual([true, false, true]);
   }, 60_000);
 
   it('counts a silent board as offline after 1.5 × interval_s and back online when it speaks', async () => {
-    const t = tempDir();
-    cleanups.push(() => t.remove());
-    const pair = await ptyPair(t.dir);
-    cleanups.push(() => pair.unplug());
-    const sink = recordingSink();
-    const h = track(startSerialDevice({ device: serialDevice(pair.dev, 1), sink, clock: systemClock }));
-    await waitFor(() => h.link().state === 'connected', 10_000, 'connected');
-    const sim = await openSim(pair.sim);
-    sim.on('error', () => undefined);
-    cleanups.push(() => closeSim(sim));
+    const { h, sink, sim } = await connectedDevice({ interval_s: 1 });
     await writeSim(sim, encodeSentence({ device: 'shed-uno', seq: 1, metrics: { distance_mm: 800 } }));
     await waitFor(() => sink.isOnline('shed-uno') === true, 10_000, 'online');
     await waitFor(() => sink.isOnline('shed-uno') === false, 10_000, 'offline when silent');
