@@ -36,8 +36,6 @@ export class SentenceParser extends Transform {
   readonly rejected: Record<ParserRejectReason, number> = {
     bad_checksum: 0, bad_sentence: 0, line_too_long: 0, not_utf8: 0, wrong_port: 0,
   };
-  /** sentences passed on */
-  accepted = 0;
 
   private readonly device: string | undefined;
   // a sentence cut by a chunk end; one byte more than the limit, so an overlong line shows
@@ -158,7 +156,6 @@ export class SentenceParser extends Transform {
       this.discard('wrong_port', `device "${r.sentence.device}" is not the one on this port ("${this.device}")`);
       return;
     }
-    this.accepted++;
     this.push(r.sentence);
   }
 

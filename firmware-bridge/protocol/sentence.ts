@@ -100,20 +100,23 @@ const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 const isLower = (c: number) => c >= 0x61 && c <= 0x7a;
 const isUpper = (c: number) => c >= 0x41 && c <= 0x5a;
 
+/** Anything the fast path does not accept goes to decodeBody, which words the error. */
+const slow = (b: Uint8Array, from: number, to: number): DecodeResult => decodeBody(latin1(b, from, to));
+
 /** The same rules as decodeBody, on ASCII bytes without building the whole body string. */
 function decodeAscii(b: Uint8Array, from: number, to: number): DecodeResult {
   // talker
   if (to - from < 5 || b[from] !== 0x54 || b[from + 1] !== 0x45 || b[from + 2] !== 0x4e || b[from + 3] !== 0x44 || b[from + 4] !== 0x2c) {
-    return decodeBody(latin1(b, from, to)); // slow path words the error
+    return slow(b, from, to);
   }
   // device id: [a-z0-9][a-z0-9_-]{0,62}
   let i = from + 5;
   const d0 = i;
   for (; i < to && b[i] !== 0x2c; i++) {
     const c = b[i]!;
-    if (!(isLower(c) || isDigit(c) || (i > d0 && (c === 0x5f || c === 0x2d)))) return decodeBody(latin1(b, from, to));
+    if (!(isLower(c) || isDigit(c) || (i > d0 && (c === 0x5f || c === 0x2d)))) return slow(b, from, to);
   }
-  if (i === d0 || i - d0 > 63 || i >= to) return decodeBody(latin1(b, from, to));
+  if (i === d0 || i - d0 > 63 || i >= to) return slow(b, from, to);
   const device = latin1(b, d0, i);
   // seq: 1–10 digits
   i++;
@@ -121,10 +124,10 @@ function decodeAscii(b: Uint8Array, from: number, to: number): DecodeResult {
   let seq = 0;
   for (; i < to && b[i] !== 0x2c; i++) {
     const c = b[i]!;
-    if (!isDigit(c)) return decodeBody(latin1(b, from, to));
+    if (!isDigit(c)) return slow(b, from, to);
     seq = seq * 10 + (c - 0x30);
   }
-  if (i === s0 || i - s0 > 10 || i >= to) return decodeBody(latin1(b, from, to));
+  if (i === s0 || i - s0 > 10 || i >= to) return slow(b, from, to);
   const metrics: [string, number][] = [];
   // metric=value fields
   while (i < to) {
@@ -133,9 +136,9 @@ function decodeAscii(b: Uint8Array, from: number, to: number): DecodeResult {
     for (; i < to && b[i] !== 0x3d /* = */ && b[i] !== 0x2c; i++) {
       const c = b[i]!;
       const ok = isLower(c) || isUpper(c) || c === 0x5f || (i > n0 && (isDigit(c) || c === 0x2e || c === 0x2d));
-      if (!ok) return decodeBody(latin1(b, from, to));
+      if (!ok) return slow(b, from, to);
     }
-    if (i === n0 || i - n0 > 64 || i >= to || b[i] !== 0x3d) return decodeBody(latin1(b, from, to));
+    if (i === n0 || i - n0 > 64 || i >= to || b[i] !== 0x3d) return slow(b, from, to);
     const n1 = i;
     i++;
     const v0 = i;
@@ -149,22 +152,22 @@ function decodeAscii(b: Uint8Array, from: number, to: number): DecodeResult {
       else if (c === 0x2e && !dot) dot = true;
       else break;
     }
-    if (mant === 0) return decodeBody(latin1(b, from, to));
+    if (mant === 0) return slow(b, from, to);
     if (i < to && (b[i] === 0x65 || b[i] === 0x45)) {
       i++;
       if (i < to && (b[i] === 0x2d || b[i] === 0x2b)) i++;
       const e0 = i;
       while (i < to && isDigit(b[i]!)) i++;
-      if (i === e0) return decodeBody(latin1(b, from, to));
+      if (i === e0) return slow(b, from, to);
     }
-    if (i < to && b[i] !== 0x2c) return decodeBody(latin1(b, from, to));
+    if (i < to && b[i] !== 0x2c) return slow(b, from, to);
     const value = Number(latin1(b, v0, i));
-    if (!Number.isFinite(value)) return decodeBody(latin1(b, from, to));
+    if (!Number.isFinite(value)) return slow(b, from, to);
     const name = latin1(b, n0, n1);
-    for (let k = 0; k < metrics.length; k++) if (metrics[k]![0] === name) return decodeBody(latin1(b, from, to));
+    for (let k = 0; k < metrics.length; k++) if (metrics[k]![0] === name) return slow(b, from, to);
     metrics.push([name, value]);
   }
-  if (metrics.length === 0) return decodeBody(latin1(b, from, to));
+  if (metrics.length === 0) return slow(b, from, to);
   return { ok: true, sentence: { device, seq, metrics } };
 }
 

@@ -4,12 +4,12 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { encodeSentence } from '../../firmware-bridge/protocol/sentence.ts';
-import { tempDir, waitFor } from '../helpers/net.ts';
+import { waitFor } from '../helpers/net.ts';
 import { getJson, startTestVillage } from '../helpers/village.ts';
 import { startFirmataEmulator } from './helpers/firmata-emulator.ts';
-import { closeSim, killAllPtys, openSim, ptyPair, writeSim } from './helpers/pty.ts';
+import { killAllPtys, ptyPair, trackedPtyPair, trackedSim, writeSim, type Cleanups } from './helpers/pty.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   while (cleanups.length) await Promise.resolve(cleanups.pop()!()).catch(() => undefined);
 });
@@ -24,14 +24,11 @@ async function tank(webUrl: string, id: string) {
 
 describe('a serial tank-node on a pty, through the village', () => {
   it('shows the tank, goes stale when unplugged, and resumes when plugged back in', async () => {
-    const t = tempDir();
-    cleanups.push(() => t.remove());
-    let pair = await ptyPair(t.dir, 'ttyUSB0');
-    cleanups.push(() => pair.unplug());
+    const first = await trackedPtyPair(cleanups, 'ttyUSB0');
     const config = configSchema.parse({
       version: 1,
       village: { id: 'ashgrove', name: 'Ashgrove', population: 180 },
-      devices: [{ id: 'shed-uno', transport: 'serial', serial: { path: pair.dev }, interval_s: 2 }],
+      devices: [{ id: 'shed-uno', transport: 'serial', serial: { path: first.dev }, interval_s: 2 }],
       sensors: [{
         id: 'north', name: 'North tank', device: 'shed-uno', metric: 'distance_mm', kind: 'tank_distance',
         tank: { shape: 'vertical_cylinder', diameter_mm: 2000, height_mm: 2000, sensor_height_mm: 2100 },
@@ -41,8 +38,7 @@ describe('a serial tank-node on a pty, through the village', () => {
     cleanups.push(() => village.cleanup());
     await waitFor(() => village.links().find((l) => l.name === 'serial:shed-uno')?.state === 'connected', 15_000, 'port open');
 
-    let sim = await openSim(pair.sim);
-    sim.on('error', () => undefined);
+    let sim = await trackedSim(cleanups, first.sim);
     let seq = 0;
     await writeSim(sim, `garbage\r\n${encodeSentence({ device: 'shed-uno', seq: seq++, metrics: { distance_mm: 600 } })}`);
     // level = sensor height − distance = 1500 mm
@@ -53,7 +49,7 @@ describe('a serial tank-node on a pty, through the village', () => {
     expect(sensors.links.find((l: { name: string }) => l.name === 'serial:shed-uno')).toMatchObject({ kind: 'serial', state: 'connected', last_error: null });
 
     // cable out
-    await pair.unplug();
+    await first.unplug();
     await waitFor(async () => (await tank(village.webUrl, 'north'))?.stale === true, 10_000, 'stale after unplug');
     await waitFor(() => ['reconnecting', 'error'].includes(village.links().find((l) => l.name === 'serial:shed-uno')!.state), 10_000, 'reconnecting');
     const s2 = await getJson(`${village.webUrl}/api/sensors`);
@@ -64,12 +60,10 @@ describe('a serial tank-node on a pty, through the village', () => {
     expect(metrics).toMatch(/serial:shed-uno/);
 
     // cable back in, same path; tend is not restarted
-    pair = await ptyPair(t.dir, 'ttyUSB0');
+    const pair = await ptyPair(first.dir, 'ttyUSB0');
     cleanups.push(() => pair.unplug());
     await waitFor(() => village.links().find((l) => l.name === 'serial:shed-uno')?.state === 'connected', 30_000, 'reconnected');
-    sim = await openSim(pair.sim);
-    sim.on('error', () => undefined);
-    cleanups.push(() => closeSim(sim));
+    sim = await trackedSim(cleanups, pair.sim);
     await writeSim(sim, encodeSentence({ device: 'shed-uno', seq: seq++, metrics: { distance_mm: 700 } }));
     await waitFor(async () => {
       const tk = await tank(village.webUrl, 'north');
@@ -80,10 +74,7 @@ describe('a serial tank-node on a pty, through the village', () => {
 
 describe('a StandardFirmata board through johnny-five, through the village', () => {
   it('turns an analog pin into a calibrated tank level and a digital pin into a door state', async () => {
-    const t = tempDir();
-    cleanups.push(() => t.remove());
-    const pair = await ptyPair(t.dir, 'ttyACM0');
-    cleanups.push(() => pair.unplug());
+    const pair = await trackedPtyPair(cleanups, 'ttyACM0');
     const emu = await startFirmataEmulator(pair.sim, { announce: false });
     cleanups.push(() => emu.close());
     emu.setAnalog(0, 410); // 2.004 V on a 0.5–4.5 V, 0–50 kPa transducer → 18.80 kPa

@@ -4,12 +4,12 @@ import type { DeviceConfig, SensorConfig } from '../../../config/schema.ts';
 import { startFirmataBoard } from '../../../firmware-bridge/firmata/firmata-board.ts';
 import { applyScale, countsToVolts } from '../../../firmware-bridge/firmata/scale.ts';
 import { systemClock } from '../../../services/types.ts';
-import { tempDir, waitFor } from '../../helpers/net.ts';
+import { waitFor } from '../../helpers/net.ts';
 import { startFirmataEmulator, type FirmataEmulator } from '../helpers/firmata-emulator.ts';
-import { killAllPtys, ptyPair } from '../helpers/pty.ts';
+import { killAllPtys, ptyPair, trackedPtyPair, type Cleanups } from '../helpers/pty.ts';
 import { recordingSink } from '../helpers/sink.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
@@ -44,10 +44,7 @@ describe('scale', () => {
 
 describe('startFirmataBoard over a pty', () => {
   it('does the Firmata handshake through johnny-five and emits calibrated pin readings', async () => {
-    const t = tempDir();
-    cleanups.push(() => t.remove());
-    const pair = await ptyPair(t.dir);
-    cleanups.push(() => pair.unplug());
+    const pair = await trackedPtyPair(cleanups);
     const emu = await startFirmataEmulator(pair.sim);
     cleanups.push(() => emu.close());
     emu.setAnalog(0, 512); // 2.502 V
@@ -79,24 +76,21 @@ describe('startFirmataBoard over a pty', () => {
   }, 40_000);
 
   it('reconnects after the board is unplugged and plugged back in', async () => {
-    const t = tempDir();
-    cleanups.push(() => t.remove());
-    let pair = await ptyPair(t.dir);
-    cleanups.push(() => pair.unplug());
-    let emu: FirmataEmulator = await startFirmataEmulator(pair.sim);
+    const first = await trackedPtyPair(cleanups);
+    let emu: FirmataEmulator = await startFirmataEmulator(first.sim);
     emu.setAnalog(0, 300);
     const sink = recordingSink();
-    const h = startFirmataBoard({ device: board(pair.dev), sensors: sensors.slice(0, 1), sink, clock: systemClock, nudge_ms: 200 });
+    const h = startFirmataBoard({ device: board(first.dev), sensors: sensors.slice(0, 1), sink, clock: systemClock, nudge_ms: 200 });
     cleanups.push(() => h.stop());
     await waitFor(() => sink.last('A0'), 20_000, 'first reading');
 
     await emu.close();
-    await pair.unplug();
+    await first.unplug();
     await waitFor(() => sink.isOnline('pump-uno') === false, 10_000, 'offline after unplug');
     await waitFor(() => ['reconnecting', 'error'].includes(h.link().state), 10_000, 'reconnecting');
     const before = sink.readings.length;
 
-    pair = await ptyPair(t.dir);
+    const pair = await ptyPair(first.dir);
     cleanups.push(() => pair.unplug());
     emu = await startFirmataEmulator(pair.sim);
     cleanups.push(() => emu.close());
@@ -107,10 +101,7 @@ describe('startFirmataBoard over a pty', () => {
   }, 60_000);
 
   it('reports a port that answers but is not Firmata as an error and keeps retrying', async () => {
-    const t = tempDir();
-    cleanups.push(() => t.remove());
-    const pair = await ptyPair(t.dir);
-    cleanups.push(() => pair.unplug());
+    const pair = await trackedPtyPair(cleanups);
     const sink = recordingSink();
     const h = startFirmataBoard({
       device: board(pair.dev), sensors, sink, clock: systemClock, nudge_ms: 50, ready_timeout_ms: 400, backoff: { first_ms: 50, max_ms: 100 },

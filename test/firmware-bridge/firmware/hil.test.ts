@@ -29,6 +29,17 @@ afterAll(async () => {
   tmp.remove();
 });
 
+/** The firmware on simavr, its UART on a pty in `tty`, read by the serial adapter into a sink. */
+async function readBoard(hexFile: string, tty: string, args: string[]) {
+  const board = await startSimBoard(harness, hexFile, join(tmp.dir, tty), args);
+  cleanups.push(() => board.stop());
+  const sink = recordingSink();
+  const device: DeviceConfig = { id: 'hil-node', transport: 'serial', serial: { path: board.path }, interval_s: 1 };
+  const h = startSerialDevice({ device, sink, clock: systemClock });
+  cleanups.push(() => h.stop());
+  return { board, sink };
+}
+
 /** kPa the firmware computes for a voltage on A0 (0.5–4.5 V = 0–50 kPa) */
 const kpa = (mv: number) => ((mv - 500) * 50) / 4000;
 
@@ -46,12 +57,7 @@ describe('tank-node firmware build', () => {
 
 describe('tank-node on simavr, read by the serial adapter', () => {
   it('sends pressure for the ADC voltage, and fault=1 / fault=2 instead of a level when the signal is gone or shorted', async () => {
-    const board = await startSimBoard(harness, hex.pressure, join(tmp.dir, 'tty-p'), ['--adc0', '2500']);
-    cleanups.push(() => board.stop());
-    const sink = recordingSink();
-    const device: DeviceConfig = { id: 'hil-node', transport: 'serial', serial: { path: board.path }, interval_s: 1 };
-    const h = startSerialDevice({ device, sink, clock: systemClock });
-    cleanups.push(() => h.stop());
+    const { board, sink } = await readBoard(hex.pressure, 'tty-p', ['--adc0', '2500']);
 
     await waitFor(() => sink.last('pressure_kpa'), 20_000, 'pressure reading');
     // simavr's ADC rounds 1 LSB (4.9 mV) differently from the datasheet formula: allow ±0.1 kPa
@@ -79,12 +85,7 @@ describe('tank-node on simavr, read by the serial adapter', () => {
 
   it('measures distance from the JSN-SR04T echo, and reports no echo as fault=1', async () => {
     // 5831 µs out and back at 343 m/s ≈ 1000 mm
-    const board = await startSimBoard(harness, hex.ultrasonic, join(tmp.dir, 'tty-u'), ['--echo-us', '5831']);
-    cleanups.push(() => board.stop());
-    const sink = recordingSink();
-    const device: DeviceConfig = { id: 'hil-node', transport: 'serial', serial: { path: board.path }, interval_s: 1 };
-    const h = startSerialDevice({ device, sink, clock: systemClock });
-    cleanups.push(() => h.stop());
+    const { board, sink } = await readBoard(hex.ultrasonic, 'tty-u', ['--echo-us', '5831']);
     await waitFor(() => sink.last('distance_mm'), 20_000, 'distance reading');
     expect(Math.abs(sink.last('distance_mm')!.value - 1000)).toBeLessThanOrEqual(2);
     board.command('echo 0');

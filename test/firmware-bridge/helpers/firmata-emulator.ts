@@ -2,7 +2,7 @@
 // device end of a pty pair. Enough of the protocol for johnny-five: version and firmware replies,
 // capability and analog-mapping replies, pin modes, analog reporting every sampling interval and
 // digital port reports on change.
-import { SerialPort } from 'serialport';
+import { closeSim, openSim } from './pty.ts';
 
 const REPORT_VERSION = 0xf9;
 const START_SYSEX = 0xf0;
@@ -36,10 +36,7 @@ export interface FirmataEmulator {
 }
 
 export async function startFirmataEmulator(path: string, opts: { announce?: boolean } = {}): Promise<FirmataEmulator> {
-  const port = await new Promise<SerialPort>((resolve, reject) => {
-    const p = new SerialPort({ path, baudRate: 57600, autoOpen: false });
-    p.open((err) => (err ? reject(err) : resolve(p)));
-  });
+  const port = await openSim(path, 57600);
   port.on('error', () => undefined);
   const analog = new Array<number>(6).fill(0);
   const digital = new Array<number>(PIN_COUNT).fill(0);
@@ -174,7 +171,7 @@ export async function startFirmataEmulator(path: string, opts: { announce?: bool
     async close() {
       if (sampler) clearInterval(sampler);
       sampler = null;
-      if (port.isOpen) await new Promise<void>((r) => port.close(() => r()));
+      await closeSim(port);
     },
   };
 }

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
-import { waitFor } from '../../helpers/net.ts';
+import { tempDir, waitFor } from '../../helpers/net.ts';
 
 export interface PtyPair {
   dev: string;
@@ -32,6 +32,32 @@ export async function ptyPair(dir: string, name = 'tty'): Promise<PtyPair> {
       await exited;
     },
   };
+}
+
+/** A test file's cleanup list, run last first after each test. */
+export type Cleanups = (() => Promise<void> | void)[];
+
+/**
+ * A pty pair in a temp dir of its own; unplugged and removed by `cleanups`. `dir` is for a replug:
+ * `ptyPair(dir, name)` again makes the same device path.
+ */
+export async function trackedPtyPair(cleanups: Cleanups, name?: string): Promise<PtyPair & { dir: string }> {
+  const t = tempDir();
+  cleanups.push(() => t.remove());
+  const pair = await ptyPair(t.dir, name);
+  cleanups.push(() => pair.unplug());
+  return { ...pair, dir: t.dir };
+}
+
+/**
+ * Open the simulated board's end, closed by `cleanups`. Errors on it are ignored: once the cable
+ * is pulled (socat killed) the port errors, and that is what the test does on purpose.
+ */
+export async function trackedSim(cleanups: Cleanups, path: string): Promise<SerialPort> {
+  const sim = await openSim(path);
+  sim.on('error', () => undefined);
+  cleanups.push(() => closeSim(sim));
+  return sim;
 }
 
 /** Kill every socat this file started (afterAll safety net). */

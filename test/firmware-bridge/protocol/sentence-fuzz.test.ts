@@ -3,15 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { encodeSentence, type TendSentence } from '../../../firmware-bridge/protocol/sentence.ts';
 import { SentenceParser } from '../../../firmware-bridge/protocol/sentence-parser.ts';
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
+import { rng } from '../../robustness/helpers.ts';
 
 describe('sentence parser under random bytes', () => {
   it('keeps every good sentence among 8 MB of random bytes', () => {
-    const rnd = prng(7);
+    const rnd = rng(7);
     const p = new SentenceParser({ device: 'shed-uno' });
     const got: TendSentence[] = [];
     let rejects = 0;
