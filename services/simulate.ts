@@ -294,12 +294,9 @@ export class Simulation {
 
   private async refresh(village: Village): Promise<ReserveStatus> {
     const status = village.refresh();
-    if (this.changedPrompts.length && this.o.afterPromptChange) {
-      const changed = this.changedPrompts;
-      this.changedPrompts = [];
-      await this.o.afterPromptChange(village, changed);
-    }
+    const changed = this.changedPrompts;
     this.changedPrompts = [];
+    if (changed.length && this.o.afterPromptChange) await this.o.afterPromptChange(village, changed);
     return status;
   }
 
@@ -310,10 +307,7 @@ export class Simulation {
   }
 
   private stamp(): string {
-    const ms = this.clock.now() - this.o.start;
-    const day = Math.floor(ms / 86_400_000);
-    const d = new Date(this.clock.now());
-    return `day ${day} ${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
+    return shortStamp(this.clock.now(), this.o.start);
   }
 
   private onAlert(a: Alert): void {
@@ -387,8 +381,9 @@ function describeSpan(s: number): string {
   return s >= 2 * 86400 ? `${fmt(s / 86400, 1)} days` : s >= 7200 ? `${fmt(s / 3600, 1)} hours` : `${fmt(s / 60)} minutes`;
 }
 
-function shortStamp(iso: string, start: number): string {
-  const ms = Date.parse(iso);
+/** "day 1 03:27": simulated time as days since the start and the UTC time of day */
+function shortStamp(at: string | number, start: number): string {
+  const ms = typeof at === 'number' ? at : Date.parse(at);
   const day = Math.floor((ms - start) / 86_400_000);
   const d = new Date(ms);
   return `day ${day} ${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;

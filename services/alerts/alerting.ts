@@ -7,7 +7,7 @@ import type { VillageEventHub } from '../events.ts';
 import type { Storage } from '../storage.ts';
 import type { Alert, AssemblyPrompt, Clock, Incident, NeighbourOffer, PromptNote, ReserveStatus, SensorHealth } from '../types.ts';
 import { AlertEngine, type KeyState } from './engine.ts';
-import { IncidentBook } from './incidents.ts';
+import { alertsOf, IncidentBook } from './incidents.ts';
 import { evaluateRules, newMemory, ruleParams, type AllRuleParams, type RuleMemory } from './rules.ts';
 import { buildPrompt, reservesOf, resolvedText } from '../assembly/prompt.ts';
 import { capXml } from '../assembly/cap.ts';
@@ -41,6 +41,17 @@ interface PromptRecord {
   signature: string;
 }
 
+/** what the next group commit writes, by id; one flush takes it whole and hands it back if its transaction rolls back */
+interface Pending {
+  alerts: Set<string>;
+  keys: Set<string>;
+  incidents: Set<string>;
+  prompts: Set<string>;
+  facts: { incident: string; at: string; text: string }[];
+  meta: boolean;
+}
+const nothingPending = (): Pending => ({ alerts: new Set(), keys: new Set(), incidents: new Set(), prompts: new Set(), facts: [], meta: false });
+
 const DAY = 86_400_000;
 const MEMORY_WRITE_MS = 60_000;
 
@@ -53,21 +64,23 @@ export class Alerting {
   private readonly records = new Map<string, PromptRecord>();
   /** the situation of each incident as it unfolded: what was seen, when */
   private readonly facts = new Map<string, { at: string; text: string }[]>();
-  private newFacts: { incident: string; at: string; text: string }[] = [];
   private mem: RuleMemory;
   private promptSeq = 0;
   private drillSeq = 0;
   private drillUntil: number | null = null;
   private lastStatus: ReserveStatus | null = null;
-  private dirtyAlerts = new Set<string>();
-  private dirtyKeys = new Set<string>();
-  private dirtyIncidents = new Set<string>();
-  private dirtyPrompts = new Set<string>();
+  private dirty = nothingPending();
+  /** what the last flush wrote, to queue again if its transaction rolled back (disk full) */
+  private inFlight: Pending | null = null;
   private memDirtyAt: number | null = null;
   private memWrittenAt = 0;
   private memWrittenWall = 0;
   private seqsWritten = '';
   private started = false;
+  /** statements prepared once at start, run by every group commit */
+  private put: Record<'alert' | 'key' | 'incident' | 'fact' | 'prompt' | 'meta', { run(...params: unknown[]): unknown }> | null = null;
+  /** alerts() and prompts() as of the last change: the status loop asks several times per compute */
+  private cache: { alerts?: Alert[]; prompts?: AssemblyPrompt[] } = {};
 
   constructor(private readonly opts: AlertingOptions) {
     this.params = ruleParams(opts.config.alerts.rules);
@@ -90,6 +103,14 @@ export class Alerting {
       CREATE TABLE IF NOT EXISTS alert_facts (n INTEGER PRIMARY KEY AUTOINCREMENT, incident_id TEXT NOT NULL, at TEXT NOT NULL, text TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS alert_facts_incident ON alert_facts (incident_id);
     `);
+    this.put = {
+      alert: db.prepare('INSERT OR REPLACE INTO alert_alerts (id, state, updated, json) VALUES (?, ?, ?, ?)'),
+      key: db.prepare('INSERT OR REPLACE INTO alert_keys (key, alert_id, seq, clear_since) VALUES (?, ?, ?, ?)'),
+      incident: db.prepare('INSERT OR REPLACE INTO alert_incidents (id, closed, json) VALUES (?, ?, ?)'),
+      fact: db.prepare('INSERT INTO alert_facts (incident_id, at, text) VALUES (?, ?, ?)'),
+      prompt: db.prepare('INSERT OR REPLACE INTO alert_prompts (id, status, json, versions, signature) VALUES (?, ?, ?, ?, ?)'),
+      meta: db.prepare('INSERT OR REPLACE INTO alert_meta (key, value) VALUES (?, ?)'),
+    };
     const now = this.opts.clock.now();
     for (const r of db.prepare('SELECT json FROM alert_incidents').all() as { json: string }[]) {
       const inc = JSON.parse(r.json) as Incident;
@@ -123,6 +144,7 @@ export class Alerting {
         this.opts.log?.('alerts: stored rule memory unreadable, learning normal draw afresh');
       }
     }
+    this.cache = {};
     this.opts.storage.register({ flush: () => this.flush(), rolledBack: () => this.rolledBack() });
     const open = this.prompts().length;
     if (this.all.size || open) this.opts.log?.(`alerts: restored ${this.alerts().length} active alerts, ${this.book.open().length} open incidents, ${open} open prompts`);
@@ -152,6 +174,8 @@ export class Alerting {
   }
 
   private apply(now: number, changed: Alert[], status: ReserveStatus | null): void {
+    // every evaluation: the engine rewrites titles and values in place even when it reports no change
+    this.cache = {};
     for (const a of changed) {
       this.all.set(a.id, a);
     }
@@ -172,20 +196,23 @@ export class Alerting {
       const at = new Date(now).toISOString();
       const text = a.state === 'resolved' ? `${resolvedText(a)}.` : `${a.title}. ${a.detail.split(/(?<=\.)\s/)[0] ?? ''}`.trim();
       this.factsOf(a.incident_id).push({ at, text });
-      this.newFacts.push({ incident: a.incident_id, at, text });
+      this.dirty.facts.push({ incident: a.incident_id, at, text });
     }
     for (const a of changed) {
-      this.dirtyAlerts.add(a.id);
-      this.dirtyKeys.add(`${a.rule}:${a.subject}`);
+      this.dirty.alerts.add(a.id);
+      this.dirty.keys.add(AlertEngine.key(a.rule, a.subject));
       events.emit('alert', { ...a });
     }
     // keys whose clear spell started or ended change no alert, but restart needs them
-    for (const [k, st] of this.engine.keys) if (st.clearSince !== null) this.dirtyKeys.add(k);
+    for (const [k, st] of this.engine.keys) if (st.clearSince !== null) this.dirty.keys.add(k);
     const promptChanges: AssemblyPrompt[] = [];
+    // asked at most once per evaluation, and only when a crisis prompt is looked at
+    let offers: NeighbourOffer[] | undefined;
+    const nb = () => (offers ??= this.neighbours());
     for (const inc of [...touched].sort((a, b) => a.id.localeCompare(b.id))) {
-      const p = status ? this.updatePrompt(now, inc, status) : null;
+      const p = status ? this.updatePrompt(now, inc, status, nb) : null;
       if (p) promptChanges.push(p);
-      this.dirtyIncidents.add(inc.id);
+      this.dirty.incidents.add(inc.id);
       events.emit('incident', { ...inc, alert_ids: [...inc.alert_ids], domains: [...inc.domains] });
     }
     // neighbours' offers and slowly drifting reserves update open prompts too
@@ -194,21 +221,22 @@ export class Alerting {
         if (r.prompt.status !== 'open' || promptChanges.some((p) => p.id === r.prompt.id)) continue;
         const inc = this.book.incidents.get(r.prompt.incident_id);
         if (!inc) continue;
-        const p = this.updatePrompt(now, inc, status);
+        const p = this.updatePrompt(now, inc, status, nb);
         if (p) promptChanges.push(p);
       }
     }
     for (const p of promptChanges) {
-      this.dirtyPrompts.add(p.id);
+      this.dirty.prompts.add(p.id);
       events.emit('assembly', structuredClone(p));
     }
+    // again at the end: a listener that read alerts() or prompts() mid-way saw a half-applied state
+    this.cache = {};
     if (changed.length || touched.size || promptChanges.length || this.memDue(now)) this.opts.storage.commitSoon();
   }
 
-  private signature(inc: Incident): string {
-    const alerts = inc.alert_ids.map((id) => this.all.get(id)).filter((a): a is Alert => !!a)
-      .map((a) => `${a.id}/${a.state}/${a.severity}`);
-    const nb = this.neighbours().map((n) => `${n.village}:${n.offer}`);
+  private signature(inc: Incident, neighbours: NeighbourOffer[]): string {
+    const alerts = alertsOf(inc, this.all).map((a) => `${a.id}/${a.state}/${a.severity}`);
+    const nb = neighbours.map((n) => `${n.village}:${n.offer}`);
     return JSON.stringify([inc.closed_at ? 'closed' : 'open', inc.crisis, alerts, nb]);
   }
 
@@ -228,20 +256,21 @@ export class Alerting {
   }
 
   /** Open, update or close the incident's prompt; returns it when it changed. */
-  private updatePrompt(now: number, inc: Incident, status: ReserveStatus): AssemblyPrompt | null {
+  private updatePrompt(now: number, inc: Incident, status: ReserveStatus, offers: () => NeighbourOffer[]): AssemblyPrompt | null {
     if (!inc.crisis) return null;
     const rec = inc.prompt_id ? this.records.get(inc.prompt_id) : undefined;
     if (rec?.prompt.status === 'closed') return null;
     if (!rec && inc.closed_at) return null;
-    const sig = this.signature(inc);
-    const alerts = inc.alert_ids.map((id) => this.all.get(id)).filter((a): a is Alert => !!a);
+    const neighbours = offers();
+    const sig = this.signature(inc, neighbours);
+    const alerts = alertsOf(inc, this.all);
     const iso = new Date(now).toISOString();
     if (rec) {
       const refresh = this.opts.config.alerts.prompt_refresh_s * 1000;
       const drifted = now - rec.versions.at(-1)! >= refresh && reservesDrifted(rec.prompt.reserves, reservesOf(status));
       if (rec.signature === sig && !drifted) return null;
     }
-    const content = buildPrompt({ config: this.opts.config, status, incident: inc, alerts, neighbours: this.neighbours(), now, facts: this.facts.get(inc.id) });
+    const content = buildPrompt({ config: this.opts.config, status, incident: inc, alerts, neighbours, now, facts: this.facts.get(inc.id) });
     if (!rec) {
       this.promptSeq++;
       const prompt: AssemblyPrompt = {
@@ -263,22 +292,28 @@ export class Alerting {
 
   // ---- reading
 
-  /** Active alerts (pending and firing); with `recent`, also those resolved in the last day. */
+  /**
+   * Active alerts (pending and firing); with `recent`, also those resolved in the last day.
+   * Without `recent` the list is a snapshot shared until the next change: read it, do not change it.
+   */
   alerts(opts: { recent?: boolean } = {}): Alert[] {
+    if (!opts.recent && this.cache.alerts) return this.cache.alerts;
     const now = this.opts.clock.now();
-    return [...this.all.values()]
+    const list = [...this.all.values()]
       .filter((a) => a.state !== 'resolved' || (opts.recent && now - Date.parse(a.resolved_at!) < DAY))
       .sort((a, b) => a.started_at.localeCompare(b.started_at) || a.id.localeCompare(b.id))
       .map((a) => ({ ...a }));
+    if (!opts.recent) this.cache.alerts = list;
+    return list;
   }
 
   incidents(): Incident[] {
     return [...this.book.incidents.values()].map((i) => structuredClone(i));
   }
 
-  /** Open prompts, oldest first ([] when none). */
+  /** Open prompts, oldest first ([] when none); a snapshot shared until the next change: read it, do not change it. */
   prompts(): AssemblyPrompt[] {
-    return [...this.records.values()].filter((r) => r.prompt.status === 'open').map((r) => structuredClone(r.prompt));
+    return (this.cache.prompts ??= [...this.records.values()].filter((r) => r.prompt.status === 'open').map((r) => structuredClone(r.prompt)));
   }
 
   /** Any prompt, open or closed. */
@@ -300,7 +335,8 @@ export class Alerting {
     if (text.length > NOTE_LIMITS.text) throw new NoteError('invalid', `note is too long (${text.length} characters, at most ${NOTE_LIMITS.text})`);
     const n: PromptNote = { at: new Date(this.opts.clock.now()).toISOString(), author, text };
     r.prompt.notes.push(n);
-    this.dirtyPrompts.add(id);
+    this.cache = {};
+    this.dirty.prompts.add(id);
     // a note is written at once: people expect what they added to be there after a restart
     this.opts.storage.commitNow();
     this.opts.events.emit('assembly', structuredClone(r.prompt));
@@ -311,7 +347,7 @@ export class Alerting {
     const r = this.records.get(id);
     if (!r) throw new NoteError('not_found', `no assembly prompt "${String(id).slice(0, 80)}"`);
     const inc = this.book.incidents.get(r.prompt.incident_id);
-    const alerts = (inc?.alert_ids ?? []).map((a) => this.all.get(a)).filter((a): a is Alert => !!a);
+    const alerts = alertsOf(inc, this.all);
     const c = this.opts.config.village;
     return capXml({
       prompt: r.prompt, village: { id: c.id, name: c.name }, versions: r.versions,
@@ -346,7 +382,7 @@ export class Alerting {
     if (tank) drill.push(mk('tank_drop', tank.id, 'water', 'warning', `${tank.name ?? tank.id} is losing water fast: about 2,400 L an hour`, 'A practice leak.', 2400));
     drill.push(mk('power_unstable', 'power', 'power', 'warning', 'Power supply is unstable', 'Seen: practice voltage swings and load shedding.', 12));
     if (fridge) drill.push(mk('cold_above_safe', fridge.id, 'cold', 'watch', `${fridge.name ?? fridge.id} is above its safe temperature`, 'A practice warm fridge.', 9));
-    this.dirtyMeta = true;
+    this.dirty.meta = true;
     this.opts.log?.(`alerts: exercise ${this.drillSeq} started`);
     this.apply(now, drill, this.lastStatus ?? this.blankStatus(now));
   }
@@ -360,7 +396,7 @@ export class Alerting {
   private drillStep(now: number): Alert[] {
     if (this.drillUntil === null || now < this.drillUntil) return [];
     this.drillUntil = null;
-    this.dirtyMeta = true;
+    this.dirty.meta = true;
     const ended: Alert[] = [];
     for (const a of this.all.values()) {
       if (a.id.startsWith('drill:') && a.state !== 'resolved') {
@@ -370,8 +406,6 @@ export class Alerting {
     }
     return ended;
   }
-
-  private dirtyMeta = false;
 
   private blankStatus(now: number): ReserveStatus {
     const c = this.opts.config.village;
@@ -392,77 +426,49 @@ export class Alerting {
     return this.memDirtyAt !== null && now - this.memWrittenAt >= MEMORY_WRITE_MS && Date.now() - this.memWrittenWall >= 10_000;
   }
 
-  /** what the last flush wrote, to queue again if its transaction rolled back (disk full) */
-  private inFlight: { alerts: string[]; keys: string[]; incidents: string[]; prompts: string[]; facts: { incident: string; at: string; text: string }[]; meta: boolean } | null = null;
-
   private rolledBack(): void {
     const f = this.inFlight;
     this.inFlight = null;
     if (!f) return;
-    for (const id of f.alerts) this.dirtyAlerts.add(id);
-    for (const k of f.keys) this.dirtyKeys.add(k);
-    for (const id of f.incidents) this.dirtyIncidents.add(id);
-    for (const id of f.prompts) this.dirtyPrompts.add(id);
-    this.newFacts = [...f.facts, ...this.newFacts];
-    if (f.meta) this.dirtyMeta = true;
+    const d = this.dirty;
+    for (const k of ['alerts', 'keys', 'incidents', 'prompts'] as const) for (const id of f[k]) d[k].add(id);
+    d.facts = [...f.facts, ...d.facts];
+    d.meta ||= f.meta;
     this.seqsWritten = '';
   }
 
   private flush(): void {
-    const db = this.opts.storage.db;
+    const put = this.put!;
     const now = this.opts.clock.now();
-    this.inFlight = {
-      alerts: [...this.dirtyAlerts], keys: [...this.dirtyKeys], incidents: [...this.dirtyIncidents],
-      prompts: [...this.dirtyPrompts], facts: [...this.newFacts], meta: this.dirtyMeta,
-    };
-    if (this.dirtyAlerts.size) {
-      const put = db.prepare('INSERT OR REPLACE INTO alert_alerts (id, state, updated, json) VALUES (?, ?, ?, ?)');
-      for (const id of this.dirtyAlerts) {
-        const a = this.all.get(id);
-        if (a) put.run(a.id, a.state, now, JSON.stringify(a));
-      }
-      this.dirtyAlerts.clear();
+    const d = (this.inFlight = this.dirty);
+    this.dirty = nothingPending();
+    for (const id of d.alerts) {
+      const a = this.all.get(id);
+      if (a) put.alert.run(a.id, a.state, now, JSON.stringify(a));
     }
-    if (this.dirtyKeys.size) {
-      const put = db.prepare('INSERT OR REPLACE INTO alert_keys (key, alert_id, seq, clear_since) VALUES (?, ?, ?, ?)');
-      for (const k of this.dirtyKeys) {
-        const st: KeyState | undefined = this.engine.keys.get(k);
-        if (st) put.run(k, st.alert?.id ?? null, st.seq, st.clearSince);
-      }
-      this.dirtyKeys.clear();
+    for (const k of d.keys) {
+      const st: KeyState | undefined = this.engine.keys.get(k);
+      if (st) put.key.run(k, st.alert?.id ?? null, st.seq, st.clearSince);
     }
-    if (this.dirtyIncidents.size) {
-      const put = db.prepare('INSERT OR REPLACE INTO alert_incidents (id, closed, json) VALUES (?, ?, ?)');
-      for (const id of this.dirtyIncidents) {
-        const i = this.book.incidents.get(id);
-        if (i) put.run(i.id, i.closed_at ? 1 : 0, JSON.stringify(i));
-      }
-      this.dirtyIncidents.clear();
+    for (const id of d.incidents) {
+      const i = this.book.incidents.get(id);
+      if (i) put.incident.run(i.id, i.closed_at ? 1 : 0, JSON.stringify(i));
     }
-    if (this.newFacts.length) {
-      const put = db.prepare('INSERT INTO alert_facts (incident_id, at, text) VALUES (?, ?, ?)');
-      for (const f of this.newFacts) put.run(f.incident, f.at, f.text);
-      this.newFacts = [];
+    for (const f of d.facts) put.fact.run(f.incident, f.at, f.text);
+    for (const id of d.prompts) {
+      const r = this.records.get(id);
+      if (r) put.prompt.run(id, r.prompt.status, JSON.stringify(r.prompt), JSON.stringify(r.versions), r.signature);
     }
-    if (this.dirtyPrompts.size) {
-      const put = db.prepare('INSERT OR REPLACE INTO alert_prompts (id, status, json, versions, signature) VALUES (?, ?, ?, ?, ?)');
-      for (const id of this.dirtyPrompts) {
-        const r = this.records.get(id);
-        if (r) put.run(id, r.prompt.status, JSON.stringify(r.prompt), JSON.stringify(r.versions), r.signature);
-      }
-      this.dirtyPrompts.clear();
-    }
-    const meta = db.prepare('INSERT OR REPLACE INTO alert_meta (key, value) VALUES (?, ?)');
+    const meta = put.meta;
     const seqs = `${this.book.seq}/${this.promptSeq}`;
     if (seqs !== this.seqsWritten) {
       meta.run('incident_seq', String(this.book.seq));
       meta.run('prompt_seq', String(this.promptSeq));
       this.seqsWritten = seqs;
     }
-    if (this.dirtyMeta) {
+    if (d.meta) {
       meta.run('drill_seq', String(this.drillSeq));
       meta.run('drill_until', this.drillUntil === null ? '' : String(this.drillUntil));
-      this.dirtyMeta = false;
     }
     if (this.memDue(now)) {
       meta.run('memory', JSON.stringify(this.mem));

@@ -32,10 +32,6 @@ export class AlertEngine {
     return a && a.state !== 'resolved' ? a.severity : null;
   }
 
-  active(): Alert[] {
-    return [...this.keys.values()].map((k) => k.alert).filter((a): a is Alert => !!a && a.state !== 'resolved');
-  }
-
   /** Feed what the rules see now; returns the alerts whose state or severity changed. */
   step(now: number, conditions: Condition[]): Alert[] {
     const changed: Alert[] = [];

@@ -55,7 +55,7 @@ export class IncidentBook {
       touched.add(inc);
     }
     for (const inc of touched) {
-      if (!inc.crisis && isCrisis(inc.alert_ids.map((id) => all.get(id)).filter((x): x is Alert => !!x))) inc.crisis = true;
+      if (!inc.crisis && isCrisis(alertsOf(inc, all))) inc.crisis = true;
     }
     return touched;
   }
@@ -64,7 +64,7 @@ export class IncidentBook {
   closeQuiet(now: number, all: Map<string, Alert>): Incident[] {
     const closed: Incident[] = [];
     for (const inc of this.open()) {
-      const alerts = inc.alert_ids.map((id) => all.get(id)).filter((x): x is Alert => !!x);
+      const alerts = alertsOf(inc, all);
       if (alerts.some((a) => a.state !== 'resolved' && a.incident_id === inc.id)) continue;
       const last = Math.max(...alerts.map((a) => Date.parse(a.resolved_at ?? inc.opened_at)), Date.parse(inc.opened_at));
       if (now - last >= this.opts.closeS * 1000) {
@@ -76,11 +76,16 @@ export class IncidentBook {
   }
 
   private joinable(inc: Incident, now: number, all: Map<string, Alert>): boolean {
-    const alerts = inc.alert_ids.map((id) => all.get(id)).filter((x): x is Alert => !!x);
+    const alerts = alertsOf(inc, all);
     if (alerts.some((a) => a.state !== 'resolved')) return true;
     const lastFired = Math.max(...alerts.map((a) => Date.parse(a.fired_at ?? a.started_at)), Date.parse(inc.opened_at));
     return now - lastFired <= this.opts.groupWindowS * 1000;
   }
+}
+
+/** The incident's alerts that are still known, in the order they joined. */
+export function alertsOf(inc: Incident | undefined, all: Map<string, Alert>): Alert[] {
+  return (inc?.alert_ids ?? []).map((id) => all.get(id)).filter((a): a is Alert => !!a);
 }
 
 /** DESIGN.md crisis rule, over the alerts of one incident that are firing now. */

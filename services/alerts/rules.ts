@@ -209,7 +209,11 @@ export function evaluateRules(input: RuleInput): Condition[] {
 function sensorOffline({ sensors, now, params, mem, config }: RuleInput): Condition[] {
   const p = params.sensor_offline;
   const byDevice = new Map<string, SensorHealth[]>();
-  for (const s of sensors) byDevice.set(s.device, [...(byDevice.get(s.device) ?? []), s]);
+  for (const s of sensors) {
+    const list = byDevice.get(s.device);
+    if (list) list.push(s);
+    else byDevice.set(s.device, [s]);
+  }
   const out: Condition[] = [];
   const graceOver = now - mem.startedAt >= p.startup_grace_s * 1000;
   for (const [device, list] of byDevice) {

@@ -4,6 +4,8 @@ import type { Alert, AssemblyPrompt } from '../types.ts';
 
 export const COMMAND_WORDS = ['must', 'shall', 'required', 'mandatory', 'immediately', 'report to', 'you need to', 'go to'];
 
+const COMMAND_RES = COMMAND_WORDS.map((w) => [w, new RegExp(`\\b${w.replace(' ', '\\s+')}\\b`, 'i')] as const);
+
 /** words that make a sentence a suggestion; such a sentence has to be a question */
 const SUGGESTION = /\b(should|ought|please|let'?s|consider|recommend(ed)?|advise[ds]?|suggest(ed)?|need to|have to|better to|make sure|do not|don'?t)\b/i;
 /** imperative openings: a sentence starting so is an order unless it is a question */
@@ -18,10 +20,7 @@ export interface LanguageProblem {
 /** Problems in one text; `suggestionsAsQuestions` also flags suggestions that are not questions. */
 export function checkText(where: string, text: string): LanguageProblem[] {
   const out: LanguageProblem[] = [];
-  const lower = text.toLowerCase();
-  for (const w of COMMAND_WORDS) {
-    if (new RegExp(`\\b${w.replace(' ', '\\s+')}\\b`, 'i').test(lower)) out.push({ where, text, problem: `command word "${w}"` });
-  }
+  for (const [w, re] of COMMAND_RES) if (re.test(text)) out.push({ where, text, problem: `command word "${w}"` });
   for (const sentence of sentences(text)) {
     const isQuestion = sentence.trimEnd().endsWith('?');
     if (isQuestion) continue;

@@ -18,6 +18,18 @@ describe('leveled (hysteresis)', () => {
 });
 
 describe('water_low', () => {
+  it('alerts() shows the latest figures while the severity holds, and a list read earlier stays as it was', () => {
+    const h = harness({ rules: noDays });
+    h.step(MIN, (w) => { w.liters = { north: 7000, school: 7000 }; }); // 35%
+    const first = h.alerting.alerts();
+    expect(h.alerting.alerts()).toEqual(first);
+    h.step(MIN, (w) => { w.liters = { north: 6000, school: 6000 }; }); // 30%, still watch: no alert event
+    const now = h.alerting.alerts();
+    expect(now).toMatchObject([{ rule: 'water_low', severity: 'watch', value: 30 }]);
+    expect(now[0]!.title).toMatch(/30% full/);
+    expect(first).toMatchObject([{ value: 35 }]);
+  });
+
   it('goes pending, fires after its hold, and resolves after the clear hold', () => {
     const h = harness({ rules: noDays });
     h.step(MIN, (w) => { w.liters = { north: 7000, school: 7000 }; }); // 35%
