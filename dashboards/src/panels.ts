@@ -11,7 +11,6 @@ import { DS, thresholds, type InfluxQLBuilder } from './influxql.ts';
 
 type Steps = [number | null, string][];
 
-/** A big number readable from across a room: background colour, large value, no sparkline clutter. */
 /**
  * Shed-screen figures look only at the last RECENT of data (tend samples every 10 s): when tend or
  * its link is down the panel says "no recent data" instead of showing an old value as current.
@@ -19,6 +18,7 @@ type Steps = [number | null, string][];
 export const RECENT = '15m';
 const NO_RECENT = 'no recent data';
 
+/** A big number readable from across a room: background colour, large value, no sparkline clutter. */
 export function bigStat(title: string, query: InfluxQLBuilder, opts: { unit?: string; decimals?: number; steps?: Steps; w?: number; h?: number; description?: string; sparkline?: boolean }): stat.PanelBuilder {
   const p = new stat.PanelBuilder()
     .title(title)

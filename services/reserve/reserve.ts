@@ -82,6 +82,7 @@ export class Reserve {
   private readonly storage: ReserveStorage;
   private readonly list: StateSensor[];
   private readonly byId = new Map<string, StateSensor>();
+  private readonly kindLists = new Map<string, StateSensor[]>();
   private readonly devices = new Map<string, { online: boolean; at: number; queued: boolean }>();
   private queuedSensors: StateSensor[] = [];
   private queuedDevices: string[] = [];
@@ -293,7 +294,7 @@ export class Reserve {
     const now = this.clock.now();
     const stale = new Map<StateSensor, boolean>();
     for (const s of this.list) stale.set(s, this.isStale(s, now));
-    const of = (...kinds: SensorConfig['kind'][]) => this.list.filter((s) => kinds.includes(s.cfg.kind));
+    const of = (...kinds: SensorConfig['kind'][]) => this.ofKinds(kinds);
     const fresh = (s: StateSensor) => s.has && !stale.get(s);
     /** 'unknown' with no fresh sensor, at least 'watch' while some are stale */
     const domain = (sensors: StateSensor[], computed: Level): Level => {
@@ -317,6 +318,14 @@ export class Reserve {
         rejected_total: extra.rejected_total,
       },
     };
+  }
+
+  /** the configured sensors of these kinds, in config order; the config is fixed, so each set is filtered once */
+  private ofKinds(kinds: SensorConfig['kind'][]): StateSensor[] {
+    const key = kinds.join();
+    let list = this.kindLists.get(key);
+    if (!list) this.kindLists.set(key, (list = this.list.filter((s) => kinds.includes(s.cfg.kind))));
+    return list;
   }
 
   private water(tanks: StateSensor[], stale: Map<StateSensor, boolean>, domain: DomainFn): WaterStatus {

@@ -1,10 +1,10 @@
 // A real InfluxDB 1.x for tests: Debian's `influxd` on free loopback ports, with its own temp dir
 // and generated config file. It can be stopped and started again on the same ports (to cut and
 // restore the history link), and queried with InfluxQL.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, tempDir } from './net.ts';
+import { serverProcess } from './process.ts';
 
 export interface Influxd {
   port: number;
@@ -53,8 +53,6 @@ export async function startInfluxd(opts: { database?: string } = {}): Promise<In
     '',
   ].join('\n'));
 
-  let child: ChildProcess | null = null;
-  let exited: Promise<void> = Promise.resolve();
   let output = '';
   const url = `http://127.0.0.1:${port}`;
 
@@ -67,31 +65,13 @@ export async function startInfluxd(opts: { database?: string } = {}): Promise<In
     }
   };
 
-  const start = async (): Promise<void> => {
-    if (child) return;
-    const c = spawn('influxd', ['run', '-config', conf], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    child = c;
-    const keep = (d: Buffer) => { output = (output + d.toString()).slice(-20_000); };
-    c.stdout!.on('data', keep);
-    c.stderr!.on('data', keep);
-    exited = new Promise((resolve) => c.once('exit', () => { if (child === c) child = null; resolve(); }));
-    const end = Date.now() + 30_000;
-    for (;;) {
-      if (child !== c) throw new Error(`influxd exited on start: ${output}`);
-      if (await ping()) return;
-      if (Date.now() > end) throw new Error(`influxd did not answer /ping on ${port}: ${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-
-  const stop = async (): Promise<void> => {
-    const c = child;
-    if (!c) return;
-    const timer = setTimeout(() => c.kill('SIGKILL'), 15_000);
-    c.kill('SIGTERM');
-    await exited;
-    clearTimeout(timer);
-  };
+  const { start, stop, running } = serverProcess({
+    name: 'influxd', command: 'influxd', args: ['run', '-config', conf], cwd: dir, stdout: true,
+    out: (d) => { output = (output + d.toString()).slice(-20_000); },
+    log: () => output,
+    ready: ping, readyWhat: `answer /ping on ${port}`,
+    startTimeoutMs: 30_000, pollMs: 100, killAfterMs: 15_000,
+  });
 
   const query = async (q: string, db = opts.database ?? 'tend'): Promise<InfluxResult> => {
     const body = new URLSearchParams({ q, db, epoch: 'ms' });
@@ -112,7 +92,7 @@ export async function startInfluxd(opts: { database?: string } = {}): Promise<In
   }
   return {
     port, url, dir,
-    running: () => child !== null,
+    running,
     stop, start, query,
     rows: async (q, db) => {
       const s = (await query(q, db)).results[0]?.series?.[0];

@@ -1,12 +1,13 @@
 // A real Mosquitto broker for tests: Debian's `mosquitto` on a free loopback port, with its own
 // temp dir, password file (made with `mosquitto_passwd -b -c`), ACL file and persistence. It can
 // be stopped (SIGTERM) and started again on the same port, to cut and restore a link.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { freePort, tempDir } from './net.ts';
+import { serverProcess } from './process.ts';
 
 /** The ACL the federation README documents: read all news, write only under your own prefix. */
 export const FEDERATION_ACL = [
@@ -93,37 +94,15 @@ export async function startMosquitto(opts: MosquittoOptions): Promise<Mosquitto>
     '',
   ].join('\n'));
 
-  let child: ChildProcess | null = null;
-  let exited: Promise<void> = Promise.resolve();
   let stderr = '';
-
-  const start = async (): Promise<void> => {
-    if (child) return;
-    const c = spawn('mosquitto', ['-c', conf], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    child = c;
-    // if the test process ends without close(), do not leave the broker behind
-    const onExit = () => c.kill('SIGKILL');
-    process.once('exit', onExit);
-    c.once('exit', () => process.removeListener('exit', onExit));
-    c.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-    exited = new Promise((resolve) => c.once('exit', () => { if (child === c) child = null; resolve(); }));
-    const end = Date.now() + 15_000;
-    for (;;) {
-      if (child !== c) throw new Error(`mosquitto exited on start: ${stderr}${readLog()}`);
-      if (await canConnect(port)) return;
-      if (Date.now() > end) throw new Error(`mosquitto did not accept connections on ${port}: ${stderr}${readLog()}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
   const readLog = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
-  const stop = async (): Promise<void> => {
-    const c = child;
-    if (!c) return;
-    const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
-    c.kill('SIGTERM');
-    await exited;
-    clearTimeout(timer);
-  };
+  const { start, stop, running } = serverProcess({
+    name: 'mosquitto', command: 'mosquitto', args: ['-c', conf], cwd: dir,
+    out: (d) => { stderr += d.toString(); },
+    log: () => stderr + readLog(),
+    ready: () => canConnect(port), readyWhat: `accept connections on ${port}`,
+    startTimeoutMs: 15_000, pollMs: 50, killAfterMs: 10_000,
+  });
 
   try {
     await start();
@@ -136,7 +115,7 @@ export async function startMosquitto(opts: MosquittoOptions): Promise<Mosquitto>
     port,
     url: `mqtt://127.0.0.1:${port}`,
     dir,
-    running: () => child !== null,
+    running,
     stop,
     start,
     log: () => stderr + readLog(),
