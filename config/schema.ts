@@ -95,8 +95,6 @@ const sensor = z.strictObject({
   range: z.tuple([z.number(), z.number()]).optional(),
 });
 
-const threshold = (def: Record<string, number>) => z.record(z.string(), z.number()).default(def);
-
 const alerts = z.strictObject({
   /** per-rule overrides: rule name → { key: number }; see services/alerts/rules.ts for keys */
   rules: z.record(z.string(), z.record(z.string(), z.union([z.number(), z.boolean()]))).default({}),
@@ -108,8 +106,7 @@ const alerts = z.strictObject({
   prompt_refresh_s: positive.default(21600),
   webhooks: z.array(z.strictObject({ url: z.string().url(), secret: z.string().optional() })).default([]),
   speech: z.union([z.boolean(), z.strictObject({ dir: z.string().optional(), voice: z.string().optional() })]).default(false),
-}).default({ rules: {}, group_window_s: 1800, incident_close_s: 3600, prompt_refresh_s: 21600, webhooks: [], speech: false });
-void threshold;
+}).prefault({});
 
 const influx = z.strictObject({
   url: z.string().url(),
@@ -146,13 +143,14 @@ export const configSchema = z.strictObject({
     /** litres per person per day at minimum use: Sphere humanitarian minimum is 15 */
     minimum_water_lpd: positive.default(15),
   }),
-  broker: broker.default({ embedded: { host: '127.0.0.1', port: 1883, allow_anonymous: false } }),
-  web: web.default({ host: '127.0.0.1', port: 8080 }),
+  // prefault: an absent section is parsed as written here, so each default is stated once
+  broker: broker.prefault({ embedded: {} }),
+  web: web.prefault({}),
   storage: z.strictObject({
     dir: z.string().default('./data'),
     /** outbox bound in bytes (history to InfluxDB) */
     outbox_max_bytes: z.number().int().positive().default(1024 ** 3),
-  }).default({ dir: './data', outbox_max_bytes: 1024 ** 3 }),
+  }).prefault({}),
   influx: influx.optional(),
   federation: federation.optional(),
   alerts,
