@@ -46,3 +46,15 @@ export async function getJson<T = any>(url: string, init?: RequestInit): Promise
   if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }
+
+/** Connect several devices of the config at once, keyed by id. */
+export async function connectDevices(village: Village, ids: string[]): Promise<Map<string, MqttClient>> {
+  const out = new Map<string, MqttClient>();
+  for (const id of ids) out.set(id, await connectDevice(village, id));
+  return out;
+}
+
+/** Close what connectDevices opened, ignoring clients already gone. */
+export async function closeDevices(devices: Map<string, MqttClient>): Promise<void> {
+  for (const c of devices.values()) await c.endAsync(true).catch(() => {});
+}

@@ -9,7 +9,7 @@ import type { MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.ts';
 import { waitFor } from '../../helpers/net.ts';
-import { connectDevice, getJson, startTestVillage } from '../../helpers/village.ts';
+import { closeDevices, connectDevices, getJson, startTestVillage } from '../../helpers/village.ts';
 import type { AssemblyPrompt, Clock, ReserveStatus } from '../../../services/types.ts';
 
 const SHOTS = '/tmp/tend-shots';
@@ -26,7 +26,7 @@ const READINGS: Record<string, Record<string, number>> = {
 let village: Awaited<ReturnType<typeof startTestVillage>>;
 let browser: TestBrowser;
 let page: Page;
-const devices = new Map<string, MqttClient>();
+let devices = new Map<string, MqttClient>();
 
 const api = <T>(path: string) => getJson<T>(village.webUrl + path);
 function publish(device: string, reading: Record<string, number>): Promise<void> {
@@ -44,7 +44,7 @@ async function reportAll(): Promise<void> {
 
 beforeAll(async () => {
   village = await startTestVillage({ clock });
-  for (const d of Object.keys(READINGS)) devices.set(d, await connectDevice(village, d));
+  devices = await connectDevices(village, Object.keys(READINGS));
   await reportAll();
   browser = await launchBrowser();
   page = await browser.newPage({ width: 360, height: 740 });
@@ -52,7 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  for (const c of devices.values()) await c.endAsync(true).catch(() => {});
+  await closeDevices(devices);
   await village?.cleanup();
 }, 60_000);
 

@@ -8,7 +8,7 @@ import type { MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.ts';
 import { waitFor } from '../../helpers/net.ts';
-import { connectDevice, getJson, startTestVillage } from '../../helpers/village.ts';
+import { closeDevices, connectDevices, getJson, startTestVillage } from '../../helpers/village.ts';
 import type { Clock, ReserveStatus, SensorHealth } from '../../../services/types.ts';
 
 const SHOTS = '/tmp/tend-shots';
@@ -30,7 +30,7 @@ const READINGS: Record<string, Record<string, number>> = {
 let village: TestVillage;
 let browser: TestBrowser;
 let page: Page;
-const devices = new Map<string, MqttClient>();
+let devices = new Map<string, MqttClient>();
 const pageErrors: string[] = [];
 
 function publish(device: string, reading: Record<string, number>): Promise<void> {
@@ -45,7 +45,7 @@ const tank = async (id: string) => (await api<ReserveStatus>('/api/status')).wat
 
 beforeAll(async () => {
   village = await startTestVillage({ clock });
-  for (const d of Object.keys(READINGS)) devices.set(d, await connectDevice(village, d));
+  devices = await connectDevices(village, Object.keys(READINGS));
   for (const [d, r] of Object.entries(READINGS)) await publish(d, r);
   await waitFor(async () => (await api<ReserveStatus>('/api/status')).sensors.online === 15, 15_000, 'all sensors reporting');
   browser = await launchBrowser();
@@ -55,7 +55,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  for (const c of devices.values()) await c.endAsync(true).catch(() => {});
+  await closeDevices(devices);
   await village?.cleanup();
 }, 60_000);
 
