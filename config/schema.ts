@@ -1,8 +1,8 @@
 // The config schema: the only source of config types (STYLE.md 3). Strict objects, so an unknown
 // key is an error with its path, not silently ignored. See config/village.example.yaml.
 import { z } from 'zod';
-import { SENSOR_KINDS } from '../services/types.ts';
-import { RULE_DEFAULTS } from '../services/alerts/rules.ts';
+import { SENSOR_KINDS } from '../core/types.ts';
+import { RULE_DEFAULTS } from './rules.ts';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lowercase letters, digits, - and _ (at most 63)');
 const port = z.number().int().min(0).max(65535);
@@ -96,7 +96,7 @@ const sensor = z.strictObject({
 });
 
 const alerts = z.strictObject({
-  /** per-rule overrides: rule name → { key: number }; see services/alerts/rules.ts for keys */
+  /** per-rule overrides: rule name → { key: number }; see ./rules.ts for keys */
   rules: z.record(z.string(), z.record(z.string(), z.union([z.number(), z.boolean()]))).default({}),
   /** alerts that start within this window group into one incident */
   group_window_s: positive.default(1800),
@@ -204,7 +204,7 @@ export function crossCheck(c: any, add: (path: (string | number)[], message: str
     if (s.kind === 'battery_soc' && !s.battery) add(['sensors', i, 'battery'], 'a battery_soc sensor needs battery: { capacity_kwh, usable_fraction }');
     if (s.kind === 'cold_temp' && !s.cold) add(['sensors', i, 'cold'], 'a cold_temp sensor needs cold: { safe_max_c }');
   });
-  // alert rule overrides: only known rules and keys, of the default's type (services/alerts/rules.ts)
+  // alert rule overrides: only known rules and keys, of the default's type (./rules.ts)
   const rules = c.alerts?.rules;
   for (const [rule, keys] of Object.entries(typeof rules === 'object' && rules !== null ? rules : {})) {
     const base = (RULE_DEFAULTS as Record<string, Record<string, number | boolean>>)[rule];

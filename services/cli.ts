@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { startDemoDevices } from '../firmware-bridge/simulator/demo-village.ts';
-import { systemClock } from './types.ts';
-import { DASHBOARD_JSON_DIR, DEMO_CONFIG } from './paths.ts';
+import { systemClock } from '../core/types.ts';
+import { DASHBOARD_JSON_DIR, DEMO_CONFIG } from '../core/paths.ts';
 import { PortInUseError, startVillage, type Village } from './village.ts';
 
 export { DEMO_CONFIG };

@@ -2,7 +2,7 @@
 // listen. Nothing listens "upstream", so data flows one way:
 //   reading → status → alert/incident → assembly → outputs.
 import { EventEmitter } from 'node:events';
-import type { Alert, AssemblyPrompt, Incident, Reading, RejectReason, ReserveStatus } from './types.ts';
+import type { Alert, AssemblyPrompt, Incident, Reading, RejectReason, ReserveStatus } from '../core/types.ts';
 
 export interface VillageEvents {
   /** an accepted, calibrated reading (history and state listen) */

@@ -4,7 +4,7 @@
 // at its time (QoS 1, so the PUBACK says the reading is in), the clock is advanced, and the
 // status and rules run as they would live. Output: a readable timeline, or with --json one JSON
 // object a line per alert, incident and assembly change and a final status (DESIGN.md "CLI").
-import { SCENARIO_DIR } from './paths.ts';
+import { SCENARIO_DIR } from '../core/paths.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +12,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { topics } from '../firmware-bridge/protocol/topics.ts';
-import { fmt } from './alerts/rules.ts';
-import type { Alert, AssemblyPrompt, Clock, Incident, ReserveStatus } from './types.ts';
+import { fmt } from '../core/format.ts';
+import type { Alert, AssemblyPrompt, Clock, Incident, ReserveStatus } from '../core/types.ts';
 import { startVillage, type Village } from './village.ts';
 
 export const STORM_DIR = SCENARIO_DIR;

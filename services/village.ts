@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
 import { DeviceMessages } from '../firmware-bridge/mqtt/device-messages.ts';
 import { topics } from '../firmware-bridge/protocol/topics.ts';
-import type { TransportHandle } from '../firmware-bridge/transport.ts';
+import type { TransportHandle } from '../core/transport.ts';
 import { DeviceAuth } from './broker/auth.ts';
 import { EmbeddedBroker, type Publish } from './broker/embedded.ts';
 import { ExternalBroker } from './broker/external.ts';
@@ -29,7 +29,7 @@ import { Federation } from './federation/federation.ts';
 import { startSerialDevice } from '../firmware-bridge/serial/serial-device.ts';
 import { startFirmataBoard } from '../firmware-bridge/firmata/firmata-board.ts';
 import { Storage } from './storage.ts';
-import { systemClock, type Clock, type LinkStatus, type ReserveStatus, type SensorHealth } from './types.ts';
+import { systemClock, type Clock, type LinkStatus, type ReserveStatus, type SensorHealth } from '../core/types.ts';
 import { createMetrics } from './web/metrics.ts';
 import { WebServer } from './web/server.ts';
 

@@ -8,9 +8,9 @@
 import { createRequire } from 'node:module';
 import type { EventEmitter } from 'node:events';
 import type { DeviceConfig, SensorConfig } from '../../config/schema.ts';
-import type { Clock } from '../../services/types.ts';
-import type { TransportHandle, TransportSink } from '../transport.ts';
-import type { BackoffOptions } from '../../services/backoff.ts';
+import type { Clock } from '../../core/types.ts';
+import type { TransportHandle, TransportSink } from '../../core/transport.ts';
+import type { BackoffOptions } from '../../core/backoff.ts';
 import { DeviceLink, message, silenceMs, type LinkSession } from '../serial/device-link.ts';
 import { closeLink, openSerialPort, type PortOpener } from '../serial/port.ts';
 import { applyScale, countsToVolts, isAnalogPin } from './scale.ts';

@@ -2,10 +2,10 @@
 // the TransportSink. Used both by the embedded broker (aedes `published` hook) and by the client
 // of an external broker, so both paths read devices identically.
 import type { Config } from '../../config/schema.ts';
-import type { Clock } from '../../services/types.ts';
+import type { Clock } from '../../core/types.ts';
 import { decodeReadingPayload } from '../protocol/payload.ts';
 import { parseDeviceTopic } from '../protocol/topics.ts';
-import type { TransportSink } from '../transport.ts';
+import type { TransportSink } from '../../core/transport.ts';
 
 /** A sensor read from foreign firmware's own topic (ESPHome, Tasmota). */
 interface SourceBinding {

@@ -1,10 +1,8 @@
 // Decoding the JSON reading payload: `{"distance_mm": 812, "seq": 41, "ts": 1732000000000}`.
 // Pure: bytes in, metric values or a reject reason out. Never throws.
-import type { RejectReason } from '../../services/types.ts';
+import type { RejectReason } from '../../core/types.ts';
+import { MAX_PAYLOAD_BYTES } from '../../core/limits.ts';
 
-export const MAX_PAYLOAD_BYTES = 4096;
-/** device clocks further off than this are replaced by receive time and flagged */
-export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
 
 export type DecodedPayload =
   | { ok: true; metrics: [string, number][]; ts: number | null; seq: number | undefined }

@@ -1,8 +1,8 @@
 // The connection life of one cabled device (serial or Firmata), kept apart from the wire format:
 // open → connected → lost (cable pulled, port error, board silent) → wait (1 s … 30 s) → open again.
 // The state is visible as a LinkStatus (STYLE.md 7), and online/offline goes to the sink.
-import type { Clock, LinkStatus } from '../../services/types.ts';
-import { Backoff, type BackoffOptions } from '../../services/backoff.ts';
+import type { Clock, LinkStatus } from '../../core/types.ts';
+import { Backoff, type BackoffOptions } from '../../core/backoff.ts';
 
 /** One open connection; `close` releases the port and everything on it. */
 export interface LinkSession {

@@ -4,14 +4,14 @@
 // Board alive but silent for 1.5 × interval_s (one sentence late by half an interval): offline too;
 // silent for 3 × interval_s: the port is reopened (see DeviceLink.checkSilence).
 import type { DeviceConfig } from '../../config/schema.ts';
-import type { Clock } from '../../services/types.ts';
+import type { Clock } from '../../core/types.ts';
 import { SentenceParser, type ParserReject } from '../protocol/sentence-parser.ts';
 import type { TendSentence } from '../protocol/sentence.ts';
-import type { TransportHandle, TransportSink } from '../transport.ts';
+import type { TransportHandle, TransportSink } from '../../core/transport.ts';
 import { DeviceLink, silenceMs, type LinkSession } from './device-link.ts';
 import { closeLink, openSerialPort, type PortOpener } from './port.ts';
-import { rateLimitedLog } from '../../services/rate-limited-log.ts';
-import type { BackoffOptions } from '../../services/backoff.ts';
+import { rateLimitedLog } from '../../core/rate-limited-log.ts';
+import type { BackoffOptions } from '../../core/backoff.ts';
 
 export interface SerialDeviceOptions {
   device: DeviceConfig;

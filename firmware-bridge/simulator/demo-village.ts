@@ -3,8 +3,8 @@
 // tend's device protocol — exactly what firmware on a real board does.
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Config, SensorConfig } from '../../config/schema.ts';
-import { litersAtLevel, tankCapacityLiters, tankHeightMm } from '../../services/ingest/calibrate.ts';
-import type { Clock } from '../../services/types.ts';
+import { litersAtLevel, tankCapacityLiters, tankHeightMm } from '../../config/tanks.ts';
+import type { Clock } from '../../core/types.ts';
 import { topics } from '../protocol/topics.ts';
 
 const HOUR = 3600_000;

@@ -5,10 +5,11 @@
 import type { Config } from '../../config/schema.ts';
 import type { VillageEventHub } from '../events.ts';
 import type { Storage } from '../storage.ts';
-import type { Alert, AssemblyPrompt, Clock, Incident, NeighbourOffer, PromptNote, ReserveStatus, SensorHealth } from '../types.ts';
+import type { Alert, AssemblyPrompt, Clock, Incident, NeighbourOffer, PromptNote, ReserveStatus, SensorHealth } from '../../core/types.ts';
 import { AlertEngine, type KeyState } from './engine.ts';
 import { alertsOf, IncidentBook } from './incidents.ts';
-import { evaluateRules, newMemory, ruleParams, type AllRuleParams, type RuleMemory } from './rules.ts';
+import { evaluateRules, newMemory, type RuleMemory } from './rules.ts';
+import { ruleParams, type AllRuleParams } from '../../config/rules.ts';
 import { buildPrompt, reservesOf, resolvedText } from '../assembly/prompt.ts';
 import { capXml } from '../assembly/cap.ts';
 

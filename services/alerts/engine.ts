@@ -4,8 +4,9 @@
 //   threshold raises one alert, not a stream);
 // - resolved after clear_hold_s of calm; trouble again within reopen_s resumes the same alert.
 // The engine only changes state and reports what changed; announcing is alerting.ts's job.
-import type { Alert, Severity } from '../types.ts';
-import type { AllRuleParams, Condition, RuleName } from './rules.ts';
+import type { Alert, Severity } from '../../core/types.ts';
+import type { AllRuleParams, RuleName } from '../../config/rules.ts';
+import type { Condition } from './rules.ts';
 
 export interface KeyState {
   /** the current or most recent alert of this rule:subject */

@@ -1,7 +1,7 @@
 // Grouping firing alerts into incidents, and deciding when an incident is a crisis
 // (DESIGN.md: any alert critical, two reserve domains degrading together, or a storm coinciding
 // with damage). An incident closes once all its alerts have been resolved for close_s.
-import type { Alert, Domain, Incident } from '../types.ts';
+import type { Alert, Domain, Incident } from '../../core/types.ts';
 
 /** rules whose firing means something is broken, not just low or windy */
 export const DAMAGE_RULES = new Set(['tank_drop', 'power_unstable', 'cold_above_safe']);

@@ -4,7 +4,7 @@
 // the earlier messages (CAP 1.2 §3.2.1 "references": sender,identifier,sent triples).
 // responseType Assess (the assembly weighs the account) or Monitor (after the all-clear); never
 // Evacuate/Shelter/Execute — tend informs and asks, it does not instruct, so no <instruction>.
-import type { AssemblyPrompt, Domain } from '../types.ts';
+import type { AssemblyPrompt, Domain } from '../../core/types.ts';
 
 export interface CapInput {
   prompt: AssemblyPrompt;

@@ -1,6 +1,6 @@
 // The language rule for everything villagers read (DESIGN.md): inform and ask, never command.
 // A village self-governed by consent decides together; tend only reports and asks.
-import type { Alert, AssemblyPrompt } from '../types.ts';
+import type { Alert, AssemblyPrompt } from '../../core/types.ts';
 
 export const COMMAND_WORDS = ['must', 'shall', 'required', 'mandatory', 'immediately', 'report to', 'you need to', 'go to'];
 

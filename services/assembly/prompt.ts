@@ -3,8 +3,8 @@
 // figures exactly as the reserve status shows them, and questions for the assembly.
 // Language rule (DESIGN.md): inform and ask, never command; every suggestion is a question.
 import type { Config } from '../../config/schema.ts';
-import type { Alert, AssemblyPrompt, Incident, NeighbourOffer, ReserveStatus } from '../types.ts';
-import { fmt, shortTime } from '../alerts/rules.ts';
+import type { Alert, AssemblyPrompt, Incident, NeighbourOffer, ReserveStatus } from '../../core/types.ts';
+import { fmt, shortTime } from '../../core/format.ts';
 
 export interface PromptInput {
   config: Config;

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Config } from '../../config/schema.ts';
 import type { VillageEventHub } from '../events.ts';
-import type { AssemblyPrompt } from '../types.ts';
+import type { AssemblyPrompt } from '../../core/types.ts';
 
 export interface SpeechOptions {
   config: Config;

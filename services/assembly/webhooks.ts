@@ -5,8 +5,8 @@
 import { createHmac } from 'node:crypto';
 import type { Config } from '../../config/schema.ts';
 import type { VillageEventHub } from '../events.ts';
-import { systemClock } from '../types.ts';
-import { rateLimitedLog } from '../rate-limited-log.ts';
+import { systemClock } from '../../core/types.ts';
+import { rateLimitedLog } from '../../core/rate-limited-log.ts';
 
 export interface WebhookOptions {
   config: Config;

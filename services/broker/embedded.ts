@@ -5,10 +5,10 @@ import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { createServer as createTcpServer, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { readFileSync } from 'node:fs';
-import type { LinkStatus } from '../types.ts';
+import type { LinkStatus } from '../../core/types.ts';
 import { DeviceAuth, MAX_CLIENT_ID_LENGTH } from './auth.ts';
-import { hostPort, listen } from '../listen.ts';
-import { rateLimitedLog } from '../rate-limited-log.ts';
+import { hostPort, listen } from '../../core/listen.ts';
+import { rateLimitedLog } from '../../core/rate-limited-log.ts';
 
 export interface PublishOptions {
   retain?: boolean;

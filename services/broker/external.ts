@@ -2,9 +2,9 @@
 // device topics and publishes the village outputs. A stable client id and a persistent session
 // (clean: false) make the broker keep QoS 1 readings for us while we reconnect (MQTT 3.1.2.4).
 import mqtt, { type MqttClient } from 'mqtt';
-import type { LinkStatus } from '../types.ts';
+import type { LinkStatus } from '../../core/types.ts';
 import type { Publish } from './embedded.ts';
-import { Backoff } from '../backoff.ts';
+import { Backoff } from '../../core/backoff.ts';
 
 export interface ExternalBrokerOptions {
   url: string;

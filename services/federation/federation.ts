@@ -13,11 +13,11 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Config } from '../../config/schema.ts';
 import type { VillageEventHub } from '../events.ts';
 import type { Storage } from '../storage.ts';
-import type { AssemblyPrompt, Alert, Clock, Incident, LinkStatus, NeighbourOffer, ReserveStatus } from '../types.ts';
+import type { AssemblyPrompt, Alert, Clock, Incident, LinkStatus, NeighbourOffer, ReserveStatus } from '../../core/types.ts';
 import { NeighbourBook, type NeighbourView } from './neighbours.ts';
 import { FederationStore, type OwnOffer } from './store.ts';
-import { Backoff } from '../backoff.ts';
-import { rateLimitedLog, type RateLimitedLog } from '../rate-limited-log.ts';
+import { Backoff } from '../../core/backoff.ts';
+import { rateLimitedLog, type RateLimitedLog } from '../../core/rate-limited-log.ts';
 import { computeOffer, sameNews, significantChange, summarize, summarizeIncidents } from './summary.ts';
 import {
   FED_SUBSCRIPTIONS, FedPayloadError, decodeFed, fedTopic, parseFedTopic,

@@ -1,6 +1,6 @@
 // What a village tells its neighbours, computed from its own reserve status: a compact summary,
 // its open incidents (no notes, no names) and an offer. Pure functions.
-import type { Alert, AssemblyPrompt, Incident, Level, ReserveStatus } from '../types.ts';
+import type { Alert, AssemblyPrompt, Incident, Level, ReserveStatus } from '../../core/types.ts';
 import type { FedIncidentSummary, FedSummary } from './topics.ts';
 
 const round1 = (n: number | null): number | null => (n === null || !Number.isFinite(n) ? null : Math.round(n * 10) / 10);

@@ -4,7 +4,7 @@
 import type { Config } from '../../config/schema.ts';
 import { VillageEventHub } from '../events.ts';
 import { Storage } from '../storage.ts';
-import { systemClock } from '../types.ts';
+import { systemClock } from '../../core/types.ts';
 import { History } from './index.ts';
 
 type Out = { write(s: string): unknown; isTTY?: boolean };

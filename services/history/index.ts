@@ -4,7 +4,7 @@
 import type { Config } from '../../config/schema.ts';
 import type { VillageEventHub, VillageEvents } from '../events.ts';
 import type { Storage } from '../storage.ts';
-import type { Clock, LinkStatus, Level, ReserveStatus } from '../types.ts';
+import type { Clock, LinkStatus, Level, ReserveStatus } from '../../core/types.ts';
 import { InfluxWriter } from './influx-writer.ts';
 import { Outbox } from './outbox.ts';
 import { alertPoint, devicePoint, incidentPoint, linkPoint, readingPoint, rejectPoint, statusPoints } from './points.ts';

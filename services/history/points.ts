@@ -4,7 +4,7 @@
 // https://docs.influxdata.com/influxdb/v1/write_protocols/line_protocol_reference/
 // Every numeric field is written as a float (never `i`), so a field never changes type: InfluxDB
 // refuses a point whose field type differs from the shard's (a 400 that would set points aside).
-import type { Alert, Incident, Level, Reading, RejectReason, ReserveStatus } from '../types.ts';
+import type { Alert, Incident, Level, Reading, RejectReason, ReserveStatus } from '../../core/types.ts';
 
 /** Outbox classes, in the order the bound drops them (DESIGN: drop raw readings first). */
 export const PointClass = {

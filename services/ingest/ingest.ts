@@ -3,12 +3,12 @@
 // them to engineering units and passes the Reading on. Everything refused is counted per device
 // and reason and logged at most once a minute per device — never a crash, never silent.
 import type { Config, SensorConfig } from '../../config/schema.ts';
-import type { TransportSink } from '../../firmware-bridge/transport.ts';
-import { MAX_CLOCK_SKEW_MS } from '../../firmware-bridge/protocol/payload.ts';
+import type { TransportSink } from '../../core/transport.ts';
+import { MAX_CLOCK_SKEW_MS } from '../../core/limits.ts';
 import type { VillageEventHub } from '../events.ts';
-import type { Clock, RawReading, Reading, RejectReason } from '../types.ts';
+import type { Clock, RawReading, Reading, RejectReason } from '../../core/types.ts';
 import { calibrate } from './calibrate.ts';
-import { rateLimitedLog, type RateLimitedLog } from '../rate-limited-log.ts';
+import { rateLimitedLog, type RateLimitedLog } from '../../core/rate-limited-log.ts';
 
 /** The one thing ingest needs from the state: somewhere to put an accepted reading. */
 export interface ReadingStore {

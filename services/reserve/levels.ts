@@ -1,6 +1,6 @@
 // Status levels per domain: the thresholds the reserve summary uses (the alert rules keep their
 // own, configurable thresholds with hysteresis; these only colour the summary).
-import type { Level } from '../types.ts';
+import type { Level } from '../../core/types.ts';
 
 const RANK: Record<Level, number> = { unknown: -1, ok: 0, watch: 1, strained: 2, critical: 3 };
 

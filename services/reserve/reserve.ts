@@ -21,12 +21,12 @@
 //   above counts as above (the cautious reading for food safety).
 // - Domains with no configured sensor report 'unknown'.
 import type { Config, SensorConfig } from '../../config/schema.ts';
-import { tankCapacityLiters } from '../ingest/calibrate.ts';
+import { tankCapacityLiters } from '../../config/tanks.ts';
 import type { Storage } from '../storage.ts';
 import type {
   Clock, ColdUnitStatus, Level, PowerStatus, Reading, ReserveStatus, SensorHealth, TankStatus, WaterStatus,
   WeatherStatus,
-} from '../types.ts';
+} from '../../core/types.ts';
 import { coldLevel, powerLevel, tankLevel, waterLevel, weatherLevel, worst } from './levels.ts';
 import {
   BUCKET_MS, DRAW_WINDOW_MS, MinuteWindow, TENDENCY_WINDOW_MS, drawLph, maxSince, pressureTendency3h,

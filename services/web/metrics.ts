@@ -2,7 +2,7 @@
 // villages can run in one process (tests, federation bench). Values are read when scraped, so
 // the hot path only bumps plain counters.
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { LinkStatus, ReserveStatus } from '../types.ts';
+import type { LinkStatus, ReserveStatus } from '../../core/types.ts';
 
 export interface MetricSources {
   village: string;

@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { PAGE_DIR } from '../paths.ts';
-import { hostPort, listen } from '../listen.ts';
+import { PAGE_DIR } from '../../core/paths.ts';
+import { hostPort, listen } from '../../core/listen.ts';
 import type { VillageEventHub } from '../events.ts';
-import type { Alert, AssemblyPrompt, LinkStatus, ReserveStatus, SensorHealth } from '../types.ts';
+import type { Alert, AssemblyPrompt, LinkStatus, ReserveStatus, SensorHealth } from '../../core/types.ts';
 
 const MAX_BODY = 16 * 1024;
 /** an SSE client this far behind is cut off rather than buffered without bound */

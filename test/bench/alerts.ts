@@ -6,7 +6,7 @@
 import mqtt from 'mqtt';
 import { parseConfig } from '../../config/load.ts';
 import { startVillage } from '../../services/village.ts';
-import type { Alert } from '../../services/types.ts';
+import type { Alert } from '../../core/types.ts';
 import { tempDir } from '../helpers/net.ts';
 
 export interface AlertLatencyOptions {

@@ -15,7 +15,7 @@ import { configSchema } from '../../config/schema.ts';
 import { VillageEventHub } from '../../services/events.ts';
 import { Storage } from '../../services/storage.ts';
 import { Federation } from '../../services/federation/federation.ts';
-import { systemClock } from '../../services/types.ts';
+import { systemClock } from '../../core/types.ts';
 import { makeStatus, type StatusKnobs } from '../services/federation/fixtures.ts';
 
 export interface FederationBench {

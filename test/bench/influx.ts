@@ -7,7 +7,7 @@ import { History } from '../../services/history/index.ts';
 import { readingPoint } from '../../services/history/points.ts';
 import { Storage } from '../../services/storage.ts';
 import { VillageEventHub } from '../../services/events.ts';
-import type { Reading } from '../../services/types.ts';
+import type { Reading } from '../../core/types.ts';
 import { parseConfig } from '../../config/load.ts';
 import { startInfluxd, type Influxd } from '../helpers/influxd.ts';
 import { tempDir } from '../helpers/net.ts';

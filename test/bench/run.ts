@@ -12,7 +12,7 @@ import mqtt from 'mqtt';
 import { parseConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { startVillage, type Village } from '../../services/village.ts';
-import type { Clock } from '../../services/types.ts';
+import type { Clock } from '../../core/types.ts';
 import { freePort, tempDir } from '../helpers/net.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));

@@ -9,7 +9,7 @@ import { buildDashboards, dashboardJson, generateDashboards, DASHBOARD_FILES } f
 import { History } from '../../services/history/index.ts';
 import { Storage } from '../../services/storage.ts';
 import { VillageEventHub } from '../../services/events.ts';
-import type { Reading, SensorKind } from '../../services/types.ts';
+import type { Reading, SensorKind } from '../../core/types.ts';
 import { startInfluxd, type Influxd } from '../helpers/influxd.ts';
 import { tempDir, waitFor } from '../helpers/net.ts';
 import { alert, historyConfig, incident, status } from '../services/history/fixtures.ts';

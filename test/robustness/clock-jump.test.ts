@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { connectDevice, startTestVillage } from '../helpers/village.ts';
-import type { Alert, ReserveStatus } from '../../services/types.ts';
+import type { Alert, ReserveStatus } from '../../core/types.ts';
 
 const HOUR = 3_600_000;
 let now = Date.UTC(2026, 5, 1, 6, 0, 0);

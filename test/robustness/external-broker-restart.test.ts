@@ -8,7 +8,7 @@ import { startTestVillage } from '../helpers/village.ts';
 import { waitFor } from '../helpers/net.ts';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 import { manyTanksConfig, metricValue, nodeId, scrape, secretOf } from './helpers.ts';
-import type { Reading } from '../../services/types.ts';
+import type { Reading } from '../../core/types.ts';
 
 const DEVICES = 3;
 const TEND_PASSWORD = 'tend-broker-pass-42';

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from '../../services/paths.ts';
+import { ROOT } from '../../core/paths.ts';
 import { tempDir, waitFor } from '../helpers/net.ts';
 
 const tmp = tempDir('tend-demo-');

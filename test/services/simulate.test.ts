@@ -10,7 +10,7 @@ import { checkAlert, checkPrompt, checkText } from '../../services/assembly/lang
 import {
   DEFAULT_START, parseScenario, runSimulate, Simulation, STORM_CONFIG, STORM_SCENARIO,
 } from '../../services/simulate.ts';
-import type { Alert, AssemblyPrompt, Incident, ReserveStatus } from '../../services/types.ts';
+import type { Alert, AssemblyPrompt, Incident, ReserveStatus } from '../../core/types.ts';
 import { tempDir } from '../helpers/net.ts';
 
 const cleanups: (() => void)[] = [];

@@ -17,7 +17,7 @@
 //                school and hill tanks; day 4: a neighbour crew patches the north tank
 //   day 7 10:00  the spring pump is rebuilt: tanks refill; day 8 on: normal use, week 3 normal
 import { loadConfig } from '../../../config/load.ts';
-import { litersAtLevel, MM_PER_KPA, tankCapacityLiters, tankHeightMm } from '../../../services/ingest/calibrate.ts';
+import { litersAtLevel, MM_PER_KPA, tankCapacityLiters, tankHeightMm } from '../../../config/tanks.ts';
 import type { TankConfig } from '../../../config/schema.ts';
 import { waterUseShare } from '../demo-village.ts';
 

@@ -3,7 +3,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { DeviceConfig, SensorConfig } from '../../../config/schema.ts';
 import { startFirmataBoard } from '../../../firmware-bridge/firmata/firmata-board.ts';
 import { applyScale, countsToVolts } from '../../../firmware-bridge/firmata/scale.ts';
-import { systemClock } from '../../../services/types.ts';
+import { systemClock } from '../../../core/types.ts';
 import { waitFor } from '../../helpers/net.ts';
 import { startFirmataEmulator, type FirmataEmulator } from '../helpers/firmata-emulator.ts';
 import { killAllPtys, ptyPair, trackedPtyPair, type Cleanups } from '../helpers/pty.ts';

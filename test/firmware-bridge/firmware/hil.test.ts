@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type DeviceConfig } from '../../../config/schema.ts';
 import { startSerialDevice } from '../../../firmware-bridge/serial/serial-device.ts';
-import { systemClock } from '../../../services/types.ts';
+import { systemClock } from '../../../core/types.ts';
 import { tempDir, waitFor } from '../../helpers/net.ts';
 import { getJson, startTestVillage } from '../../helpers/village.ts';
 import { buildFirmware, buildHarness, startSimBoard, stopAllSimBoards, type SimBoard } from '../helpers/firmware.ts';

@@ -1,6 +1,6 @@
 // A TransportSink that remembers what it was given, for adapter tests without the village.
-import type { RawReading, RejectReason } from '../../../services/types.ts';
-import type { TransportSink } from '../../../firmware-bridge/transport.ts';
+import type { RawReading, RejectReason } from '../../../core/types.ts';
+import type { TransportSink } from '../../../core/transport.ts';
 
 export interface RecordingSink extends TransportSink {
   readings: RawReading[];

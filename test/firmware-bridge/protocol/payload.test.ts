@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeReadingPayload, MAX_PAYLOAD_BYTES } from '../../../firmware-bridge/protocol/payload.ts';
+import { decodeReadingPayload } from '../../../firmware-bridge/protocol/payload.ts';
+import { MAX_PAYLOAD_BYTES } from '../../../core/limits.ts';
 import { parseDeviceTopic, topicMatches } from '../../../firmware-bridge/protocol/topics.ts';
 
 describe('reading payload', () => {

@@ -2,11 +2,11 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { DeviceConfig } from '../../../config/schema.ts';
-import { Backoff } from '../../../services/backoff.ts';
+import { Backoff } from '../../../core/backoff.ts';
 import type { SerialLink } from '../../../firmware-bridge/serial/port.ts';
 import { startSerialDevice, type SerialDeviceHandle } from '../../../firmware-bridge/serial/serial-device.ts';
 import { encodeSentence } from '../../../firmware-bridge/protocol/sentence.ts';
-import { systemClock } from '../../../services/types.ts';
+import { systemClock } from '../../../core/types.ts';
 import { waitFor } from '../../helpers/net.ts';
 import { killAllPtys, ptyPair, trackedPtyPair, trackedSim, writeSim, type Cleanups } from '../helpers/pty.ts';
 import { recordingSink } from '../helpers/sink.ts';

@@ -3,7 +3,7 @@ import type { ConfigInput } from '../../../config/schema.ts';
 import { Alerting } from '../../../services/alerts/alerting.ts';
 import { VillageEventHub } from '../../../services/events.ts';
 import { Storage } from '../../../services/storage.ts';
-import type { Alert, AssemblyPrompt, Incident, NeighbourOffer, ReserveStatus } from '../../../services/types.ts';
+import type { Alert, AssemblyPrompt, Incident, NeighbourOffer, ReserveStatus } from '../../../core/types.ts';
 import { FakeClock, World, worldConfig } from './world.ts';
 
 export const MIN = 60_000;

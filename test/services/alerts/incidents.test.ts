@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NoteError } from '../../../services/alerts/alerting.ts';
 import { isCrisis } from '../../../services/alerts/incidents.ts';
 import { checkAlert, checkPrompt } from '../../../services/assembly/language.ts';
-import type { Alert } from '../../../services/types.ts';
+import type { Alert } from '../../../core/types.ts';
 import { tempDir } from '../../helpers/net.ts';
 import { harness, HOUR, MIN, type Harness } from './harness.ts';
 

@@ -2,7 +2,8 @@
 // wobbling on a threshold raises one alert, not a stream.
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../config/load.ts';
-import { RULE_DEFAULTS, leveled, ruleParams } from '../../../services/alerts/rules.ts';
+import { leveled } from '../../../services/alerts/rules.ts';
+import { RULE_DEFAULTS, ruleParams } from '../../../config/rules.ts';
 import { harness, HOUR, MIN } from './harness.ts';
 
 const noDays = { water_low: { watch_days_minimum: 0, warning_days_minimum: 0, critical_days_minimum: 0 } };

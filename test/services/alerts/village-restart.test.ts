@@ -5,7 +5,7 @@ import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../config/load.ts';
 import { startVillage, type Village } from '../../../services/village.ts';
-import type { AssemblyPrompt } from '../../../services/types.ts';
+import type { AssemblyPrompt } from '../../../core/types.ts';
 import { tempDir, waitFor } from '../../helpers/net.ts';
 import { FakeClock } from './world.ts';
 

@@ -2,7 +2,7 @@
 // ReserveStatus and SensorHealth the reserve module would compute from them.
 import { parseConfig } from '../../../config/load.ts';
 import type { Config, ConfigInput } from '../../../config/schema.ts';
-import type { Clock, ReserveStatus, SensorHealth } from '../../../services/types.ts';
+import type { Clock, ReserveStatus, SensorHealth } from '../../../core/types.ts';
 
 export const T0 = Date.parse('2026-11-20T00:00:00Z');
 

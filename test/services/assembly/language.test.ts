@@ -1,7 +1,7 @@
 // The language rule: inform and ask, never command; suggestions are questions.
 import { describe, expect, it } from 'vitest';
 import { checkPrompt, checkText, COMMAND_WORDS } from '../../../services/assembly/language.ts';
-import type { AssemblyPrompt } from '../../../services/types.ts';
+import type { AssemblyPrompt } from '../../../core/types.ts';
 
 describe('language check', () => {
   it('flags every command word', () => {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSpeech, speechText } from '../../../services/assembly/speech.ts';
 import { VillageEventHub } from '../../../services/events.ts';
-import type { AssemblyPrompt } from '../../../services/types.ts';
+import type { AssemblyPrompt } from '../../../core/types.ts';
 import { tempDir } from '../../helpers/net.ts';
 import { worldConfig } from '../alerts/world.ts';
 

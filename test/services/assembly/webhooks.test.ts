@@ -5,7 +5,7 @@ import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startWebhooks, type Webhooks } from '../../../services/assembly/webhooks.ts';
 import { VillageEventHub } from '../../../services/events.ts';
-import type { Alert } from '../../../services/types.ts';
+import type { Alert } from '../../../core/types.ts';
 import { freePort, waitFor } from '../../helpers/net.ts';
 import { worldConfig } from '../alerts/world.ts';
 

@@ -5,8 +5,8 @@ import { configSchema, type Config } from '../../../config/schema.ts';
 import { VillageEventHub } from '../../../services/events.ts';
 import { Storage } from '../../../services/storage.ts';
 import { Federation, type FederationTuning } from '../../../services/federation/federation.ts';
-import type { Clock, Incident, AssemblyPrompt, ReserveStatus } from '../../../services/types.ts';
-import { systemClock } from '../../../services/types.ts';
+import type { Clock, Incident, AssemblyPrompt, ReserveStatus } from '../../../core/types.ts';
+import { systemClock } from '../../../core/types.ts';
 
 export interface StatusKnobs {
   liters?: number | null;

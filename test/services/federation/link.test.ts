@@ -7,7 +7,7 @@ import { Federation, FederationInputError } from '../../../services/federation/f
 import { configSchema } from '../../../config/schema.ts';
 import { VillageEventHub } from '../../../services/events.ts';
 import { Storage } from '../../../services/storage.ts';
-import { systemClock } from '../../../services/types.ts';
+import { systemClock } from '../../../core/types.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

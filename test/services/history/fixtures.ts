@@ -1,7 +1,7 @@
 // Shared builders for the history tests: configs, readings, reserve statuses and a simulated day.
 import { parseConfig } from '../../../config/load.ts';
 import type { Config } from '../../../config/schema.ts';
-import type { Alert, Incident, Reading, ReserveStatus, SensorKind } from '../../../services/types.ts';
+import type { Alert, Incident, Reading, ReserveStatus, SensorKind } from '../../../core/types.ts';
 
 export function historyConfig(dir: string, influxUrl?: string, extra: Record<string, unknown> = {}): Config {
   return parseConfig({

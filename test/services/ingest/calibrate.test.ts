@@ -1,7 +1,8 @@
 // Calibration vectors. Expected numbers were computed independently with python3
 // (formulas written out in the comments), not with the code under test.
 import { describe, expect, it } from 'vitest';
-import { calibrate, litersAtLevel, tankCapacityLiters, tankHeightMm } from '../../../services/ingest/calibrate.ts';
+import { calibrate } from '../../../services/ingest/calibrate.ts';
+import { litersAtLevel, tankCapacityLiters, tankHeightMm } from '../../../config/tanks.ts';
 import type { SensorConfig, TankConfig } from '../../../config/schema.ts';
 
 const hcyl: TankConfig = { shape: 'horizontal_cylinder', diameter_mm: 1500, length_mm: 3000 };

@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AssemblyPrompt, Alert, LinkStatus, ReserveStatus, SensorHealth } from '../../../services/types.ts';
+import type { AssemblyPrompt, Alert, LinkStatus, ReserveStatus, SensorHealth } from '../../../core/types.ts';
 
 export const PAGE_DIR = join(import.meta.dirname, '../../../services/web/page');
 const TYPES: Record<string, string> = {

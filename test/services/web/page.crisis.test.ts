@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.ts';
 import { waitFor } from '../../helpers/net.ts';
 import { closeDevices, connectDevices, getJson, startTestVillage } from '../../helpers/village.ts';
-import type { AssemblyPrompt, Clock, ReserveStatus } from '../../../services/types.ts';
+import type { AssemblyPrompt, Clock, ReserveStatus } from '../../../core/types.ts';
 
 const SHOTS = '/tmp/tend-shots';
 const clock = { t: Date.now(), now() { return this.t; } } satisfies Clock & { t: number };

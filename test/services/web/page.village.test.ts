@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.ts';
 import { waitFor } from '../../helpers/net.ts';
 import { closeDevices, connectDevices, getJson, startTestVillage } from '../../helpers/village.ts';
-import type { Clock, ReserveStatus, SensorHealth } from '../../../services/types.ts';
+import type { Clock, ReserveStatus, SensorHealth } from '../../../core/types.ts';
 
 const SHOTS = '/tmp/tend-shots';
 type TestVillage = Awaited<ReturnType<typeof startTestVillage>>;

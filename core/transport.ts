@@ -1,6 +1,6 @@
 // What every transport adapter (MQTT, serial, Firmata) hands readings to. Adapters know the wire,
 // not the village: they turn bytes into RawReadings and report what they could not read.
-import type { LinkStatus, RawReading, RejectReason } from '../services/types.ts';
+import type { LinkStatus, RawReading, RejectReason } from './types.ts';
 
 export interface TransportSink {
   /** a well-formed reading; ingest still checks device, metric and range */
