@@ -10,7 +10,7 @@ import type { TendSentence } from '../protocol/sentence.ts';
 import type { TransportHandle, TransportSink } from '../../core/transport.ts';
 import { DeviceLink, silenceMs, type LinkSession } from './device-link.ts';
 import { closeLink, openSerialPort, type PortOpener } from './port.ts';
-import { rateLimitedLog } from '../../core/rate-limited-log.ts';
+import { rateLimitedLog } from '../../core/log.ts';
 import type { BackoffOptions } from '../../core/backoff.ts';
 
 export interface SerialDeviceOptions {

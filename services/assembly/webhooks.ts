@@ -6,7 +6,7 @@ import { createHmac } from 'node:crypto';
 import type { Config } from '../../config/schema.ts';
 import type { VillageEventHub } from '../events.ts';
 import { systemClock } from '../../core/types.ts';
-import { rateLimitedLog } from '../../core/rate-limited-log.ts';
+import { rateLimitedLog } from '../../core/log.ts';
 
 export interface WebhookOptions {
   config: Config;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { LinkStatus } from '../../core/types.ts';
 import { DeviceAuth, MAX_CLIENT_ID_LENGTH } from './auth.ts';
 import { hostPort, listen } from '../../core/listen.ts';
-import { rateLimitedLog } from '../../core/rate-limited-log.ts';
+import { rateLimitedLog } from '../../core/log.ts';
 
 export interface PublishOptions {
   retain?: boolean;

@@ -17,7 +17,7 @@ import type { AssemblyPrompt, Alert, Clock, Incident, LinkStatus, NeighbourOffer
 import { NeighbourBook, type NeighbourView } from './neighbours.ts';
 import { FederationStore, type OwnOffer } from './store.ts';
 import { Backoff } from '../../core/backoff.ts';
-import { rateLimitedLog, type RateLimitedLog } from '../../core/rate-limited-log.ts';
+import { rateLimitedLog, type RateLimitedLog } from '../../core/log.ts';
 import { computeOffer, sameNews, significantChange, summarize, summarizeIncidents } from './summary.ts';
 import {
   FED_SUBSCRIPTIONS, FedPayloadError, decodeFed, fedTopic, parseFedTopic,

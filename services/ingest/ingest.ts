@@ -8,7 +8,7 @@ import { MAX_CLOCK_SKEW_MS } from '../../core/limits.ts';
 import type { VillageEventHub } from '../events.ts';
 import type { Clock, RawReading, Reading, RejectReason } from '../../core/types.ts';
 import { calibrate } from './calibrate.ts';
-import { rateLimitedLog, type RateLimitedLog } from '../../core/rate-limited-log.ts';
+import { rateLimitedLog, type RateLimitedLog } from '../../core/log.ts';
 
 /** The one thing ingest needs from the state: somewhere to put an accepted reading. */
 export interface ReadingStore {
