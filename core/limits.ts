@@ -9,3 +9,10 @@ export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
 
 /** a note people add to an assembly prompt */
 export const NOTE_LIMITS = { author: 60, text: 1000 } as const;
+
+/**
+ * Notes a prompt carries to the page, SSE, the retained topic and webhooks: the latest ones, with
+ * the count of all. Every note is kept in SQLite; a busy assembly must not make every status
+ * message megabytes long.
+ */
+export const NOTES_SHOWN = 20;

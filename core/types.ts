@@ -1,4 +1,4 @@
-// The shared message shapes of tend, defined once (see ../shared/DESIGN.md "Data flow").
+// The shared message shapes of tend, defined once (docs/architecture.md, "Data flow").
 // device → transport → RawReading → ingest → Reading → state → ReserveStatus → rules → Alert
 // → Incident → AssemblyPrompt → outputs.
 
@@ -156,7 +156,7 @@ export interface ReserveStatus {
   assembly: AssemblyPrompt[];
 }
 
-// ---- alerts, incidents, prompts (DESIGN.md "Alerts, incidents and assembly prompts")
+// ---- alerts, incidents, prompts (docs/architecture.md, "The reserve status")
 
 export type Severity = 'watch' | 'warning' | 'critical';
 export type AlertState = 'pending' | 'firing' | 'resolved';
@@ -226,7 +226,10 @@ export interface AssemblyPrompt {
   };
   neighbours: NeighbourOffer[];
   questions: string[];
+  /** the latest notes (at most NOTES_SHOWN); all of them are kept and served by /api/assembly/<id>/notes */
   notes: PromptNote[];
+  /** how many notes the prompt has in all (absent on prompts from before notes were capped) */
+  notes_total?: number;
 }
 
 /** Connection state of a transport, shown on the page and /metrics. */

@@ -8,9 +8,7 @@
 //
 // Hardware and network endpoints come in through the config and options, so each stage can be
 // tested with a real counterpart on loopback.
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { DeviceMessages } from '../firmware-bridge/mqtt/device-messages.ts';
 import { topics } from '../firmware-bridge/protocol/topics.ts';
@@ -19,9 +17,15 @@ import { DeviceAuth } from './broker/auth.ts';
 import { EmbeddedBroker, type Publish } from './broker/embedded.ts';
 import { ExternalBroker } from './broker/external.ts';
 import { VillageEventHub } from './events.ts';
+import { startOnPort } from '../core/listen.ts';
+
+// the CLI tells a taken port apart from other start-up failures
+export { PortInUseError } from '../core/listen.ts';
 import { Ingest, metricOf } from './ingest/ingest.ts';
 import { Reserve } from './reserve/reserve.ts';
-import { Alerting } from './alerts/alerting.ts';
+import { AlertBook } from './alerts/book.ts';
+import { Assembly } from './assembly/assembly.ts';
+import { StatusLoop } from './status-loop.ts';
 import { startWebhooks } from './assembly/webhooks.ts';
 import { startSpeech } from './assembly/speech.ts';
 import { History } from './history/index.ts';
@@ -31,7 +35,9 @@ import { startFirmataBoard } from '../firmware-bridge/firmata/firmata-board.ts';
 import { Storage } from './storage.ts';
 import { systemClock, type Clock, type LinkStatus, type ReserveStatus, type SensorHealth } from '../core/types.ts';
 import { createMetrics } from './web/metrics.ts';
+import { stderrSink, type LogSink } from '../core/log.ts';
 import { WebServer } from './web/server.ts';
+import { loadToken } from './web/token.ts';
 
 export interface StartOptions {
   config: Config;
@@ -51,7 +57,8 @@ export interface StartOptions {
   autoStatus?: boolean;
   /** 1 s tick for staleness and time-weighted rules; off when a simulation drives the clock */
   tick?: boolean;
-  log?: (msg: string) => void;
+  /** where log lines go (default: stderr with time and level) */
+  log?: LogSink;
 }
 
 export interface Village {
@@ -61,7 +68,8 @@ export interface Village {
   storage: Storage;
   ingest: Ingest;
   reserve: Reserve;
-  alerting: Alerting;
+  alerts: AlertBook;
+  assembly: Assembly;
   history: History;
   federation: Federation | null;
   /** mqtt://host:port of the broker devices talk to */
@@ -81,21 +89,15 @@ export interface Village {
   stop(): Promise<void>;
 }
 
-export class PortInUseError extends Error {
-  constructor(readonly what: string, readonly host: string, readonly port: number) {
-    super(`${what} port ${port} on ${host} is already in use; free it or choose another port in the config`);
-    this.name = 'PortInUseError';
-  }
-}
 
 export async function startVillage(opts: StartOptions): Promise<Village> {
   const { config } = opts;
   const clock = opts.clock ?? systemClock;
-  const log = opts.log ?? ((m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`));
+  const log = opts.log ?? stderrSink();
   const storageDir = resolve(opts.storageDir ?? config.storage.dir);
   const storage = new Storage(storageDir);
   const storageSince = new Date(clock.now()).toISOString();
-  const events = new VillageEventHub();
+  const events = new VillageEventHub(log);
   const v = config.village.id;
   const stoppers: (() => Promise<void> | void)[] = [];
   const transports: TransportHandle[] = [];
@@ -174,34 +176,13 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
       stoppers.push(() => federation.stop());
     }
 
-    // alerts → incidents → assembly prompts, and their outputs
-    // offers heard long ago or before our link went down stay in the prompt, marked as old news
-    const neighbourOffers = federation
-      ? () => federation.offers().map((o) => (o.stale ? { ...o, offer: `${o.offer} (heard ${o.heard_at.slice(0, 16).replace('T', ' ')} UTC; may be out of date)` } : o))
-      : undefined;
-    const alerting = new Alerting({ config, clock, storage, events, log, neighbours: neighbourOffers });
-    alerting.start();
-    stoppers.push(() => alerting.stop());
-    // One evaluation can change several alerts; subscribers (signboards, sirens) get each change
-    // of the retained lists once, not once per event.
-    let lastAlerts = '';
-    let lastAssembly = '';
-    let outputsQueued = false;
-    const publishOutputs = () => {
-      outputsQueued = false;
-      const a = JSON.stringify(alerting.alerts());
-      if (a !== lastAlerts) publish(topics.alerts(v), (lastAlerts = a), { retain: true, qos: 1 });
-      const p = JSON.stringify(alerting.prompts());
-      if (p !== lastAssembly) publish(topics.assembly(v), (lastAssembly = p), { retain: true, qos: 1 });
-    };
-    const queueOutputs = () => {
-      if (outputsQueued) return;
-      outputsQueued = true;
-      queueMicrotask(publishOutputs);
-    };
-    events.on('alert', queueOutputs);
-    events.on('assembly', queueOutputs);
-    publishOutputs();
+    // alerts → incidents → assembly prompts
+    const alerts = new AlertBook({ config, clock, storage, events, log });
+    alerts.start();
+    stoppers.push(() => alerts.stop());
+    const assembly = new Assembly({ config, clock, storage, events, alerts, log, neighbours: federation ? () => federation.offers() : undefined });
+    assembly.start();
+    stoppers.push(() => assembly.stop());
     const webhooks = startWebhooks({ config, events, log });
     stoppers.push(() => webhooks.stop());
     if (config.alerts.speech) {
@@ -209,48 +190,18 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
       stoppers.push(() => speech.stop());
     }
 
-    // status: recomputed shortly after a change, and every second for staleness
-    let current: ReserveStatus = { ...reserve.status({ rejected_total: 0 }), alerts: alerting.alerts(), assembly: alerting.prompts() };
-    let lastPublished = '';
-    const refresh = (): ReserveStatus => {
-      const base = reserve.status({ rejected_total: ingest.rejectedTotal });
-      // the rules see the status, then the status carries what they concluded
-      alerting.evaluate({ ...base, alerts: current.alerts, assembly: current.assembly }, reserve.sensors());
-      current = { ...base, alerts: alerting.alerts(), assembly: alerting.prompts() };
-      events.emit('status', current);
-      // republish only when something besides the time `at` changed
-      const text = JSON.stringify(current);
-      const content = text.replace(/"at":"[^"]*",/, '');
-      if (content !== lastPublished) {
-        lastPublished = content;
-        publish(topics.reserve(v), text, { retain: true, qos: 1 });
-      }
-      return current;
-    };
-    // Leading edge: a reading after a quiet spell is computed at once (alert latency); under a
-    // flood, at most one compute per throttle period (throughput).
-    const throttle = opts.statusThrottleMs ?? 25;
-    let pending: NodeJS.Timeout | null = null;
-    let lastRefreshAt = -Infinity;
-    // a simulation on its own clock computes the status itself (refresh()), never on its own
-    const manual = opts.autoStatus === false || throttle >= 2 ** 31 - 1;
-    const schedule = () => {
-      if (pending || manual) return;
-      const wait = Math.max(0, lastRefreshAt + throttle - performance.now());
-      pending = setTimeout(() => {
-        pending = null;
-        lastRefreshAt = performance.now();
-        refresh();
-      }, wait);
-    };
-    events.on('reading', schedule);
-    events.on('device', schedule);
-    refresh();
-    if (opts.tick !== false) {
-      const tick = setInterval(refresh, 1000);
-      stoppers.push(() => clearInterval(tick));
-    }
-    stoppers.push(() => { if (pending) clearTimeout(pending); });
+    // the loop that runs the village: status shortly after a change and every second, judged, followed, published
+    const loop = new StatusLoop({
+      events, reserve, alerts, assembly, publish,
+      rejectedTotal: () => ingest.rejectedTotal,
+      topics: { reserve: topics.reserve(v), alerts: topics.alerts(v), assembly: topics.assembly(v) },
+      throttleMs: opts.statusThrottleMs,
+      auto: opts.autoStatus,
+      tick: opts.tick,
+    });
+    loop.start();
+    stoppers.push(() => loop.stop());
+    const current = () => loop.status();
 
     const links = (): LinkStatus[] => {
       const out = [brokerLink(), ...transports.map((t) => t.link())];
@@ -281,7 +232,7 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
       rejected: () => ingest.rejectCounts(),
       clockReplaced: () => ingest.clockReplacedTotal,
       faults: () => ingest.faultCounts(),
-      status: () => current,
+      status: current,
       links,
       brokerClients,
       storageError: () => storage.lastError,
@@ -291,8 +242,8 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
         ['tend_history_dropped_total', 'Outbox points dropped because the outbox was full (oldest raw readings first)', () => history.stats().dropped_total],
         ['tend_history_written_total', 'Points written to InfluxDB', () => history.stats().written_total],
         ['tend_history_rejected_total', 'Points InfluxDB refused (4xx), set aside', () => history.stats().rejected_total],
-        ['tend_alerts_active', 'Alerts pending or firing', () => current.alerts.length],
-        ['tend_assembly_open', 'Open assembly prompts', () => current.assembly.length],
+        ['tend_alerts_active', 'Alerts pending or firing', () => current().alerts.length],
+        ['tend_assembly_open', 'Open assembly prompts', () => current().assembly.length],
       ],
     });
     let web: WebServer | null = null;
@@ -300,12 +251,13 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
       const sensorIds = new Set(config.sensors.map((s) => s.id));
     const make = (port: number) => new WebServer({
         events, token, metrics, log,
-        status: () => current,
+        status: current,
         sensors: () => reserve.sensors(),
         links,
         history: (id, hours) => (sensorIds.has(id) ? reserve.history(id, clock.now() - hours * 3600_000) : null),
         health: () => ({ ok: true, village: v, storage: storage.lastError ?? 'ok', broker: brokerLink().state }),
-        alerting,
+        alerts,
+        assembly,
         federation: federation ?? undefined,
       }, { host: config.web.host, port, tls: config.web.tls });
       const w = await startOnPort('web', config.web.host, opts.webPort ?? config.web.port, make, opts.portFallback, log);
@@ -315,13 +267,13 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
 
     let stopped = false;
     return {
-      config, clock, events, storage, ingest, reserve, alerting, history, federation, brokerUrl, brokerPort, publish, token, tokenFile,
+      config, clock, events, storage, ingest, reserve, alerts, assembly, history, federation, brokerUrl, brokerPort, publish, token, tokenFile,
       webUrl: web?.url ?? '',
       webPort: web?.port ?? 0,
-      status: () => current,
+      status: current,
       sensors: () => reserve.sensors(),
       links,
-      refresh,
+      refresh: () => loop.refresh(),
       async stop() {
         if (stopped) return;
         stopped = true;
@@ -332,39 +284,4 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
     await stopAll();
     throw err;
   }
-}
-
-/**
- * Start a listener on its configured port. When the port is taken: with `fallback` (the demo) take
- * any free port and say so; otherwise fail with PortInUseError naming the port.
- */
-async function startOnPort<T extends { start(): Promise<void>; stop(): Promise<void> }>(
-  what: string, host: string, port: number, make: (port: number) => T, fallback: boolean | undefined, log: (m: string) => void,
-): Promise<T> {
-  const first = make(port);
-  try {
-    await first.start();
-    return first;
-  } catch (err) {
-    await first.stop();
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-    if (!fallback) throw new PortInUseError(what, host, port);
-  }
-  log(`${what}: port ${port} is taken, using a free port instead`);
-  const other = make(0);
-  await other.start();
-  return other;
-}
-
-/** The write token: from web.token_file, created with a random token (mode 600) if missing. */
-function loadToken(config: Config, storageDir: string): { token: string; file: string } {
-  const file = resolve(config.web.token_file ?? join(storageDir, 'web-token'));
-  if (existsSync(file)) {
-    const token = readFileSync(file, 'utf8').trim();
-    if (token.length >= 16) return { token, file };
-  }
-  const token = randomBytes(24).toString('base64url');
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return { token, file };
 }

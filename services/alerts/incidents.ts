@@ -1,5 +1,5 @@
 // Grouping firing alerts into incidents, and deciding when an incident is a crisis
-// (DESIGN.md: any alert critical, two reserve domains degrading together, or a storm coinciding
+// (any alert critical, two reserve domains degrading together, or a storm coinciding
 // with damage). An incident closes once all its alerts have been resolved for close_s.
 import type { Alert, Domain, Incident } from '../../core/types.ts';
 
@@ -88,7 +88,7 @@ export function alertsOf(inc: Incident | undefined, all: Map<string, Alert>): Al
   return (inc?.alert_ids ?? []).map((id) => all.get(id)).filter((a): a is Alert => !!a);
 }
 
-/** DESIGN.md crisis rule, over the alerts of one incident that are firing now. */
+/** The crisis rule (docs/architecture.md), over the alerts of one incident that are firing now. */
 export function isCrisis(alerts: Alert[]): boolean {
   const firing = alerts.filter((a) => a.state === 'firing');
   if (firing.some((a) => a.severity === 'critical')) return true;

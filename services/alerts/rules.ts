@@ -1,4 +1,4 @@
-// The default alert rules (DESIGN.md "Alerts, incidents and assembly prompts") and how they read a
+// The alert rules (defaults in config/rules.ts; docs/architecture.md, "Alerts") and how they read a
 // ReserveStatus. A rule only says what it sees now, per subject: a severity, "clear" (null), or
 // nothing at all when its input is stale or unknown — a stale value raises nothing. Hold times,
 // pending → firing → resolved and re-opening live in engine.ts; hysteresis lives here, because

@@ -23,10 +23,21 @@ export function capTime(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', '+00:00');
 }
 
-const esc = (s: string) => s
-  .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
-  // XML 1.0 forbids most control characters even when escaped
-  .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, ' ');
+/**
+ * Characters XML 1.0 does not allow at all, even escaped (§2.2 Char: #x9 | #xA | #xD |
+ * [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]): control characters, U+FFFE/U+FFFF and
+ * unpaired surrogates (a neighbour's offer or a note cut in the middle of an emoji).
+ */
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+/** control characters separated words: they become a space; the rest of NOT_XML_CHAR just goes */
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g;
+
+/** Text as it may stand in a CAP element: forbidden characters replaced, markup escaped. */
+export const capText = (s: string) => s
+  .replace(CONTROL, ' ')
+  .replace(NOT_XML_CHAR, '')
+  .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = capText;
 
 export function capIdentifier(villageId: string, promptId: string, version: number): string {
   return `tend-${villageId}-${promptId}-v${version}`;

@@ -1,4 +1,4 @@
-// The language rule for everything villagers read (DESIGN.md): inform and ask, never command.
+// The language rule for everything villagers read (docs/architecture.md): inform and ask, never command.
 // A village self-governed by consent decides together; tend only reports and asks.
 import type { Alert, AssemblyPrompt } from '../../core/types.ts';
 

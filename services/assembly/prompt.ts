@@ -1,7 +1,7 @@
 // Builds the assembly prompt for a crisis incident: a plain account of what is damaged, what
 // still works, what is urgent (running out within a day) and what can wait, with the reserve
 // figures exactly as the reserve status shows them, and questions for the assembly.
-// Language rule (DESIGN.md): inform and ask, never command; every suggestion is a question.
+// Language rule (language.ts): inform and ask, never command; every suggestion is a question.
 import type { Config } from '../../config/schema.ts';
 import type { Alert, AssemblyPrompt, Incident, NeighbourOffer, ReserveStatus } from '../../core/types.ts';
 import { fmt, shortTime } from '../../core/format.ts';

@@ -8,13 +8,14 @@ import { join, resolve } from 'node:path';
 import type { Config } from '../../config/schema.ts';
 import type { VillageEventHub } from '../events.ts';
 import type { AssemblyPrompt } from '../../core/types.ts';
+import { moduleLog, type LogSink } from '../../core/log.ts';
 
 export interface SpeechOptions {
   config: Config;
   events: VillageEventHub;
   /** the village storage dir (speech files go into <dir>/speech unless alerts.speech.dir says) */
   storageDir: string;
-  log?: (m: string) => void;
+  log?: LogSink;
   /** the espeak-ng binary (tests may point elsewhere) */
   binary?: string;
   /** told after each WAV is written */
@@ -43,6 +44,7 @@ export function startSpeech(opts: SpeechOptions): Speech {
   const noop: Speech = { idle: async () => {}, stop() {} };
   if (!cfg) return noop;
   const dir = resolve(typeof cfg === 'object' && cfg.dir ? cfg.dir : join(opts.storageDir, 'speech'));
+  const log = moduleLog(opts.log, 'speech');
   const voice = typeof cfg === 'object' && cfg.voice ? cfg.voice : 'en';
   const binary = opts.binary ?? 'espeak-ng';
   let missing = false;
@@ -62,18 +64,18 @@ export function startSpeech(opts: SpeechOptions): Speech {
       execFile(binary, ['-v', voice, '-s', '150', '-w', file, '--', speechText(p)], { timeout: 60_000 }, (err) => {
         if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
           missing = true;
-          opts.log?.(`speech: ${binary} is not installed; spoken announcements are skipped (Debian: apt-get install espeak-ng)`);
+          log.warn(`${binary} is not installed; spoken announcements are skipped (Debian: apt-get install espeak-ng)`);
         } else if (err) {
-          opts.log?.(`speech: ${binary} failed for ${key}: ${err.message.split('\n')[0]}`);
+          log.error(`${binary} failed for ${key}: ${err.message.split('\n')[0]}`);
         } else {
-          opts.log?.(`speech: wrote ${file}`);
+          log.info(`wrote ${file}`);
           opts.onSpoken?.(file, p);
         }
         done();
       });
     }));
   };
-  opts.events.on('assembly', speak);
+  opts.events.on('assembly', speak, 'speech');
   return {
     idle: () => chain,
     stop() {

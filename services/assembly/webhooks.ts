@@ -5,13 +5,12 @@
 import { createHmac } from 'node:crypto';
 import type { Config } from '../../config/schema.ts';
 import type { VillageEventHub } from '../events.ts';
-import { systemClock } from '../../core/types.ts';
-import { rateLimitedLog } from '../../core/log.ts';
+import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 
 export interface WebhookOptions {
   config: Config;
   events: VillageEventHub;
-  log?: (m: string) => void;
+  log?: LogSink;
   /** per-URL queue bound */
   maxQueue?: number;
   initialDelayMs?: number;
@@ -50,11 +49,7 @@ class WebhookQueue {
   private timer: NodeJS.Timeout | null = null;
   private inFlight: AbortController | null = null;
   private stopped = false;
-  private readonly dropLog;
-
-  constructor(private readonly url: string, private readonly secret: string | undefined, private readonly o: Required<Omit<WebhookOptions, 'config' | 'events' | 'log'>> & { log?: (m: string) => void }) {
-    this.dropLog = rateLimitedLog(o.log, systemClock, 60_000);
-  }
+  constructor(private readonly url: string, private readonly secret: string | undefined, private readonly o: Required<Omit<WebhookOptions, 'config' | 'events' | 'log'>> & { log: Logger }) {}
 
   push(d: Delivery): void {
     if (this.stopped) return;
@@ -62,7 +57,7 @@ class WebhookQueue {
     if (this.queue.length > this.o.maxQueue) {
       this.queue.shift();
       this.dropped++;
-      this.dropLog('drop', () => `webhooks: ${this.url} queue full (${this.o.maxQueue}); dropped the oldest (${this.dropped} so far)`);
+      this.o.log.limited(`drop ${this.url}`, () => `${this.url} queue full (${this.o.maxQueue}); dropped the oldest (${this.dropped} so far)`);
     }
     if (this.state === 'idle') void this.send();
   }
@@ -94,7 +89,7 @@ class WebhookQueue {
     if (ok) {
       if (this.queue[0] === d) this.queue.shift();
       this.delivered++;
-      if (this.attempt > 0) this.o.log?.(`webhooks: ${this.url} reachable again`);
+      if (this.attempt > 0) this.o.log.info(`${this.url} reachable again`);
       this.attempt = 0;
       this.lastError = null;
       void this.send();
@@ -103,7 +98,7 @@ class WebhookQueue {
     this.failures++;
     // exponential backoff with a cap and some jitter, so many villages do not retry in step
     const delay = Math.min(this.o.maxDelayMs, this.o.initialDelayMs * 2 ** this.attempt) * (0.8 + Math.random() * 0.4);
-    if (this.attempt === 0) this.o.log?.(`webhooks: ${this.url} failed (${this.lastError}); retrying with backoff`);
+    if (this.attempt === 0) this.o.log.warn(`${this.url} failed (${this.lastError}); retrying with backoff`);
     this.attempt++;
     this.state = 'retrying';
     this.timer = setTimeout(() => { this.timer = null; void this.send(); }, delay);
@@ -126,7 +121,7 @@ export function startWebhooks(opts: WebhookOptions): Webhooks {
     initialDelayMs: opts.initialDelayMs ?? 1000,
     maxDelayMs: opts.maxDelayMs ?? 60_000,
     timeoutMs: opts.timeoutMs ?? 10_000,
-    log: opts.log,
+    log: moduleLog(opts.log, 'webhooks', { windowMs: 60_000 }),
   };
   const queues = opts.config.alerts.webhooks.map((w) => new WebhookQueue(w.url, w.secret, o));
   const village = opts.config.village.id;
@@ -138,9 +133,9 @@ export function startWebhooks(opts: WebhookOptions): Webhooks {
   const onAlert = (a: unknown) => send('alert', a);
   const onIncident = (i: unknown) => send('incident', i);
   const onAssembly = (p: unknown) => send('assembly', p);
-  opts.events.on('alert', onAlert);
-  opts.events.on('incident', onIncident);
-  opts.events.on('assembly', onAssembly);
+  opts.events.on('alert', onAlert, 'webhooks');
+  opts.events.on('incident', onIncident, 'webhooks');
+  opts.events.on('assembly', onAssembly, 'webhooks');
   return {
     stats: () => queues.map((q) => q.stats()),
     stop() {

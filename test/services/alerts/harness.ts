@@ -1,6 +1,10 @@
-// Alerting on a fake clock and a hand-driven World, recording everything it announces.
+// The alert book and the assembly on a fake clock and a hand-driven World, recording everything
+// they announce. `alerting` reads both the way the tests ask (alerts from the book, prompts, notes,
+// CAP and drills from the assembly); each step is one judgement followed by the assembly, as the
+// village's status loop runs it.
 import type { ConfigInput } from '../../../config/schema.ts';
-import { Alerting } from '../../../services/alerts/alerting.ts';
+import { AlertBook } from '../../../services/alerts/book.ts';
+import { Assembly } from '../../../services/assembly/assembly.ts';
 import { VillageEventHub } from '../../../services/events.ts';
 import { Storage } from '../../../services/storage.ts';
 import type { Alert, AssemblyPrompt, Incident, NeighbourOffer, ReserveStatus } from '../../../core/types.ts';
@@ -14,7 +18,16 @@ export interface Harness {
   world: World;
   storage: Storage;
   events: VillageEventHub;
-  alerting: Alerting;
+  book: AlertBook;
+  assembly: Assembly;
+  alerting: {
+    alerts: AlertBook['alerts'];
+    prompts: Assembly['prompts'];
+    prompt: Assembly['prompt'];
+    addNote: Assembly['addNote'];
+    cap: Assembly['cap'];
+    startDrill: Assembly['startDrill'];
+  };
   alerts: Alert[];
   incidents: Incident[];
   prompts: AssemblyPrompt[];
@@ -37,14 +50,24 @@ export function harness(alerts?: ConfigInput['alerts'], opts: { dir?: string; cl
   const storage = new Storage(opts.dir ?? ':memory:');
   const events = new VillageEventHub();
   const offers: NeighbourOffer[] = [];
-  const alerting = new Alerting({ config, clock, storage, events, neighbours: () => offers });
+  const book = new AlertBook({ config, clock, storage, events });
+  const assembly = new Assembly({ config, clock, storage, events, alerts: book, neighbours: () => offers });
+  const alerting: Harness['alerting'] = {
+    alerts: (o) => book.alerts(o),
+    prompts: () => assembly.prompts(),
+    prompt: (id) => assembly.prompt(id),
+    addNote: (id, note) => assembly.addNote(id, note),
+    cap: (id) => assembly.cap(id),
+    startDrill: (o) => assembly.startDrill(o),
+  };
   const h: Harness = {
-    clock, world, storage, events, alerting, alerts: [], incidents: [], prompts: [], promptStatus: [], offers,
+    clock, world, storage, events, book, assembly, alerting, alerts: [], incidents: [], prompts: [], promptStatus: [], offers,
     step(ms, change) {
       clock.advance(ms);
       change?.(world);
       world.report();
-      alerting.evaluate(world.status(), world.sensors());
+      const status = world.status();
+      assembly.follow(book.judge(status, world.sensors()), status);
     },
     run(total, every, change) {
       for (let e = every; e <= total; e += every) h.step(every, change ? (w) => change(w, e) : undefined);
@@ -53,7 +76,8 @@ export function harness(alerts?: ConfigInput['alerts'], opts: { dir?: string; cl
       return [...new Set(h.alerts.filter((a) => a.rule === rule).map((a) => a.id))];
     },
     restart() {
-      alerting.stop();
+      assembly.stop();
+      book.stop();
       storage.close();
       return harness(alerts, { dir: opts.dir, clock, world });
     },
@@ -61,6 +85,7 @@ export function harness(alerts?: ConfigInput['alerts'], opts: { dir?: string; cl
   events.on('alert', (a) => h.alerts.push(a));
   events.on('incident', (i) => h.incidents.push(i));
   events.on('assembly', (p) => { h.prompts.push(p); h.promptStatus.push(world.status()); });
-  alerting.start();
+  book.start();
+  assembly.start();
   return h;
 }

@@ -1,7 +1,7 @@
 // Grouping into incidents, crisis detection, one prompt per crisis updated in place, the
 // all-clear, notes, and a restart in the middle of an incident.
 import { afterEach, describe, expect, it } from 'vitest';
-import { NoteError } from '../../../services/alerts/alerting.ts';
+import { NoteError } from '../../../services/assembly/assembly.ts';
 import { isCrisis } from '../../../services/alerts/incidents.ts';
 import { checkAlert, checkPrompt } from '../../../services/assembly/language.ts';
 import type { Alert } from '../../../core/types.ts';

@@ -54,17 +54,17 @@ describe('village restart mid-incident', () => {
       await send(first.v, 'cold-node', 'cold-node-secret', { t: 9 });
       first.v.refresh();
     }
-    const prompt = first.v.alerting.prompts()[0]!;
+    const prompt = first.v.assembly.prompts()[0]!;
     expect(prompt).toBeDefined();
-    first.v.alerting.addNote(prompt.id, { author: 'Lea', text: 'The shop fridge door seal is torn; food moved to the clinic fridge.' });
-    const before = { alerts: first.v.alerting.alerts(), prompt: first.v.alerting.prompt(prompt.id) };
+    first.v.assembly.addNote(prompt.id, { author: 'Lea', text: 'The shop fridge door seal is torn; food moved to the clinic fridge.' });
+    const before = { alerts: first.v.alerts.alerts(), prompt: first.v.assembly.prompt(prompt.id) };
     await first.stop();
 
     const second = await start();
     const events: string[] = [];
     for (const e of ['alert', 'incident', 'assembly'] as const) second.v.events.on(e, () => events.push(e));
-    expect(second.v.alerting.alerts()).toEqual(before.alerts);
-    expect(second.v.alerting.prompt(prompt.id)).toEqual(before.prompt);
+    expect(second.v.alerts.alerts()).toEqual(before.alerts);
+    expect(second.v.assembly.prompt(prompt.id)).toEqual(before.prompt);
     // a signboard connecting now gets the open prompt, with its note, from the retained topic
     const sign = await mqtt.connectAsync(second.v.brokerUrl, { username: 'mast', password: 'mast-node-secret', clientId: 'sign', reconnectPeriod: 0 });
     cleanups.push(() => sign.endAsync(true));

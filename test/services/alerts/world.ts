@@ -117,7 +117,7 @@ export class World {
     };
     return this.config.sensors.map((s) => ({
       id: s.id, name: s.name ?? s.id, device: s.device, kind: s.kind, value: value[s.id] ?? null, raw: value[s.id] ?? null,
-      last_seen: this.lastSeen(s.id), stale: this.stale(s.id), device_online: this.offline.has(s.device) ? false : true,
+      last_seen: this.lastSeen(s.id), stale: this.stale(s.id), device_online: !this.offline.has(s.device),
     }));
   }
 }

@@ -76,3 +76,24 @@ describe('CAP 1.2', () => {
     expect(() => h.alerting.cap('prompt-404')).toThrow(/no assembly prompt "prompt-404"/);
   });
 });
+
+describe('CAP with hostile text', () => {
+  it('strips every character XML 1.0 forbids from text that reaches CAP, and still validates', () => {
+    const h = harness();
+    // a neighbour's offer and a note carrying what XML 1.0 cannot hold, even escaped
+    const hostile = 'water\uFFFE for 2\uFFFF days \u0001\u0008\u000B\u001F \uD800 lone \uDC00 surrogates, & <b>markup</b> "quoted" 🚰';
+    h.offers.push({ village: 'birch\uFFFFmoor', offer: hostile, heard_at: new Date(h.clock.now()).toISOString() });
+    h.run(30 * MIN, 5 * MIN);
+    h.run(30 * MIN, 5 * MIN, (w) => { w.tendency = -6.5; w.gust = 26; });
+    h.run(60 * MIN, 5 * MIN, (w) => { w.liters.north = Math.max(0, w.liters.north! - (4000 * 5) / 60); });
+    const id = h.alerting.prompts()[0]!.id;
+    h.alerting.addNote(id, { author: 'Ana\uFFFE', text: `cut emoji ${'🚰'.slice(0, 1)} and ${hostile}` });
+    const xml = h.alerting.cap(id);
+    validate(xml);
+    expect(xml).not.toMatch(/[\uFFFE\uFFFF\u0001]/);
+    expect(xml).toMatch(/water for 2 days/);
+    // what XML allows survives: markup escaped, the emoji kept
+    expect(xml).toContain('&lt;b&gt;markup&lt;/b&gt;');
+    expect(xml).toContain('🚰');
+  });
+});

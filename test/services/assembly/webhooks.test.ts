@@ -17,7 +17,14 @@ const alert = (n: number): Alert => ({
   title: `Battery bank is low (${n})`, detail: '', value: n, started_at: '2026-11-20T00:00:00.000Z', fired_at: null, resolved_at: null, incident_id: null,
 });
 
-function receiver(port: number, got: { body: any; sig: string | undefined; event: string | undefined }[]): Promise<Server> {
+/** One delivery as the receiver got it: the parsed JSON body and the tend headers. */
+interface Received {
+  body: { village: string; event: string; data: { value: number | null } };
+  sig: string | undefined;
+  event: string | undefined;
+}
+
+function receiver(port: number, got: Received[]): Promise<Server> {
   const srv = createServer((req, res) => {
     let data = '';
     req.on('data', (c) => (data += c));
@@ -42,7 +49,7 @@ describe('webhooks', () => {
     expect(hooks.stats()[0]).toMatchObject({ queued: 5, delivered: 0, state: 'retrying' });
     expect(logs.join('\n')).toMatch(/retrying with backoff/);
 
-    const got: { body: any; sig: string | undefined; event: string | undefined }[] = [];
+    const got: Received[] = [];
     const srv = await receiver(port, got);
     cleanups.push(() => new Promise<void>((r) => srv.close(() => r())));
     events.emit('alert', alert(6));

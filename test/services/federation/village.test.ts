@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { parseConfig } from '../../../config/load.ts';
 import { startVillage, type Village } from '../../../services/village.ts';
+import type { NeighbourView } from '../../../services/federation/neighbours.ts';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.ts';
 import { tempDir, waitFor } from '../../helpers/net.ts';
 
@@ -34,7 +35,9 @@ async function reading(v: Village, level_mm: number): Promise<void> {
   await c.endAsync();
 }
 
-const api = async (v: Village, path: string) => (await fetch(`${v.webUrl}${path}`)).json() as Promise<any>;
+/** GET /api/federation: the fields of its answer that these tests read */
+type FederationAnswer = { connected: boolean; neighbours: NeighbourView[] };
+const api = async (v: Village, path: string) => (await fetch(`${v.webUrl}${path}`)).json() as Promise<FederationAnswer>;
 
 beforeAll(async () => {
   tmp = tempDir('tend-fed-village-');
@@ -59,13 +62,13 @@ describe('federation with real villages', () => {
     await reading(a, 1600);
     await waitFor(async () => {
       const f = await api(a, '/api/federation');
-      return f.connected && f.neighbours.length === 2 && f.neighbours.every((n: any) => !n.stale && /about 21,000 litres/.test(n.offer ?? ''));
+      return f.connected && f.neighbours.length === 2 && f.neighbours.every((n) => !n.stale && /about 21,000 litres/.test(n.offer ?? ''));
     }, 30_000, 'ashgrove to see two neighbours with offers');
 
     // the storm empties ashgrove's tank: 100 mm = 2,500 L, 5 % → water low, critical → crisis
     await reading(a, 100);
     const prompt = await waitFor(() => {
-      const p = a.alerting.prompts().find((x) => x.status === 'open');
+      const p = a.assembly.prompts().find((x) => x.status === 'open');
       return p && p.neighbours.length === 2 ? p : null;
     }, 30_000, "ashgrove's prompt with the neighbours' offers");
     expect(prompt.neighbours.map((n) => n.village).sort()).toEqual(['birchwell', 'cedarford']);
@@ -74,8 +77,8 @@ describe('federation with real villages', () => {
     for (const v of [b, c]) {
       await waitFor(async () => {
         const f = await api(v, '/api/federation');
-        const n = f.neighbours.find((x: any) => x.village === 'ashgrove');
-        return n && n.incident_open && !n.stale && n.offer === null && n.water_days_minimum === Math.round((2500 / 2700) * 10) / 10;
+        const n = f.neighbours.find((x) => x.village === 'ashgrove');
+        return n?.incident_open && !n.stale && n.offer === null && n.water_days_minimum === Math.round((2500 / 2700) * 10) / 10;
       }, 30_000, `${v.config.village.id} to see ashgrove's crisis`);
     }
   }, 120_000);
@@ -88,12 +91,12 @@ describe('federation with real villages', () => {
     expect((await post({ offer: 'x' }, 'wrong-token')).status).toBeGreaterThanOrEqual(401);
     expect((await post({ offer: 'a repair crew for two days, and pipe fittings' })).status).toBe(200);
     await waitFor(async () => {
-      const n = (await api(a, '/api/federation')).neighbours.find((x: any) => x.village === 'birchwell');
+      const n = (await api(a, '/api/federation')).neighbours.find((x) => x.village === 'birchwell');
       return n?.offer === 'a repair crew for two days, and pipe fittings';
     }, 30_000, 'edited offer at ashgrove');
     expect((await post({ withdrawn: true })).status).toBe(200);
     await waitFor(async () => {
-      const n = (await api(a, '/api/federation')).neighbours.find((x: any) => x.village === 'birchwell');
+      const n = (await api(a, '/api/federation')).neighbours.find((x) => x.village === 'birchwell');
       return n && n.offer === null;
     }, 30_000, 'withdrawn offer at ashgrove');
   }, 60_000);

@@ -1,0 +1,387 @@
+// The assembly stage: crisis incidents become assembly prompts, kept in SQLite (tables assembly_*)
+// with the situation as it unfolded (facts), the notes people add, and every version issued (for
+// CAP references), so a restart keeps every prompt and announces nothing twice.
+//
+// It follows each judgement of the alert book: facts from the alerts that changed, a prompt opened
+// or updated for each touched crisis incident, open prompts refreshed when neighbours' offers or
+// the reserves drift. It announces `incident` (with its prompt linked) and `assembly` on the hub;
+// the outputs (retained topics, page, SSE, webhooks, speech, CAP) listen there.
+import type { Config } from '../../config/schema.ts';
+import type { Alert, AssemblyPrompt, Clock, Incident, NeighbourOffer, PromptNote, ReserveStatus } from '../../core/types.ts';
+import { NOTE_LIMITS, NOTES_SHOWN } from '../../core/limits.ts';
+import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
+import type { Judgement } from '../alerts/book.ts';
+import type { VillageEventHub } from '../events.ts';
+import type { Storage } from '../storage.ts';
+import { capXml } from './cap.ts';
+import { blankStatus, drillAlerts } from './drill.ts';
+import { buildPrompt, reservesOf, resolvedText } from './prompt.ts';
+
+/** What the assembly reads of the alert book: a narrow view, so it can be tested on its own. */
+export interface AlertBookView {
+  alertsOf(incidentId: string): Alert[];
+  incident(id: string): Incident | undefined;
+  /** keeps the link on the incident object that `incident()` returns and the judgement holds */
+  linkPrompt(incidentId: string, promptId: string): void;
+  raise(alerts: Alert[], until: number): Judgement | null;
+  endRaisedNow(): Judgement | null;
+  raisedActiveUntil(): number | null;
+}
+
+export interface AssemblyOptions {
+  config: Config;
+  clock: Clock;
+  storage: Storage;
+  events: VillageEventHub;
+  alerts: AlertBookView;
+  /** what federation neighbours currently offer (federation module); `stale`: heard long ago or before our link went down */
+  neighbours?: () => (NeighbourOffer & { stale?: boolean })[];
+  log?: LogSink;
+  /** base URL of the village page, for the CAP <web> link */
+  webUrl?: string;
+}
+
+/** Thrown by addNote and cap; `code` maps to HTTP 404 / 409 / 400. */
+export class NoteError extends Error {
+  constructor(readonly code: 'not_found' | 'closed' | 'invalid', message: string) {
+    super(message);
+    this.name = 'NoteError';
+  }
+}
+
+export { NOTE_LIMITS };
+
+interface PromptRecord {
+  prompt: AssemblyPrompt;
+  /** epoch ms each version was issued (CAP references) */
+  versions: number[];
+  signature: string;
+}
+
+interface Fact { at: string; text: string }
+
+/** what the next group commit writes; one flush takes it whole and hands it back if its transaction rolls back */
+interface Pending {
+  prompts: Set<string>;
+  facts: (Fact & { incident: string })[];
+  notes: (PromptNote & { prompt: string })[];
+  meta: boolean;
+}
+const nothingPending = (): Pending => ({ prompts: new Set(), facts: [], notes: [], meta: false });
+
+export class Assembly {
+  private readonly records = new Map<string, PromptRecord>();
+  /** the situation of each incident as it unfolded: what was seen, when */
+  private readonly facts = new Map<string, Fact[]>();
+  private readonly log: Logger;
+  private promptSeq = 0;
+  private drillSeq = 0;
+  private lastStatus: ReserveStatus | null = null;
+  private dirty = nothingPending();
+  private inFlight: Pending | null = null;
+  private seqWritten = -1;
+  private started = false;
+  private put: Record<'fact' | 'prompt' | 'note' | 'meta', { run(...params: unknown[]): unknown }> | null = null;
+  /** prompts() as of the last change: the status loop asks several times per compute */
+  private cached: AssemblyPrompt[] | null = null;
+  private allNotes: { all(id: string): unknown[] } | null = null;
+
+  constructor(private readonly opts: AssemblyOptions) {
+    this.log = moduleLog(opts.log, 'assembly');
+  }
+
+  /** Restore prompts and facts; the alert book must have started (facts refer to its incidents). */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const db = this.opts.storage.db;
+    migrateFromAlertTables(db);
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS assembly_prompts (id TEXT PRIMARY KEY, status TEXT NOT NULL, json TEXT NOT NULL, versions TEXT NOT NULL, signature TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS assembly_facts (n INTEGER PRIMARY KEY AUTOINCREMENT, incident_id TEXT NOT NULL, at TEXT NOT NULL, text TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS assembly_facts_incident ON assembly_facts (incident_id);
+      CREATE TABLE IF NOT EXISTS assembly_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS assembly_notes (n INTEGER PRIMARY KEY AUTOINCREMENT, prompt_id TEXT NOT NULL, at TEXT NOT NULL, author TEXT NOT NULL, text TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS assembly_notes_prompt ON assembly_notes (prompt_id);
+    `);
+    this.put = {
+      fact: db.prepare('INSERT INTO assembly_facts (incident_id, at, text) VALUES (?, ?, ?)'),
+      prompt: db.prepare('INSERT OR REPLACE INTO assembly_prompts (id, status, json, versions, signature) VALUES (?, ?, ?, ?, ?)'),
+      meta: db.prepare('INSERT OR REPLACE INTO assembly_meta (key, value) VALUES (?, ?)'),
+      note: db.prepare('INSERT INTO assembly_notes (prompt_id, at, author, text) VALUES (?, ?, ?, ?)'),
+    };
+    this.allNotes = db.prepare('SELECT at, author, text FROM assembly_notes WHERE prompt_id = ? ORDER BY n');
+    for (const r of db.prepare('SELECT json, versions, signature FROM assembly_prompts').all() as { json: string; versions: string; signature: string }[]) {
+      const prompt = JSON.parse(r.json) as AssemblyPrompt;
+      this.records.set(prompt.id, { prompt, versions: JSON.parse(r.versions) as number[], signature: r.signature });
+      // prompts from before notes had their own table carry them all in their JSON: move them once
+      if (prompt.notes_total === undefined) {
+        for (const n of prompt.notes) this.dirty.notes.push({ prompt: prompt.id, ...n });
+        prompt.notes_total = prompt.notes.length;
+        prompt.notes = prompt.notes.slice(-NOTES_SHOWN);
+        this.dirty.prompts.add(prompt.id);
+      }
+    }
+    for (const r of db.prepare('SELECT incident_id, at, text FROM assembly_facts ORDER BY n').all() as { incident_id: string; at: string; text: string }[]) {
+      const inc = this.opts.alerts.incident(r.incident_id);
+      if (!inc || (inc.closed_at && !(inc.prompt_id && this.records.has(inc.prompt_id)))) continue;
+      this.factsOf(r.incident_id).push({ at: r.at, text: r.text });
+    }
+    const meta = new Map((db.prepare('SELECT key, value FROM assembly_meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
+    this.promptSeq = Number(meta.get('prompt_seq') ?? 0);
+    this.seqWritten = this.promptSeq;
+    this.drillSeq = Number(meta.get('drill_seq') ?? 0);
+    this.cached = null;
+    this.opts.storage.register({ flush: () => this.flush(), rolledBack: () => this.rolledBack() });
+    const open = this.prompts().length;
+    if (open) this.log.info(`restored ${open} open prompts`);
+  }
+
+  stop(): void {
+    if (!this.started) return;
+    if (this.opts.storage.db.open) this.opts.storage.commitNow();
+    this.started = false;
+  }
+
+  /**
+   * Follow one judgement of the alert book: record what was seen, open or update the prompts of
+   * the touched incidents, announce them. Without a status (an exercise ended before any status),
+   * prompts wait for the next judgement.
+   */
+  follow(j: Judgement, status: ReserveStatus | null): void {
+    const { now } = j;
+    if (status) this.lastStatus = status;
+    this.cached = null;
+    for (const a of j.changed) {
+      if (!a.incident_id || a.state === 'pending') continue;
+      if (a.state === 'resolved' && !a.fired_at) continue;
+      const at = new Date(now).toISOString();
+      const text = a.state === 'resolved' ? `${resolvedText(a)}.` : `${a.title}. ${a.detail.split(/(?<=\.)\s/)[0] ?? ''}`.trim();
+      this.factsOf(a.incident_id).push({ at, text });
+      this.dirty.facts.push({ incident: a.incident_id, at, text });
+    }
+    const changed: AssemblyPrompt[] = [];
+    // asked at most once per judgement, and only when a crisis prompt is looked at
+    let offers: NeighbourOffer[] | undefined;
+    const nb = () => (offers ??= this.neighbours());
+    for (const inc of j.incidents) {
+      const p = status ? this.updatePrompt(now, inc, status, nb) : null;
+      if (p) changed.push(p);
+      this.opts.events.emit('incident', { ...inc, alert_ids: [...inc.alert_ids], domains: [...inc.domains] });
+    }
+    // neighbours' offers and slowly drifting reserves update open prompts too
+    if (status) {
+      for (const r of this.records.values()) {
+        if (r.prompt.status !== 'open' || changed.some((p) => p.id === r.prompt.id)) continue;
+        const inc = this.opts.alerts.incident(r.prompt.incident_id);
+        if (!inc) continue;
+        const p = this.updatePrompt(now, inc, status, nb);
+        if (p) changed.push(p);
+      }
+    }
+    for (const p of changed) {
+      this.dirty.prompts.add(p.id);
+      this.opts.events.emit('assembly', structuredClone(p));
+    }
+    // again at the end: a listener that read prompts() mid-way saw a half-applied state
+    this.cached = null;
+    if (changed.length || this.dirty.facts.length) this.opts.storage.commitSoon();
+  }
+
+  // ---- reading
+
+  /** Open prompts, oldest first ([] when none); a snapshot shared until the next change: read it, do not change it. */
+  prompts(): AssemblyPrompt[] {
+    return (this.cached ??= [...this.records.values()].filter((r) => r.prompt.status === 'open').map((r) => structuredClone(r.prompt)));
+  }
+
+  /** Any prompt, open or closed. */
+  prompt(id: string): AssemblyPrompt | undefined {
+    const r = this.records.get(id);
+    return r && structuredClone(r.prompt);
+  }
+
+  // ---- what people do
+
+  addNote(id: string, note: { author: string; text: string }): AssemblyPrompt {
+    const r = this.records.get(id);
+    if (!r) throw new NoteError('not_found', `no assembly prompt "${String(id).slice(0, 80)}"`);
+    if (r.prompt.status !== 'open') throw new NoteError('closed', `assembly prompt ${id} is closed (all clear); notes are no longer added`);
+    const clean = (s: unknown) => (typeof s === 'string' ? s.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ' ').trim() : '');
+    const author = clean(note?.author);
+    const text = clean(note?.text);
+    if (!author) throw new NoteError('invalid', 'a note needs an author (a name or a group)');
+    if (author.length > NOTE_LIMITS.author) throw new NoteError('invalid', `author is too long (${author.length} characters, at most ${NOTE_LIMITS.author})`);
+    if (!text) throw new NoteError('invalid', 'a note needs some text');
+    if (text.length > NOTE_LIMITS.text) throw new NoteError('invalid', `note is too long (${text.length} characters, at most ${NOTE_LIMITS.text})`);
+    const n: PromptNote = { at: new Date(this.opts.clock.now()).toISOString(), author, text };
+    const p = r.prompt;
+    p.notes = [...p.notes, n].slice(-NOTES_SHOWN);
+    p.notes_total = (p.notes_total ?? 0) + 1;
+    this.cached = null;
+    this.dirty.notes.push({ prompt: id, ...n });
+    this.dirty.prompts.add(id);
+    // a note is written at once: people expect what they added to be there after a restart
+    this.opts.storage.commitNow();
+    this.opts.events.emit('assembly', structuredClone(r.prompt));
+    return structuredClone(r.prompt);
+  }
+
+  /** Every note of a prompt, oldest first (the prompt itself carries only the latest). */
+  notes(id: string): PromptNote[] {
+    if (!this.records.has(id)) throw new NoteError('not_found', `no assembly prompt "${String(id).slice(0, 80)}"`);
+    // notes still waiting for a commit (the disk was full) are not in the table yet
+    const stored = (this.allNotes?.all(id) ?? []) as PromptNote[];
+    const waiting = this.dirty.notes.filter((n) => n.prompt === id).map(({ at, author, text }) => ({ at, author, text }));
+    return [...stored, ...waiting];
+  }
+
+  cap(id: string): string {
+    const r = this.records.get(id);
+    if (!r) throw new NoteError('not_found', `no assembly prompt "${String(id).slice(0, 80)}"`);
+    const inc = this.opts.alerts.incident(r.prompt.incident_id);
+    const alerts = this.opts.alerts.alertsOf(r.prompt.incident_id);
+    const c = this.opts.config.village;
+    return capXml({
+      prompt: r.prompt, village: { id: c.id, name: c.name }, versions: r.versions,
+      domains: inc?.domains ?? [], severe: alerts.some((a) => a.severity === 'critical'),
+      web: this.opts.webUrl ? `${this.opts.webUrl.replace(/\/$/, '')}/api/assembly/${r.prompt.id}` : undefined,
+    });
+  }
+
+  /** Start an exercise (see drill.ts); it ends (all clear) after `duration_s` or with stopDrill(). */
+  startDrill(opts: { duration_s?: number } = {}): void {
+    const now = this.opts.clock.now();
+    const until = this.opts.alerts.raisedActiveUntil();
+    if (until !== null && now < until) return;
+    const j = this.opts.alerts.raise(drillAlerts(this.opts.config, this.drillSeq + 1, now), now + (opts.duration_s ?? 900) * 1000);
+    if (!j) return;
+    this.drillSeq++;
+    this.dirty.meta = true;
+    this.log.info(`exercise ${this.drillSeq} started`);
+    this.follow(j, this.lastStatus ?? blankStatus(this.opts.config, now));
+  }
+
+  stopDrill(): void {
+    const j = this.opts.alerts.endRaisedNow();
+    if (j) this.follow(j, this.lastStatus);
+  }
+
+  // ---- prompts
+
+  private signature(inc: Incident, neighbours: NeighbourOffer[]): string {
+    const alerts = this.opts.alerts.alertsOf(inc.id).map((a) => `${a.id}/${a.state}/${a.severity}`);
+    const nb = neighbours.map((n) => `${n.village}:${n.offer}`);
+    return JSON.stringify([inc.closed_at ? 'closed' : 'open', inc.crisis, alerts, nb]);
+  }
+
+  private factsOf(incident: string): Fact[] {
+    let f = this.facts.get(incident);
+    if (!f) this.facts.set(incident, (f = []));
+    return f;
+  }
+
+  private neighbours(): NeighbourOffer[] {
+    try {
+      // old news stays in the prompt, marked as such
+      return (this.opts.neighbours?.() ?? []).map((o) => (o.stale ? { ...o, offer: `${o.offer} (heard ${o.heard_at.slice(0, 16).replace('T', ' ')} UTC; may be out of date)` } : o));
+    } catch (err) {
+      this.log.warn(`neighbour offers unavailable: ${(err as Error).message}`);
+      return [];
+    }
+  }
+
+  /** Open, update or close the incident's prompt; returns it when it changed. */
+  private updatePrompt(now: number, inc: Incident, status: ReserveStatus, offers: () => NeighbourOffer[]): AssemblyPrompt | null {
+    if (!inc.crisis) return null;
+    const rec = inc.prompt_id ? this.records.get(inc.prompt_id) : undefined;
+    if (rec?.prompt.status === 'closed') return null;
+    if (!rec && inc.closed_at) return null;
+    const neighbours = offers();
+    const sig = this.signature(inc, neighbours);
+    const alerts = this.opts.alerts.alertsOf(inc.id);
+    const iso = new Date(now).toISOString();
+    if (rec) {
+      const refresh = this.opts.config.alerts.prompt_refresh_s * 1000;
+      const drifted = now - rec.versions.at(-1)! >= refresh && reservesDrifted(rec.prompt.reserves, reservesOf(status));
+      if (rec.signature === sig && !drifted) return null;
+    }
+    const content = buildPrompt({ config: this.opts.config, status, incident: inc, alerts, neighbours, now, facts: this.facts.get(inc.id) });
+    if (!rec) {
+      this.promptSeq++;
+      const prompt: AssemblyPrompt = {
+        id: `prompt-${this.promptSeq}`, incident_id: inc.id, status: 'open', exercise: inc.exercise, version: 1,
+        opened_at: iso, updated_at: iso, closed_at: null, ...content, notes: [], notes_total: 0,
+      };
+      // the incident as announced carries its prompt (the alert book keeps the link)
+      this.opts.alerts.linkPrompt(inc.id, prompt.id);
+      this.records.set(prompt.id, { prompt, versions: [now], signature: sig });
+      this.log.info(`prompt ${prompt.id} opened for ${inc.id}: ${prompt.headline}`);
+      return prompt;
+    }
+    const p = rec.prompt;
+    Object.assign(p, content, { version: p.version + 1, updated_at: iso });
+    if (inc.closed_at) Object.assign(p, { status: 'closed', closed_at: iso });
+    rec.versions.push(now);
+    rec.signature = sig;
+    return p;
+  }
+
+  // ---- persistence (runs inside the storage group commit)
+
+  private rolledBack(): void {
+    const f = this.inFlight;
+    this.inFlight = null;
+    if (!f) return;
+    const d = this.dirty;
+    for (const id of f.prompts) d.prompts.add(id);
+    d.facts = [...f.facts, ...d.facts];
+    d.notes = [...f.notes, ...d.notes];
+    d.meta ||= f.meta;
+    this.seqWritten = -1;
+  }
+
+  private flush(): void {
+    const put = this.put!;
+    const d = (this.inFlight = this.dirty);
+    this.dirty = nothingPending();
+    for (const f of d.facts) put.fact.run(f.incident, f.at, f.text);
+    for (const n of d.notes) put.note.run(n.prompt, n.at, n.author, n.text);
+    for (const id of d.prompts) {
+      const r = this.records.get(id);
+      if (r) put.prompt.run(id, r.prompt.status, JSON.stringify(r.prompt), JSON.stringify(r.versions), r.signature);
+    }
+    if (this.promptSeq !== this.seqWritten) {
+      put.meta.run('prompt_seq', String(this.promptSeq));
+      this.seqWritten = this.promptSeq;
+    }
+    if (d.meta) put.meta.run('drill_seq', String(this.drillSeq));
+  }
+}
+
+/**
+ * Prompts and facts were kept in alert_* tables before the assembly had its own: move them once.
+ * RENAME keeps every row; the counters move from alert_meta.
+ */
+function migrateFromAlertTables(db: Storage['db']): void {
+  const has = (t: string) => !!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(t);
+  if (!has('alert_prompts') || has('assembly_prompts')) return;
+  db.transaction(() => {
+    db.exec('ALTER TABLE alert_prompts RENAME TO assembly_prompts');
+    if (has('alert_facts')) {
+      db.exec('ALTER TABLE alert_facts RENAME TO assembly_facts');
+      db.exec('DROP INDEX IF EXISTS alert_facts_incident');
+    }
+    db.exec('CREATE TABLE IF NOT EXISTS assembly_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    if (has('alert_meta')) db.exec("INSERT OR REPLACE INTO assembly_meta SELECT key, value FROM alert_meta WHERE key IN ('prompt_seq', 'drill_seq')");
+  })();
+}
+
+/** Worth re-issuing the prompt for: a day more or less of water at minimum use, a third of the power hours, a changed list of cold units at risk. */
+function reservesDrifted(was: AssemblyPrompt['reserves'], now: AssemblyPrompt['reserves']): boolean {
+  const moved = (a: number | null, b: number | null, by: (x: number) => number) => (a === null) !== (b === null) || (a !== null && b !== null && Math.abs(a - b) >= by(a));
+  // days at current use swing with the hour's draw; days at minimum use are the steady measure
+  return moved(was.water_days_minimum, now.water_days_minimum, () => 1)
+    || moved(was.power_hours_left, now.power_hours_left, (x) => Math.max(4, x / 3))
+    || was.cold_units_at_risk.join() !== now.cold_units_at_risk.join();
+}

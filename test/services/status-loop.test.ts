@@ -1,0 +1,138 @@
+// The status loop alone, on fake timers: leading-edge throttle, the 1 s tick, outputs published
+// once per change, and the order reserve → alert book → assembly → outputs.
+import { describe, expect, it } from 'vitest';
+import type { Alert, AssemblyPrompt, ReserveStatus } from '../../core/types.ts';
+import type { Judgement } from '../../services/alerts/book.ts';
+import { VillageEventHub } from '../../services/events.ts';
+import { StatusLoop, type LoopTimers } from '../../services/status-loop.ts';
+
+class FakeTimers implements LoopTimers {
+  t = 0;
+  private seq = 0;
+  private readonly due = new Map<number, { at: number; fn: () => void; every?: number }>();
+  now = () => this.t;
+  setTimeout = (fn: () => void, ms: number) => { this.due.set(++this.seq, { at: this.t + ms, fn }); return this.seq; };
+  clearTimeout = (h: unknown) => { this.due.delete(h as number); };
+  setInterval = (fn: () => void, ms: number) => { this.due.set(++this.seq, { at: this.t + ms, fn, every: ms }); return this.seq; };
+  clearInterval = (h: unknown) => { this.due.delete(h as number); };
+  /** move time forward, running what falls due in order */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      const next = [...this.due.entries()].filter(([, d]) => d.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!next) break;
+      const [id, d] = next;
+      this.t = d.at;
+      if (d.every) d.at += d.every;
+      else this.due.delete(id);
+      d.fn();
+    }
+    this.t = end;
+  }
+  pending(): number {
+    return this.due.size;
+  }
+}
+
+const reading = { device: 'tank-north', sensor: 'north', kind: 'tank_distance', metric: 'distance_mm', raw: 800, value: 5000, ts: 0, received: 0, source: 'mqtt' } as never;
+
+function loopWorld(opts: { throttleMs?: number; tick?: boolean; auto?: boolean } = {}) {
+  const timers = new FakeTimers();
+  const events = new VillageEventHub();
+  const calls: string[] = [];
+  const published: { topic: string; payload: string }[] = [];
+  let liters = 1000;
+  let alerts: Alert[] = [];
+  let prompts: AssemblyPrompt[] = [];
+  const status = () => ({ village: { id: 'v', name: 'V', population: 10 }, at: new Date(timers.t).toISOString(), water: { liters } } as unknown as Omit<ReserveStatus, 'alerts' | 'assembly'>);
+  const loop = new StatusLoop({
+    events, timers, ...opts,
+    reserve: { status: () => { calls.push('reserve'); return status(); }, sensors: () => [] },
+    rejectedTotal: () => 0,
+    alerts: {
+      judge: (s: ReserveStatus): Judgement => { calls.push(`judge ${(s.water as { liters: number }).liters}`); return { now: timers.t, changed: [], incidents: [] }; },
+      alerts: () => alerts,
+    },
+    assembly: { follow: () => { calls.push('follow'); }, prompts: () => prompts },
+    publish: (topic, payload) => published.push({ topic, payload }),
+    topics: { reserve: 'v/reserve', alerts: 'v/alerts', assembly: 'v/assembly' },
+  });
+  return {
+    timers, events, calls, published, loop,
+    setLiters: (l: number) => { liters = l; },
+    setAlerts: (a: Alert[]) => { alerts = a; },
+    setPrompts: (p: AssemblyPrompt[]) => { prompts = p; },
+    computes: () => calls.filter((c) => c === 'reserve').length,
+  };
+}
+
+describe('status loop', () => {
+  it('runs reserve → alert book → assembly in that order, then publishes the status once per change', () => {
+    const w = loopWorld({ tick: false });
+    w.loop.start();
+    expect(w.calls).toEqual(['reserve', 'judge 1000', 'follow']);
+    expect(w.published.map((p) => p.topic)).toEqual(['v/alerts', 'v/assembly', 'v/reserve']);
+    w.loop.refresh();
+    // only `at` could have changed: nothing republished
+    expect(w.published.filter((p) => p.topic === 'v/reserve')).toHaveLength(1);
+    w.setLiters(900);
+    w.loop.refresh();
+    expect(w.published.filter((p) => p.topic === 'v/reserve')).toHaveLength(2);
+    expect(JSON.parse(w.published.at(-1)!.payload).water.liters).toBe(900);
+    w.loop.stop();
+  });
+
+  it('computes at once after a quiet spell, and at most once per throttle period under a flood', () => {
+    const w = loopWorld({ throttleMs: 25, tick: false });
+    w.loop.start();
+    const before = w.computes();
+    w.timers.advance(1000);
+    w.events.emit('reading', reading);
+    w.timers.advance(0);
+    expect(w.computes()).toBe(before + 1); // leading edge: no wait after a quiet spell
+    for (let i = 0; i < 100; i++) {
+      w.events.emit('reading', reading);
+      w.timers.advance(1);
+    }
+    // 100 ms of readings: one compute per 25 ms, not one per reading
+    expect(w.computes() - before).toBeGreaterThanOrEqual(4);
+    expect(w.computes() - before).toBeLessThanOrEqual(6);
+    w.loop.stop();
+    expect(w.timers.pending()).toBe(0);
+  });
+
+  it('ticks every second for staleness, and never by itself when the caller drives it', () => {
+    const w = loopWorld();
+    w.loop.start();
+    const before = w.computes();
+    w.timers.advance(5000);
+    expect(w.computes() - before).toBe(5);
+    w.loop.stop();
+
+    const manual = loopWorld({ auto: false, tick: false });
+    manual.loop.start();
+    const m0 = manual.computes();
+    manual.events.emit('reading', reading);
+    manual.timers.advance(10_000);
+    expect(manual.computes()).toBe(m0);
+    manual.loop.refresh();
+    expect(manual.computes()).toBe(m0 + 1);
+  });
+
+  it('publishes the alert and assembly lists once per change of the lists, after the events of one step', async () => {
+    const w = loopWorld({ tick: false });
+    w.loop.start();
+    const alert = { id: 'storm:weather:1', state: 'firing' } as Alert;
+    w.setAlerts([alert]);
+    // three events in one step: one publish of the list
+    w.events.emit('alert', alert);
+    w.events.emit('alert', alert);
+    w.events.emit('assembly', { id: 'prompt-1' } as AssemblyPrompt);
+    await Promise.resolve();
+    expect(w.published.filter((p) => p.topic === 'v/alerts')).toHaveLength(2);
+    expect(JSON.parse(w.published.filter((p) => p.topic === 'v/alerts').at(-1)!.payload)).toEqual([alert]);
+    // the assembly list did not change: not republished
+    expect(w.published.filter((p) => p.topic === 'v/assembly')).toHaveLength(1);
+    w.loop.stop();
+  });
+});
