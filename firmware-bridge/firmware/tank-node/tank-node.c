@@ -2,7 +2,7 @@
  * tend tank-node firmware for the ATmega328P (Arduino Uno / Nano, 16 MHz).
  *
  * Samples one tank sensor, median-filters the samples, and sends one $TEND sentence per
- * interval on the UART (DESIGN.md "Device protocol", serial):
+ * interval on the UART (docs/architecture.md, "Serial: $TEND sentences"):
  *
  *   $TEND,<device>,<seq>,<metric>=<value>*<CS>\r\n      CS = XOR of the bytes between $ and *
  *
