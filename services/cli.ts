@@ -1,9 +1,11 @@
-// tend's command line (DESIGN.md "CLI"). Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+// tend's command line (docs/architecture.md, "CLI"). Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
 import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { startDemoDevices } from '../firmware-bridge/simulator/demo-village.ts';
 import { systemClock } from '../core/types.ts';
+import { stderrSink, type LogSink } from '../core/log.ts';
 import { DASHBOARD_JSON_DIR, DEMO_CONFIG } from '../core/paths.ts';
 import { PortInUseError, startVillage, type Village } from './village.ts';
 
@@ -26,44 +28,106 @@ usage:
 
 type Out = { write(s: string): unknown };
 
+/** The options each command takes; anything else is a usage error (exit 2). */
+const COMMANDS = {
+  run: { options: { config: { type: 'string' } }, positionals: 0 },
+  demo: { options: { storage: { type: 'string' } }, positionals: 0 },
+  config: { options: {}, positionals: 2 },
+  dashboards: { options: { out: { type: 'string' } }, positionals: 0 },
+  history: { options: { config: { type: 'string' } }, positionals: 1 },
+} as const satisfies Record<string, { options: ParseArgsConfig['options']; positionals: number }>;
+type Command = keyof typeof COMMANDS;
+
+/** A command line that does not parse: the message goes out with the usage, exit 2. */
+class UsageError extends Error {}
+
+/**
+ * Parse one command's arguments (node:util parseArgs, strict). `--help`/`-h` is accepted by every
+ * command; `help` is true when it was given.
+ */
+function parseCommand<C extends Command>(cmd: C, args: string[]) {
+  const spec = COMMANDS[cmd];
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { ...spec.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: spec.positionals > 0,
+      strict: true,
+    });
+  } catch (e) {
+    throw new UsageError(parseArgsMessage(`tend ${cmd}`, e as Error & { code?: string }));
+  }
+  const help = parsed.values.help === true;
+  if (!help && parsed.positionals.length > spec.positionals) {
+    throw new UsageError(`tend ${cmd}: unexpected argument "${parsed.positionals[spec.positionals]}"`);
+  }
+  return { values: parsed.values as { [K in keyof (typeof spec)['options']]?: string }, positionals: parsed.positionals, help };
+}
+
+/** parseArgs' own messages are long and speak of positionals; say what was wrong in a line. */
+function parseArgsMessage(what: string, e: Error & { code?: string }): string {
+  const option = /'(-[^' ]+)/.exec(e.message)?.[1];
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `${what}: unknown option ${option ?? e.message}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return option ? `${what}: ${option} needs a value` : `${what}: ${e.message}`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `${what}: unexpected argument "${/'([^']*)'/.exec(e.message)?.[1] ?? e.message}"`;
+    default:
+      return `${what}: ${e.message}`;
+  }
+}
+
 export async function main(argv: string[], out: Out = process.stdout, err: Out = process.stderr): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
       case 'run': {
-        const file = flag(rest, '--config');
-        if (!file) return usage(err, 'tend run needs --config FILE');
-        return await runUntilSignal(loadConfig(file), { out, err, portFallback: false });
+        const { values, help } = parseCommand('run', rest);
+        if (help) return showHelp(out);
+        if (!values.config) return usage(err, 'tend run needs --config FILE');
+        return await runUntilSignal(loadConfig(values.config), { out, err, portFallback: false });
       }
       case 'demo': {
+        const { values, help } = parseCommand('demo', rest);
+        if (help) return showHelp(out);
         const config = loadConfig(DEMO_CONFIG);
-        const storage = flag(rest, '--storage');
-        if (storage) config.storage.dir = storage;
+        if (values.storage) config.storage.dir = values.storage;
         return await runUntilSignal(config, { out, err, portFallback: true, demo: true });
       }
       case 'config': {
-        if (rest[0] !== 'check' || !rest[1]) return usage(err, 'tend config check FILE');
-        const config = loadConfig(rest[1]);
-        out.write(`${rest[1]}: ok — village ${config.village.id}, ${config.devices.length} devices, ${config.sensors.length} sensors\n`);
+        const { positionals, help } = parseCommand('config', rest);
+        if (help) return showHelp(out);
+        const [sub, file] = positionals;
+        if (sub !== 'check' || !file) return usage(err, 'tend config check FILE');
+        const config = loadConfig(file);
+        out.write(`${file}: ok — village ${config.village.id}, ${config.devices.length} devices, ${config.sensors.length} sensors\n`);
         return 0;
       }
       case 'simulate': {
+        // simulate reads its own options (services/simulate.ts); only help is answered here
+        if (rest.includes('--help') || rest.includes('-h')) return showHelp(out);
         const { runSimulate } = await import('./simulate.ts');
         return await runSimulate(rest, out as NodeJS.WritableStream);
       }
       case 'dashboards': {
+        const { values, help } = parseCommand('dashboards', rest);
+        if (help) return showHelp(out);
         const { generateDashboards } = await import('../dashboards/generate.ts');
-        const dir = flag(rest, '--out') ?? DASHBOARD_JSON_DIR;
+        const dir = values.out ?? DASHBOARD_JSON_DIR;
         const files = await generateDashboards(dir);
         out.write(`wrote ${files.length} dashboards to ${dir}\n`);
         return 0;
       }
       case 'history': {
-        if (rest[0] !== 'flush') return usage(err, 'tend history flush --config FILE');
-        const file = flag(rest, '--config');
-        if (!file) return usage(err, 'tend history flush needs --config FILE');
+        const { values, positionals, help } = parseCommand('history', rest);
+        if (help) return showHelp(out);
+        if (positionals[0] !== 'flush') return usage(err, 'tend history flush --config FILE');
+        if (!values.config) return usage(err, 'tend history flush needs --config FILE');
         const { flushHistory } = await import('./history/flush-cli.ts');
-        return await flushHistory(loadConfig(file), out, err);
+        return await flushHistory(loadConfig(values.config), out, err);
       }
       case undefined:
       case 'help':
@@ -75,6 +139,10 @@ export async function main(argv: string[], out: Out = process.stdout, err: Out =
         return usage(err, `unknown command "${cmd}"`);
     }
   } catch (e) {
+    if (e instanceof UsageError) {
+      err.write(`${e.message}\n\n${USAGE}`);
+      return 2;
+    }
     if (e instanceof ConfigError) {
       err.write(`${e.problems.join('\n')}\n`);
       return 2;
@@ -88,24 +156,25 @@ export async function main(argv: string[], out: Out = process.stdout, err: Out =
   }
 }
 
+function showHelp(out: Out): number {
+  out.write(USAGE);
+  return 0;
+}
+
 function usage(err: Out, message: string): number {
   err.write(`tend: ${message}\n\n${USAGE}`);
   return 2;
 }
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i >= 0) return args[i + 1];
-  const eq = args.find((a) => a.startsWith(`${name}=`));
-  return eq?.slice(name.length + 1);
-}
-
 async function runUntilSignal(config: Config, o: { out: Out; err: Out; portFallback: boolean; demo?: boolean }): Promise<number> {
   const started = Date.now();
-  const log = (m: string) => o.err.write(`${new Date().toISOString()} ${m}\n`);
+  // the village's lines with time and level; stderr honours TEND_LOG_LEVEL (default info)
+  const log: LogSink = o.err === process.stderr
+    ? stderrSink()
+    : (line, level) => o.err.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${line}\n`);
   const village: Village = await startVillage({ config, portFallback: o.portFallback, log });
   let devices: { stop(): Promise<void> } | null = null;
-  if (o.demo) devices = await startDemoDevices({ config, brokerUrl: village.brokerUrl, clock: systemClock, log });
+  if (o.demo) devices = await startDemoDevices({ config, brokerUrl: village.brokerUrl, clock: systemClock, log: (m) => log(m, 'warn') });
   o.out.write(
     `tend: ${config.village.name} (${config.village.id}) is running${o.demo ? ' — demo village with simulated devices' : ''}\n` +
     `  page:   ${village.webUrl}\n` +

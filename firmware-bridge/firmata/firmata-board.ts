@@ -11,6 +11,7 @@ import type { DeviceConfig, SensorConfig } from '../../config/schema.ts';
 import type { Clock } from '../../core/types.ts';
 import type { TransportHandle, TransportSink } from '../../core/transport.ts';
 import type { BackoffOptions } from '../../core/backoff.ts';
+import { moduleLog, type LogSink } from '../../core/log.ts';
 import { DeviceLink, message, silenceMs, type LinkSession } from '../serial/device-link.ts';
 import { closeLink, openSerialPort, type PortOpener } from '../serial/port.ts';
 import { applyScale, countsToVolts, isAnalogPin } from './scale.ts';
@@ -66,7 +67,7 @@ export interface FirmataBoardOptions {
   sensors: SensorConfig[];
   sink: TransportSink;
   clock: Clock;
-  log?: (msg: string) => void;
+  log?: LogSink;
   open?: PortOpener;
   backoff?: BackoffOptions;
   /** give up on a board that has not finished the Firmata handshake after this long (ms) */
@@ -86,7 +87,7 @@ export function startFirmataBoard(opts: FirmataBoardOptions): TransportHandle & 
   const baudRate = device.serial.baud ?? FIRMATA_BAUD;
   const open = opts.open ?? openSerialPort;
   const name = `firmata:${device.id}`;
-  const say = opts.log;
+  const log = moduleLog(opts.log, name, { clock });
   const intervalMs = device.interval_s * 1000;
   const readyTimeout = opts.ready_timeout_ms ?? 10_000;
   const nudgeMs = opts.nudge_ms ?? 2500;
@@ -99,7 +100,7 @@ export function startFirmataBoard(opts: FirmataBoardOptions): TransportHandle & 
     // analog pins report every 19 ms, and we ping digital-only boards: silence means trouble
     silence_ms: silenceMs(device.interval_s),
     backoff: opts.backoff,
-    log: say,
+    log: opts.log,
     online: (online) => sink.online(device.id, online),
     async connect(hooks): Promise<LinkSession> {
       const port = await open({ path, baudRate });
@@ -115,7 +116,7 @@ export function startFirmataBoard(opts: FirmataBoardOptions): TransportHandle & 
           for (const s of sensors) s.disable();
           if (board) forget(five, board, path);
         } catch (err) {
-          say?.(`${name}: cleaning up the old board: ${message(err)}`);
+          log.warn(`cleaning up the old board: ${message(err)}`);
         }
         port.removeAllListeners('data');
         await closeLink(port);
@@ -135,7 +136,7 @@ export function startFirmataBoard(opts: FirmataBoardOptions): TransportHandle & 
             if (ready) hooks.lost(err);
             else fail(err);
           });
-          board.on('fail', (e: unknown) => say?.(`${name}: ${message(e)}`));
+          board.on('fail', (e: unknown) => log.error(message(e)));
           const nudge = setTimeout(() => {
             if (!ready) port.write(Buffer.from([REPORT_VERSION, ...QUERY_FIRMWARE]));
           }, nudgeMs);

@@ -6,6 +6,7 @@ import type { Clock } from '../../core/types.ts';
 import { decodeReadingPayload } from '../protocol/payload.ts';
 import { parseDeviceTopic } from '../protocol/topics.ts';
 import type { TransportSink } from '../../core/transport.ts';
+import { MAX_PAYLOAD_BYTES } from '../../core/limits.ts';
 
 /** A sensor read from foreign firmware's own topic (ESPHome, Tasmota). */
 interface SourceBinding {
@@ -78,8 +79,9 @@ function splitPath(p: string): string[] {
 
 /** ESPHome publishes a bare number ("21.5"); Tasmota a JSON object read with a dot path. */
 function extract(payload: Buffer, path: string[] | null): number | null {
+  // the same bound as tend's own reading payload, checked before anything is decoded
+  if (payload.length > MAX_PAYLOAD_BYTES) return null;
   const text = payload.toString('utf8').trim();
-  if (text.length > 4096) return null;
   if (!path) {
     const n = Number(text);
     return text !== '' && Number.isFinite(n) ? n : null;

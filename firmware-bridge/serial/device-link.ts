@@ -1,8 +1,9 @@
 // The connection life of one cabled device (serial or Firmata), kept apart from the wire format:
 // open → connected → lost (cable pulled, port error, board silent) → wait (1 s … 30 s) → open again.
-// The state is visible as a LinkStatus (STYLE.md 7), and online/offline goes to the sink.
+// The state is visible as a LinkStatus, and online/offline goes to the sink.
 import type { Clock, LinkStatus } from '../../core/types.ts';
 import { Backoff, type BackoffOptions } from '../../core/backoff.ts';
+import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 
 /** One open connection; `close` releases the port and everything on it. */
 export interface LinkSession {
@@ -27,7 +28,8 @@ export interface DeviceLinkOptions {
   /** nothing heard for this long while connected: the device counts as offline */
   silence_ms: number;
   backoff?: BackoffOptions;
-  log?: (msg: string) => void;
+  /** lines read "<name>: …" (serial:tank-north: connected) */
+  log?: LogSink;
 }
 
 /**
@@ -51,8 +53,10 @@ export class DeviceLink {
   private isOnline = false;
   private stopped = true;
   private readonly backoff: Backoff;
+  private readonly log: Logger;
 
   constructor(private readonly opts: DeviceLinkOptions) {
+    this.log = moduleLog(opts.log, opts.name, { clock: opts.clock });
     this.since = opts.clock.now();
     this.backoff = new Backoff(opts.backoff);
   }
@@ -106,7 +110,7 @@ export class DeviceLink {
     }
     if (this.isOnline && quiet > this.opts.silence_ms) {
       this.lastError = `nothing heard for ${Math.round(quiet / 1000)} s`;
-      this.opts.log?.(`${this.opts.name}: ${this.lastError}; counting it as offline`);
+      this.log.warn(`${this.lastError}; counting it as offline`);
       this.setOnline(false);
     }
   }
@@ -138,7 +142,7 @@ export class DeviceLink {
       this.lostHook = hooks.lost;
       this.lastHeard = this.opts.clock.now();
       this.set('connected', this.lastError);
-      this.opts.log?.(`${this.opts.name}: connected`);
+      this.log.info('connected');
     } catch (err) {
       if (gen !== this.generation || this.stopped) return;
       this.retry(message(err));
@@ -153,7 +157,7 @@ export class DeviceLink {
     this.setOnline(false);
     if (s) await s.close().catch(() => undefined);
     if (this.stopped) return;
-    this.opts.log?.(`${this.opts.name}: link lost (${message(err)})`);
+    this.log.warn(`link lost (${message(err)})`);
     this.retry(message(err));
   }
 
@@ -162,7 +166,7 @@ export class DeviceLink {
     // reconnecting while the delay still grows; error once it has reached its cap, so the page
     // tells a blip from a board that has been away for a while
     this.set(this.backoff.capped ? 'error' : 'reconnecting', error);
-    this.opts.log?.(`${this.opts.name}: ${error}; trying again in ${delay / 1000} s`);
+    this.log.warn(`${error}; trying again in ${delay / 1000} s`);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       void this.attempt();

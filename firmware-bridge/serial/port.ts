@@ -1,4 +1,4 @@
-// Opening a serial port is passed in (STYLE.md 4: hardware is a parameter), so a test can hand in
+// Opening a serial port is passed in (hardware is a parameter), so a test can hand in
 // a pty or a mock. The default opens a real port with serialport 13.
 import type { Duplex } from 'node:stream';
 import { SerialPort } from 'serialport';

@@ -1,5 +1,6 @@
 // A device on a serial port speaking $TEND sentences (tend's tank-node firmware, or anything that
-// writes the line protocol of DESIGN.md). Port → SentenceParser → RawReadings on the sink.
+// writes the $TEND line protocol of docs/architecture.md). Port → SentenceParser → RawReadings
+// on the sink.
 // Cable pulled: the port closes, the device goes offline at once and the link retries 1 s … 30 s.
 // Board alive but silent for 1.5 × interval_s (one sentence late by half an interval): offline too;
 // silent for 3 × interval_s: the port is reopened (see DeviceLink.checkSilence).
@@ -10,14 +11,14 @@ import type { TendSentence } from '../protocol/sentence.ts';
 import type { TransportHandle, TransportSink } from '../../core/transport.ts';
 import { DeviceLink, silenceMs, type LinkSession } from './device-link.ts';
 import { closeLink, openSerialPort, type PortOpener } from './port.ts';
-import { rateLimitedLog } from '../../core/log.ts';
+import { moduleLog, type LogSink } from '../../core/log.ts';
 import type { BackoffOptions } from '../../core/backoff.ts';
 
 export interface SerialDeviceOptions {
   device: DeviceConfig;
   sink: TransportSink;
   clock: Clock;
-  log?: (msg: string) => void;
+  log?: LogSink;
   open?: PortOpener;
   /** reconnect delays; defaults 1 s → 30 s */
   backoff?: BackoffOptions;
@@ -34,11 +35,11 @@ export function startSerialDevice(opts: SerialDeviceOptions): SerialDeviceHandle
   const { device, sink, clock } = opts;
   if (!device.serial) throw new Error(`device ${device.id}: a serial device needs serial: { path, baud }`);
   const { path } = device.serial;
-  const baud = device.serial.baud ?? 115200; // DESIGN.md: 8N1, 115200 by default
+  const baud = device.serial.baud ?? 115200; // the $TEND line protocol: 8N1, 115200 by default
   const open = opts.open ?? openSerialPort;
   const name = `serial:${device.id}`;
-  const say = opts.log;
-  const logBad = rateLimitedLog(say, clock);
+  // a board spewing noise at 115200 baud gives one line per reason every 10 s
+  const log = moduleLog(opts.log, name, { clock });
   const rejected: Record<string, number> = {};
 
   const link = new DeviceLink({
@@ -47,7 +48,7 @@ export function startSerialDevice(opts: SerialDeviceOptions): SerialDeviceHandle
     clock,
     silence_ms: silenceMs(device.interval_s),
     backoff: opts.backoff,
-    log: say,
+    log: opts.log,
     online: (online) => sink.online(device.id, online),
     async connect(hooks): Promise<LinkSession> {
       const port = await open({ path, baudRate: baud });
@@ -64,7 +65,7 @@ export function startSerialDevice(opts: SerialDeviceOptions): SerialDeviceHandle
       parser.on('reject', (r: ParserReject) => {
         rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;
         sink.reject(device.id, r.reason, r.detail);
-        logBad(r.reason, () => `${name}: dropped input (${r.reason}): ${r.detail}`);
+        log.limited(r.reason, () => `dropped input (${r.reason}): ${r.detail}`);
       });
       parser.on('error', (err) => hooks.lost(err));
       port.on('data', (chunk: Buffer) => parser.write(chunk));

@@ -62,7 +62,7 @@ export class DeviceAuth {
     if (device === null) return this.anonymousAllowed && topic.startsWith(`tend/${v}/dev/`);
     const own = `tend/${v}/dev/${device}/`;
     if (topic === `${own}reading`) return !retain;
-    if (topic === `${own}status`) return true; // retained status and will: DESIGN.md
+    if (topic === `${own}status`) return true; // retained status and will (the device protocol)
     return (this.extraTopics.get(device) ?? []).includes(topic);
   }
 

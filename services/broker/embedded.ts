@@ -4,11 +4,12 @@
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { createServer as createTcpServer, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
+import { PassThrough } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import type { LinkStatus } from '../../core/types.ts';
 import { DeviceAuth, MAX_CLIENT_ID_LENGTH } from './auth.ts';
 import { hostPort, listen } from '../../core/listen.ts';
-import { rateLimitedLog } from '../../core/log.ts';
+import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 
 export interface PublishOptions {
   retain?: boolean;
@@ -25,7 +26,7 @@ export interface EmbeddedBrokerOptions {
   onDeviceMessage: (topic: string, payload: Buffer) => boolean;
   /** called for QoS ≥ 1 device messages: `done` when the reading is durable (gates the PUBACK) */
   whenDurable: (done: () => void) => void;
-  log?: (msg: string) => void;
+  log?: LogSink;
 }
 
 type TendClient = Client & { tendDevice?: string | null };
@@ -55,23 +56,80 @@ interface PacketParser {
   _list?: { length: number };
 }
 
+/**
+ * The aedes internals the broker's protections patch (aedes 1.2, lib/client.js: per-client fields
+ * set in the Client constructor), each with the protection that is off when aedes no longer has it.
+ * The patches skip what is missing rather than crash, so a changed aedes must be said out loud.
+ */
+const AEDES_INTERNALS: { path: string[]; type: 'function' | 'number'; protection: string; needs?: string }[] = [
+  { path: ['_parser', 'parse'], type: 'function', protection: `the ${MAX_PACKET_BYTES / 1024} KiB packet limit is off (aedes buffers a packet of any announced size, up to 256 MB)` },
+  { path: ['_parser', 'packet', 'length'], type: 'number', needs: '_parser.parse', protection: `the ${MAX_PACKET_BYTES / 1024} KiB packet limit no longer sees a packet's announced size, only the bytes already buffered` },
+  { path: ['_parser', '_list', 'length'], type: 'number', needs: '_parser.parse', protection: `the ${MAX_PACKET_BYTES / 1024} KiB packet limit no longer sees the bytes already buffered, only a packet's announced size` },
+  { path: ['deliver0'], type: 'function', protection: 'the slow-subscriber protection is off (one subscriber that stops reading holds every publisher, and ingest, until drainTimeout)' },
+  { path: ['deliverQoS'], type: 'function', protection: 'the slow-subscriber protection is off (one subscriber that stops reading holds every publisher, and ingest, until drainTimeout)' },
+];
+
+/**
+ * Check an aedes client (what `aedes.handle()` returns) for every internal the broker patches.
+ * Returns one warning per missing internal, naming the protection that is off; [] when all are there.
+ */
+export function checkAedesInternals(client: unknown): string[] {
+  const missing: string[] = [];
+  const off = new Set<string>();
+  for (const { path, type, protection, needs } of AEDES_INTERNALS) {
+    // a part read through an internal already reported missing is not reported again
+    if (needs && off.has(needs)) continue;
+    let v: unknown = client;
+    for (const key of path) v = v !== null && (typeof v === 'object' || typeof v === 'function') ? (v as Record<string, unknown>)[key] : undefined;
+    if (typeof v === type) continue;
+    const name = path.join('.');
+    off.add(name);
+    const what = v === undefined ? 'is missing' : `is a ${v === null ? 'null' : typeof v}, not a ${type}`;
+    missing.push(`aedes internal client.${name} ${what} (aedes changed?): ${protection}`);
+  }
+  return missing;
+}
+
+/**
+ * checkAedesInternals on a throwaway client of `aedes`, over a stream that never carries a byte
+ * (closed again at once), so a changed aedes is reported when the broker starts, not at the first
+ * connection.
+ */
+export function probeAedesInternals(aedes: Aedes): string[] {
+  const conn = new PassThrough();
+  let client: Client | null = null;
+  try {
+    client = aedes.handle(conn);
+    return checkAedesInternals(client);
+  } catch (err) {
+    return [`could not check aedes internals (aedes changed?): ${(err as Error).message}; the packet limit and the slow-subscriber protection may be off`];
+  } finally {
+    try {
+      client?.close();
+    } catch { /* the probe never connected; nothing to clean up beyond the stream */ }
+    conn.destroy();
+  }
+}
+
 export class EmbeddedBroker {
   private aedes: Aedes | null = null;
   private server: Server | null = null;
   private since = new Date().toISOString();
   private lastError: string | null = null;
+  private readonly log: Logger;
   address = '';
   port = 0;
   clientErrors = 0;
 
-  constructor(private readonly opts: EmbeddedBrokerOptions) {}
+  constructor(private readonly opts: EmbeddedBrokerOptions) {
+    this.log = moduleLog(opts.log, 'broker');
+  }
 
   async start(): Promise<void> {
     const { auth } = this.opts;
     // an attacker (or 500 devices losing power at once) must not flood the log: one line per
     // kind every 10 s, with a count of the ones left out
-    const limited = rateLimitedLog(this.opts.log, { now: () => Date.now() });
-    const log = (msg: string) => limited(msg.split(':', 2).join(':').slice(0, 40), () => msg);
+    const log = this.log;
     const options: AedesOptions = {
       // a frozen subscriber (signboard on a bad link) is dropped after this, instead of stalling others
       drainTimeout: 10_000,
@@ -122,24 +180,26 @@ export class EmbeddedBroker {
       published: (_packet, _client, done) => done(),
     };
     this.aedes = await Aedes.createBroker(options);
+    // the protections below patch aedes internals; a newer aedes without them is said out loud once
+    for (const warning of probeAedesInternals(this.aedes)) log.warn(warning);
     this.aedes.on('clientError', (_client, err) => {
       this.clientErrors++;
-      log(`broker: client error: ${err.message}`);
+      log.limited('client error', () => `client error: ${err.message}`);
     });
     this.aedes.on('connectionError', (_client, err) => {
       this.clientErrors++;
-      log(`broker: connection error: ${err.message}`);
+      log.limited('connection error', () => `connection error: ${err.message}`);
     });
     const aedes = this.aedes;
     const handle = (conn: import('node:stream').Duplex) => {
       const client = aedes.handle(conn as never) as unknown as { _parser?: PacketParser };
       guardPacketSize(client._parser, conn, MAX_PACKET_BYTES, (size) => {
         this.clientErrors++;
-        log(`broker: oversized packet: closed a connection sending a ${size}-byte packet (limit ${MAX_PACKET_BYTES})`);
+        log.limited('oversized packet', () => `oversized packet: closed a connection sending a ${size}-byte packet (limit ${MAX_PACKET_BYTES})`);
       });
       neverWaitForSubscriber(client as unknown as Deliverers, conn, MAX_SUBSCRIBER_BACKLOG_BYTES, (bytes) => {
         this.clientErrors++;
-        log(`broker: slow subscriber: dropped a subscriber that stopped reading (${bytes} bytes unsent)`);
+        log.limited('slow subscriber', () => `slow subscriber: dropped a subscriber that stopped reading (${bytes} bytes unsent)`);
       });
     };
     this.server = this.opts.tls
@@ -148,7 +208,7 @@ export class EmbeddedBroker {
     await listen(this.server, this.opts.port, this.opts.host);
     this.server.on('error', (err) => {
       this.lastError = err.message;
-      log(`broker: server error: ${err.message}`);
+      log.limited('server error', () => `server error: ${err.message}`, 'error');
     });
     const addr = this.server.address() as { port: number; address: string };
     this.port = addr.port;
@@ -161,7 +221,7 @@ export class EmbeddedBroker {
       cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
       qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false,
     }, (err) => {
-      if (err) this.opts.log?.(`broker: publish to ${topic} failed: ${err.message}`);
+      if (err) this.log.error(`publish to ${topic} failed: ${err.message}`);
     });
   };
 
@@ -190,6 +250,7 @@ export class EmbeddedBroker {
  * each chunk the parser knows the remaining length of the packet it is waiting for.
  */
 function guardPacketSize(parser: PacketParser | undefined, conn: import('node:stream').Duplex, max: number, refused: (size: number) => void): void {
+  // missing in a changed aedes: start() has said so (probeAedesInternals)
   if (!parser || typeof parser.parse !== 'function') return;
   const parse = parser.parse.bind(parser);
   parser.parse = (buf: Buffer) => {
@@ -214,6 +275,7 @@ function guardPacketSize(parser: PacketParser | undefined, conn: import('node:st
  * subscriber queues for itself instead of slowing the publishers.
  */
 function neverWaitForSubscriber(client: Deliverers, conn: import('node:stream').Duplex, max: number, dropped: (bytes: number) => void): void {
+  // missing in a changed aedes: start() has said so (probeAedesInternals)
   if (typeof client.deliver0 !== 'function' || typeof client.deliverQoS !== 'function') return;
   const noop = () => {};
   for (const key of ['deliver0', 'deliverQoS'] as const) {

@@ -5,6 +5,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { LinkStatus } from '../../core/types.ts';
 import type { Publish } from './embedded.ts';
 import { Backoff } from '../../core/backoff.ts';
+import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 
 export interface ExternalBrokerOptions {
   url: string;
@@ -14,7 +15,7 @@ export interface ExternalBrokerOptions {
   subscriptions: string[];
   onDeviceMessage: (topic: string, payload: Buffer) => boolean;
   whenDurable: (done: () => void) => void;
-  log?: (msg: string) => void;
+  log?: LogSink;
 }
 
 export class ExternalBroker {
@@ -23,9 +24,14 @@ export class ExternalBroker {
   private lastError: string | null = null;
   private since = new Date().toISOString();
   readonly address: string;
+  private readonly log: Logger;
+  /** the link's own errors read "broker mqtt://host:1883: …", so a village with two brokers tells them apart */
+  private readonly linkLog: Logger;
 
   constructor(private readonly opts: ExternalBrokerOptions) {
     this.address = opts.url;
+    this.log = moduleLog(opts.log, 'broker');
+    this.linkLog = moduleLog(opts.log, `broker ${opts.url}`);
   }
 
   /** Resolves once connected the first time; later drops reconnect in the background (1 s → 30 s). */
@@ -65,7 +71,8 @@ export class ExternalBroker {
     });
     client.on('error', (err) => {
       this.set('error', err.message);
-      opts.log?.(`broker ${opts.url}: ${err.message}`);
+      // once per attempt at most, and the attempts back off to one in 30 s
+      this.linkLog.warn(err.message);
     });
     client.on('offline', () => this.set('reconnecting', this.lastError));
     this.client = client;
@@ -79,7 +86,7 @@ export class ExternalBroker {
 
   publish: Publish = (topic, payload, o = {}) => {
     this.client?.publish(topic, payload, { retain: o.retain ?? false, qos: o.qos ?? 0 }, (err) => {
-      if (err) this.opts.log?.(`broker: publish to ${topic} failed: ${err.message}`);
+      if (err) this.log.error(`publish to ${topic} failed: ${err.message}`);
     });
   };
 

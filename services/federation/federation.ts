@@ -17,10 +17,10 @@ import type { AssemblyPrompt, Alert, Clock, Incident, LinkStatus, NeighbourOffer
 import { NeighbourBook, type NeighbourView } from './neighbours.ts';
 import { FederationStore, type OwnOffer } from './store.ts';
 import { Backoff } from '../../core/backoff.ts';
-import { rateLimitedLog, type RateLimitedLog } from '../../core/log.ts';
+import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 import { computeOffer, sameNews, significantChange, summarize, summarizeIncidents } from './summary.ts';
 import {
-  FED_SUBSCRIPTIONS, FedPayloadError, decodeFed, fedTopic, parseFedTopic,
+  FED_LIMITS, FED_SUBSCRIPTIONS, FedPayloadError, decodeFed, fedTopic, parseFedTopic,
   type FedIncidentSummary, type FedKind, type FedOffer, type FedRejectReason, type FedSummary,
 } from './topics.ts';
 
@@ -51,7 +51,7 @@ export interface FederationOptions {
   clock: Clock;
   events: VillageEventHub;
   storage: Storage;
-  log?: (m: string) => void;
+  log?: LogSink;
   connect?: typeof mqtt.connect;
   tuning?: Partial<FederationTuning>;
 }
@@ -95,12 +95,11 @@ interface Outgoing<T> {
 type OfferContent = Omit<FedOffer, 'at' | 'v'>;
 type IncidentsContent = { open: FedIncidentSummary[] };
 
-const OFFER_MAX = 500;
-
 export class Federation {
   private readonly village: string;
   private readonly tuning: FederationTuning;
-  private readonly log: (m: string) => void;
+  /** `limited` gives one line per key a minute: a flapping link or a noisy neighbour cannot flood the log */
+  private readonly log: Logger;
   private readonly book: NeighbourBook;
   private readonly store: FederationStore;
   private client: MqttClient | null = null;
@@ -124,15 +123,13 @@ export class Federation {
   private readonly counters: FederationMetrics = {
     received: 0, rejected: { too_large: 0, not_utf8: 0, not_json: 0, bad_fields: 0 }, published: 0, refused: 0, neighbours: 0,
   };
-  private readonly limitedLog: RateLimitedLog;
   private readonly changeListeners = new Set<() => void>();
   private readonly listeners: { status: (s: ReserveStatus) => void; incident: (i: Incident) => void; assembly: (p: AssemblyPrompt) => void };
 
   constructor(private readonly opts: FederationOptions) {
     this.village = opts.config.village.id;
     this.tuning = { ...DEFAULT_TUNING, ...opts.tuning };
-    this.log = opts.log ?? (() => {});
-    this.limitedLog = rateLimitedLog(this.log, opts.clock, 60_000);
+    this.log = moduleLog(opts.log, 'federation', { clock: opts.clock, windowMs: 60_000 });
     this.book = new NeighbourBook(this.village, this.tuning.maxNeighbours);
     this.store = new FederationStore(opts.storage);
     this.backoff = new Backoff({ first_ms: this.tuning.reconnectMinMs, max_ms: this.tuning.reconnectMaxMs });
@@ -142,7 +139,7 @@ export class Federation {
       try {
         fn(x);
       } catch (err) {
-        this.rateLog(`event:${what}`, `federation: could not take the ${what}: ${(err as Error).message}`);
+        this.log.limited(`event:${what}`, () => `could not take the ${what}: ${(err as Error).message}`, 'error');
       }
     };
     this.listeners = {
@@ -165,9 +162,9 @@ export class Federation {
     for (const r of this.store.loadNeighbours()) this.book.restore(r);
     this.counters.neighbours = this.book.size;
     const { events } = this.opts;
-    events.on('status', this.listeners.status);
-    events.on('incident', this.listeners.incident);
-    events.on('assembly', this.listeners.assembly);
+    events.on('status', this.listeners.status, 'federation');
+    events.on('incident', this.listeners.incident, 'federation');
+    events.on('assembly', this.listeners.assembly, 'federation');
     this.refreshIncidents();
     this.refreshOffer();
     this.connect();
@@ -177,7 +174,7 @@ export class Federation {
     const fed = this.fed!;
     const username = fed.username ?? this.village;
     if (username !== this.village) {
-      this.log(`federation: username "${username}" is not the village id "${this.village}"; an ACL of fed/%u/# will refuse our news`);
+      this.log.warn(`username "${username}" is not the village id "${this.village}"; an ACL of fed/%u/# will refuse our news`);
     }
     const options: IClientOptions = {
       clientId: fed.client_id ?? `tend-${this.village}`,
@@ -203,14 +200,14 @@ export class Federation {
     client.on('reconnect', () => { if (!this.stopping) this.setLink('reconnecting', this.linkState.last_error); });
     client.on('error', (err) => {
       this.linkState.last_error = err.message;
-      this.rateLog('link-error', `federation: ${err.message}`);
+      this.log.limited('link-error', () => err.message);
     });
     client.on('message', (topic, payload, packet) => {
       try {
         this.onMessage(topic, payload, packet.retain === true);
       } catch (err) {
         // a neighbour's message must never take the village down
-        this.rateLog('message', `federation: could not take ${topic}: ${(err as Error).message}`);
+        this.log.limited('message', () => `could not take ${topic}: ${(err as Error).message}`, 'error');
       }
     });
   }
@@ -221,12 +218,12 @@ export class Federation {
     this.backoff.reset();
     client.options.reconnectPeriod = this.tuning.reconnectMinMs;
     this.setLink('connected', null);
-    this.log(`federation: connected to ${this.fed!.url} as ${client.options.clientId}`);
+    this.log.info(`connected to ${this.fed!.url} as ${client.options.clientId}`);
     // subscribing again replays the retained news even when the session was resumed, so a
     // village converges on the neighbours' latest after any cut. No-local (MQTT 5 §3.8.3.1):
     // our own news need not come back.
     client.subscribe([...FED_SUBSCRIPTIONS], { qos: 1, nl: true }, (err) => {
-      if (err) this.rateLog('subscribe', `federation: subscribe failed: ${err.message}`);
+      if (err) this.log.limited('subscribe', () => `subscribe failed: ${err.message}`, 'error');
     });
     this.publishRaw('link', { v: 1, state: 'online', at: this.iso() });
     for (const kind of ['summary', 'incidents', 'offer'] as const) {
@@ -242,7 +239,7 @@ export class Federation {
     if (client !== this.client) return;
     if (this.connected) {
       this.linkDownAt = this.opts.clock.now();
-      this.log('federation: link down; neighbours shown as last heard');
+      this.log.warn('link down; neighbours shown as last heard');
       this.emitChange();
     }
     this.connected = false;
@@ -266,7 +263,7 @@ export class Federation {
     } catch (err) {
       if (err instanceof FedPayloadError) {
         this.counters.rejected[err.reason]++;
-        this.rateLog(`reject:${t.village}:${err.reason}`, `federation: refused ${topic} from a neighbour: ${err.reason} (${err.message})`);
+        this.log.limited(`reject:${t.village}:${err.reason}`, () => `refused ${topic} from a neighbour: ${err.reason} (${err.message})`);
         return;
       }
       throw err;
@@ -276,7 +273,7 @@ export class Federation {
     try {
       this.store.queueNeighbour(t.village, this.book.get(t.village) ?? null);
     } catch (err) {
-      this.rateLog('store', `federation: could not keep neighbour news: ${(err as Error).message}`);
+      this.log.limited('store', () => `could not keep neighbour news: ${(err as Error).message}`, 'error');
     }
     this.emitChange();
   }
@@ -395,10 +392,10 @@ export class Federation {
       const code = (err as { code?: number }).code;
       if (typeof code === 'number' && code >= 0x80) {
         this.counters.refused++;
-        this.rateLog(`refused:${kind}`, `federation: the broker refused ${topic}: ${err.message} (check that the login name is the village id and the ACL allows fed/%u/#)`);
+        this.log.limited(`refused:${kind}`, () => `the broker refused ${topic}: ${err.message} (check that the login name is the village id and the ACL allows fed/%u/#)`, 'error');
       } else {
         // a cut while in flight: mqtt.js resends QoS 1 from its store, and we republish on connect
-        this.rateLog(`publish:${kind}`, `federation: publish ${topic} not confirmed: ${err.message}`);
+        this.log.limited(`publish:${kind}`, () => `publish ${topic} not confirmed: ${err.message}`);
       }
     });
   }
@@ -450,7 +447,7 @@ export class Federation {
       if (typeof text !== 'string') throw new FederationInputError('offer text is not a string');
       // one line, no control characters: it is shown on other villages' pages and prompts
       const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
-      if (clean.length > OFFER_MAX) throw new FederationInputError(`offer text is ${clean.length} characters; at most ${OFFER_MAX}`);
+      if (clean.length > FED_LIMITS.offer) throw new FederationInputError(`offer text is ${clean.length} characters; at most ${FED_LIMITS.offer}`);
       next = { text: clean, withdrawn: false, updated_at: at };
     }
     if (this.started) this.store.saveOffer(next);
@@ -527,17 +524,12 @@ export class Federation {
     return new Date(this.opts.clock.now()).toISOString();
   }
 
-  /** one line per key a minute at most: a flapping link or a noisy neighbour cannot flood the log */
-  private rateLog(key: string, message: string): void {
-    this.limitedLog(key, () => message);
-  }
-
   private emitChange(): void {
     for (const fn of this.changeListeners) {
       try {
         fn();
       } catch (err) {
-        this.rateLog('listener', `federation: change listener failed: ${(err as Error).message}`);
+        this.log.limited('listener', () => `change listener failed: ${(err as Error).message}`, 'error');
       }
     }
   }

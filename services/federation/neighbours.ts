@@ -1,6 +1,6 @@
 // What this village knows about its neighbours, and how fresh that news is.
 //
-// Freshness rule (issue 6: "nothing stale is shown as fresh"): a neighbour's news is stale when
+// Freshness rule ("nothing stale is shown as fresh"): a neighbour's news is stale when
 //  - our own federation link is down (we cannot know), or
 //  - its newest message is older than `staleAfterMs`, or
 //  - its newest message dates from before our link last went down (a retained copy the broker

@@ -1,7 +1,7 @@
 // What a village tells its neighbours, computed from its own reserve status: a compact summary,
 // its open incidents (no notes, no names) and an offer. Pure functions.
 import type { Alert, AssemblyPrompt, Incident, Level, ReserveStatus } from '../../core/types.ts';
-import type { FedIncidentSummary, FedSummary } from './topics.ts';
+import { FED_LIMITS, type FedIncidentSummary, type FedSummary } from './topics.ts';
 
 const round1 = (n: number | null): number | null => (n === null || !Number.isFinite(n) ? null : Math.round(n * 10) / 10);
 const round0 = (n: number | null): number | null => (n === null || !Number.isFinite(n) ? null : Math.round(n));
@@ -12,7 +12,8 @@ export function summarize(status: ReserveStatus): FedSummary {
   return {
     v: 1,
     at: status.at,
-    name: status.village.name,
+    // the config does not bound the name; neighbours refuse a summary with a longer one
+    name: status.village.name.slice(0, FED_LIMITS.name),
     population: status.village.population,
     water_days_current: round1(status.water.days_left_current),
     water_days_minimum: round1(status.water.days_left_minimum),
@@ -109,21 +110,21 @@ export function summarizeIncidents(
   alerts: Iterable<Alert>,
 ): FedIncidentSummary[] {
   const headlines = new Map<string, string>();
-  for (const p of prompts) if (p.status === 'open') headlines.set(p.incident_id, p.headline.slice(0, 300));
+  for (const p of prompts) if (p.status === 'open') headlines.set(p.incident_id, p.headline.slice(0, FED_LIMITS.headline));
   const titles = new Map<string, string[]>();
   for (const a of alerts) {
     if (!a.incident_id || a.state === 'resolved') continue;
     const list = titles.get(a.incident_id) ?? [];
-    if (list.length < 20) list.push(a.title.slice(0, 300));
+    if (list.length < FED_LIMITS.alertsPerIncident) list.push(a.title.slice(0, FED_LIMITS.alertTitle));
     titles.set(a.incident_id, list);
   }
   const out: FedIncidentSummary[] = [];
   for (const i of incidents) {
     if (i.closed_at) continue;
     out.push({
-      id: i.id.slice(0, 120),
+      id: i.id.slice(0, FED_LIMITS.incidentId),
       opened_at: i.opened_at,
-      domains: i.domains.slice(0, 8),
+      domains: i.domains.slice(0, FED_LIMITS.domainsPerIncident),
       crisis: i.crisis,
       exercise: i.exercise,
       headline: headlines.get(i.id) ?? null,
@@ -131,5 +132,5 @@ export function summarizeIncidents(
     });
   }
   out.sort((a, b) => a.opened_at.localeCompare(b.opened_at));
-  return out.slice(-20);
+  return out.slice(-FED_LIMITS.openIncidents);
 }

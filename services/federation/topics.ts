@@ -12,7 +12,26 @@ export const FED_KINDS = ['summary', 'incidents', 'offer', 'link'] as const;
 export type FedKind = (typeof FED_KINDS)[number];
 
 /** Largest payload tend accepts from a neighbour (the biggest, incidents, is a few kB). */
-export const MAX_PAYLOAD_BYTES = 16 * 1024;
+export const FED_MAX_PAYLOAD_BYTES = 16 * 1024;
+
+/**
+ * Lengths and counts the wire format allows, stated once: the publisher cuts its news to them
+ * (summary.ts) and refuses a longer offer (Federation.setOffer), the receiver refuses past them
+ * (the schemas below), so a village never publishes what its neighbours would refuse.
+ */
+export const FED_LIMITS = {
+  /** a village's display name */
+  name: 120,
+  incidentId: 120,
+  domain: 20,
+  domainsPerIncident: 8,
+  headline: 300,
+  alertTitle: 300,
+  alertsPerIncident: 20,
+  openIncidents: 20,
+  /** offer text, on the page and on the wire */
+  offer: 500,
+} as const;
 
 const villageId = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
@@ -42,7 +61,7 @@ const text = (max: number) => z.string().max(max);
 export const summarySchema = z.object({
   v: z.literal(1),
   at: iso,
-  name: text(120).optional(),
+  name: text(FED_LIMITS.name).optional(),
   population: count.optional(),
   water_days_current: num,
   water_days_minimum: num,
@@ -60,29 +79,29 @@ export const summarySchema = z.object({
 export type FedSummary = z.infer<typeof summarySchema>;
 
 export const incidentSummarySchema = z.object({
-  id: text(120),
+  id: text(FED_LIMITS.incidentId),
   opened_at: iso,
-  domains: z.array(text(20)).max(8),
+  domains: z.array(text(FED_LIMITS.domain)).max(FED_LIMITS.domainsPerIncident),
   crisis: z.boolean(),
   exercise: z.boolean().default(false),
   /** the assembly prompt's headline, when one is open (measured facts, no names) */
-  headline: text(300).nullable().default(null),
+  headline: text(FED_LIMITS.headline).nullable().default(null),
   /** alert titles (generated from rules, never people's notes) */
-  alerts: z.array(text(300)).max(20).default([]),
+  alerts: z.array(text(FED_LIMITS.alertTitle)).max(FED_LIMITS.alertsPerIncident).default([]),
 });
 export type FedIncidentSummary = z.infer<typeof incidentSummarySchema>;
 
 export const incidentsSchema = z.object({
   v: z.literal(1),
   at: iso,
-  open: z.array(incidentSummarySchema).max(20),
+  open: z.array(incidentSummarySchema).max(FED_LIMITS.openIncidents),
 });
 export type FedIncidents = z.infer<typeof incidentsSchema>;
 
 export const offerSchema = z.object({
   v: z.literal(1),
   at: iso,
-  text: text(500).nullable(),
+  text: text(FED_LIMITS.offer).nullable(),
   withdrawn: z.boolean().default(false),
   source: z.enum(['computed', 'edited', 'config', 'none']).catch('computed'),
 });
@@ -116,7 +135,7 @@ const schemas = { summary: summarySchema, incidents: incidentsSchema, offer: off
 /** Decode one neighbour payload; throws FedPayloadError with the reason to count. */
 export function decodeFed(kind: FedKind, payload: Buffer): FedMessage {
   if (payload.length === 0) return { kind, body: null };
-  if (payload.length > MAX_PAYLOAD_BYTES) throw new FedPayloadError('too_large', `${payload.length} bytes (at most ${MAX_PAYLOAD_BYTES})`);
+  if (payload.length > FED_MAX_PAYLOAD_BYTES) throw new FedPayloadError('too_large', `${payload.length} bytes (at most ${FED_MAX_PAYLOAD_BYTES})`);
   let textBody: string;
   try {
     textBody = new TextDecoder('utf-8', { fatal: true }).decode(payload);

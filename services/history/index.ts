@@ -1,12 +1,13 @@
 // History: listens to the village's events, turns them into line-protocol points in the SQLite
 // outbox (durable with the same group commit as the reading, before its PUBACK), and drains the
-// outbox to InfluxDB when the config names one (DESIGN.md "History"; schema in README.md here).
+// outbox to InfluxDB when the config names one (the measurement schema is in README.md here).
 import type { Config } from '../../config/schema.ts';
 import type { VillageEventHub, VillageEvents } from '../events.ts';
 import type { Storage } from '../storage.ts';
 import type { Clock, LinkStatus, Level, ReserveStatus } from '../../core/types.ts';
 import { InfluxWriter } from './influx-writer.ts';
 import { Outbox } from './outbox.ts';
+import type { LogSink } from '../../core/log.ts';
 import { alertPoint, devicePoint, incidentPoint, linkPoint, readingPoint, rejectPoint, statusPoints } from './points.ts';
 
 export { Outbox } from './outbox.ts';
@@ -36,7 +37,7 @@ export interface HistoryOptions {
   clock: Clock;
   storage: Storage;
   events: VillageEventHub;
-  log?: (m: string) => void;
+  log?: LogSink;
   fetch?: typeof fetch;
   /** connection states to sample into the `link` measurement (broker, serial, federation …) */
   links?: () => LinkStatus[];
@@ -48,7 +49,6 @@ export class History {
   readonly outbox: Outbox;
   private writer: InfluxWriter | null = null;
   private readonly village: string;
-  private readonly log: (m: string) => void;
   private unsubscribe: (() => void)[] = [];
   private lastSampleAt = -Infinity;
   private lastSignature = '';
@@ -58,8 +58,7 @@ export class History {
 
   constructor(private readonly opts: HistoryOptions) {
     this.village = opts.config.village.id;
-    this.log = opts.log ?? (() => {});
-    this.outbox = new Outbox(opts.storage, opts.config.storage.outbox_max_bytes, this.log);
+    this.outbox = new Outbox(opts.storage, opts.config.storage.outbox_max_bytes, opts.log);
   }
 
   get enabled(): boolean {
@@ -74,7 +73,7 @@ export class History {
     if (!influx) return; // nothing would ever drain the outbox; the page keeps its own 24 h in SQLite
     const { events, storage, clock } = this.opts;
     const on = <K extends keyof VillageEvents>(name: K, fn: (...args: VillageEvents[K]) => void) => {
-      events.on(name, fn as never);
+      events.on(name, fn as never, 'history');
       this.unsubscribe.push(() => events.off(name, fn as never));
     };
     on('reading', (r) => {
@@ -102,7 +101,7 @@ export class History {
       if (agg) { agg.count++; agg.detail = r.detail; } else this.rejects.set(key, { device: r.device, reason: r.reason, count: 1, detail: r.detail });
     });
     this.writer = new InfluxWriter({
-      config: influx, outbox: this.outbox, fetch: this.opts.fetch, log: this.log, now: () => clock.now(), ...this.opts.writer,
+      config: influx, outbox: this.outbox, fetch: this.opts.fetch, log: this.opts.log, now: () => clock.now(), ...this.opts.writer,
     });
     this.writer.start();
   }

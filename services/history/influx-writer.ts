@@ -11,6 +11,7 @@
 //   full jitter, so many gateways coming back after a storm do not hit the server in step.
 import type { InfluxConfig } from '../../config/schema.ts';
 import type { Outbox, OutboxChunk } from './outbox.ts';
+import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -28,7 +29,7 @@ export interface InfluxWriterOptions {
   config: InfluxConfig;
   outbox: Outbox;
   fetch?: typeof fetch;
-  log?: (m: string) => void;
+  log?: LogSink;
   /** epoch ms, for the set-aside rows */
   now?: () => number;
   random?: () => number;
@@ -45,7 +46,8 @@ class RetryableError extends Error {}
 
 export class InfluxWriter {
   private readonly fetch: typeof fetch;
-  private readonly log: (m: string) => void;
+  /** limited lines: one per key a minute, so an InfluxDB away for a day does not fill the log */
+  private readonly log: Logger;
   private readonly writeUrl: string;
   private readonly queryUrl: string;
   private readonly pingUrl: string;
@@ -58,12 +60,11 @@ export class InfluxWriter {
   private draining = 0;
   private createdDb = false;
   private readonly stopping = new AbortController();
-  private logBudget = { at: 0, n: 0, suppressed: 0 };
   readonly st: WriterStats = { written_total: 0, rejected_total: 0, requests_total: 0, retries_total: 0, last_error: null, connected: false, backoff_ms: 0 };
 
   constructor(private readonly opts: InfluxWriterOptions) {
     this.fetch = opts.fetch ?? globalThis.fetch;
-    this.log = opts.log ?? (() => {});
+    this.log = moduleLog(opts.log, 'history', { windowMs: 60_000 });
     const base = opts.config.url.endsWith('/') ? opts.config.url : opts.config.url + '/';
     const q = new URLSearchParams({ db: opts.config.database, precision: 'ms' });
     this.writeUrl = new URL('write?' + q.toString(), base).toString();
@@ -142,8 +143,9 @@ export class InfluxWriter {
         ok = await this.exclusive(() => this.round());
       } catch (err) {
         // SQLite trouble (disk, closed at shutdown): say so and try again later, never crash
-        this.st.last_error = `outbox: ${(err as Error).message}`;
-        this.logLimited(`history: ${this.st.last_error}`);
+        const error = `outbox: ${(err as Error).message}`;
+        this.st.last_error = error;
+        this.log.limited('outbox', () => error, 'error');
         ok = false;
         this.st.backoff_ms = Math.max(this.st.backoff_ms, 1000);
       }
@@ -185,10 +187,12 @@ export class InfluxWriter {
       const cap = Math.min(max, min * 2 ** Math.min(this.failures - 1, 20));
       // "full jitter": anywhere between half and all of the capped delay
       this.st.backoff_ms = Math.round(cap / 2 + (this.opts.random ?? Math.random)() * (cap / 2));
-      this.logLimited(`history: InfluxDB write failed (${failed.error}); retrying in ${this.st.backoff_ms} ms`);
+      // each of the first ten failures in a row is logged with its delay; after that, one a minute
+      const delay = this.st.backoff_ms;
+      this.log.limited(`write failed:${Math.min(this.failures, 10)}`, () => `InfluxDB write failed (${failed.error}); retrying in ${delay} ms`);
       return false;
     }
-    if (this.failures) this.log(`history: InfluxDB writes work again after ${this.failures} failed attempt${this.failures === 1 ? '' : 's'}`);
+    if (this.failures) this.log.info(`InfluxDB writes work again after ${this.failures} failed attempt${this.failures === 1 ? '' : 's'}`);
     this.failures = 0;
     this.st.backoff_ms = 0;
     return true;
@@ -248,7 +252,9 @@ export class InfluxWriter {
     if (lines.length === 1 && res.status !== 413) {
       this.opts.outbox.setAside(lines[0]!, res.status, error, this.opts.now?.() ?? Date.now());
       this.st.rejected_total++;
-      this.logLimited(`history: InfluxDB refused a point, set aside in outbox_rejected (${error}): ${lines[0]!.slice(0, 500)}`);
+      // one line a minute per measurement: a flood of bad points in one measurement is one line
+      const measurement = /^(?:[^,\s\\]|\\.)*/.exec(lines[0]!)![0].slice(0, 64);
+      this.log.limited(`refused:${measurement}`, () => `InfluxDB refused a point, set aside in outbox_rejected (${error}): ${lines[0]!.slice(0, 500)}`);
       return { ok: true, written: 0 };
     }
     if (lines.length === 1) return { ok: false, error };
@@ -282,9 +288,9 @@ export class InfluxWriter {
       const body = new URLSearchParams({ q: `CREATE DATABASE "${this.opts.config.database.replace(/["\\]/g, '\\$&')}"` });
       const res = await this.fetch(this.queryUrl, { method: 'POST', headers: { ...this.headers, 'content-type': 'application/x-www-form-urlencoded' }, body });
       await res.text();
-      this.log(`history: database "${this.opts.config.database}" was missing; CREATE DATABASE answered ${res.status}`);
+      this.log.info(`database "${this.opts.config.database}" was missing; CREATE DATABASE answered ${res.status}`);
     } catch (err) {
-      this.log(`history: could not create database: ${(err as Error).message}`);
+      this.log.error(`could not create database: ${(err as Error).message}`);
     }
   }
 
@@ -324,15 +330,5 @@ export class InfluxWriter {
     const next = this.busy.then(fn, fn);
     this.busy = next.catch(() => {});
     return next;
-  }
-
-  private logLimited(m: string): void {
-    const now = Date.now();
-    if (now - this.logBudget.at > 60_000) {
-      if (this.logBudget.suppressed) this.log(`history: ${this.logBudget.suppressed} similar messages suppressed`);
-      this.logBudget = { at: now, n: 0, suppressed: 0 };
-    }
-    if (this.logBudget.n++ < 10) this.log(m);
-    else this.logBudget.suppressed++;
   }
 }

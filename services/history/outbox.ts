@@ -9,6 +9,7 @@
 import type Database from 'better-sqlite3';
 import type { Flusher, Storage } from '../storage.ts';
 import { PointClass, type Point } from './points.ts';
+import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 
 /** Bytes a row costs beyond its text (rowid, counts, SQLite record header): an estimate. */
 const ROW_OVERHEAD = 32;
@@ -50,7 +51,11 @@ export class Outbox implements Flusher {
   private listeners: ((rows: number) => void)[] = [];
   private stmts!: { insert: Stmt; first: Stmt; after: Stmt; remove: Stmt; aside: Stmt; counter: Stmt; trimAside: Stmt; oldestOf: Stmt; dropUpTo: Stmt };
 
-  constructor(private readonly storage: Storage, private readonly maxBytes: number, private readonly log: (m: string) => void = () => {}) {}
+  private readonly log: Logger;
+
+  constructor(private readonly storage: Storage, private readonly maxBytes: number, log?: LogSink) {
+    this.log = moduleLog(log, 'history', { windowMs: 60_000 });
+  }
 
   /** Create the tables, count what a previous run left, register with the group commit. */
   start(): void {
@@ -175,7 +180,8 @@ export class Outbox implements Flusher {
       this.dropped[cls] += points;
       const name = ['dropped_raw', 'dropped_derived', 'dropped_keep'][cls]!;
       this.stmts.counter.run(name, this.dropped[cls]);
-      this.log(`history outbox full (${this.maxBytes} bytes): dropped the ${points} oldest ${name.slice(8)} points`);
+      // a full outbox drops at every group commit while InfluxDB is away: one line a minute per class
+      this.log.limited(name, () => `outbox full (${this.maxBytes} bytes): dropped the ${points} oldest ${name.slice(8)} points`);
     }
   }
 

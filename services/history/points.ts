@@ -1,12 +1,12 @@
 // Pure mapping from tend's messages to InfluxDB line protocol (the schema is documented in
-// services/history/README.md; DESIGN.md "History" fixes the `reading` measurement).
+// services/history/README.md; the `reading` measurement, its tags and fields are a fixed contract).
 // Line protocol: `measurement,tag=v,tag=v field=v,field="s" <ts>` — see
 // https://docs.influxdata.com/influxdb/v1/write_protocols/line_protocol_reference/
 // Every numeric field is written as a float (never `i`), so a field never changes type: InfluxDB
 // refuses a point whose field type differs from the shard's (a 400 that would set points aside).
 import type { Alert, Incident, Level, Reading, RejectReason, ReserveStatus } from '../../core/types.ts';
 
-/** Outbox classes, in the order the bound drops them (DESIGN: drop raw readings first). */
+/** Outbox classes, in the order the bound drops them (raw readings first). */
 export const PointClass = {
   /** one point per accepted reading: dropped first when the outbox is full */
   raw: 0,

@@ -8,7 +8,7 @@ import { MAX_CLOCK_SKEW_MS } from '../../core/limits.ts';
 import type { VillageEventHub } from '../events.ts';
 import type { Clock, RawReading, Reading, RejectReason } from '../../core/types.ts';
 import { calibrate } from './calibrate.ts';
-import { rateLimitedLog, type RateLimitedLog } from '../../core/log.ts';
+import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 
 /** The one thing ingest needs from the state: somewhere to put an accepted reading. */
 export interface ReadingStore {
@@ -26,7 +26,7 @@ export class Ingest implements TransportSink {
   private readonly sensorsByKey = new Map<string, SensorConfig>();
   private readonly devices = new Set<string>();
   /** at most one line a minute per device: a flood of garbage must not flood the log too */
-  private readonly log: RateLimitedLog;
+  private readonly log: Logger;
   /** `${device}\0${reason}` → count */
   readonly rejects = new Map<string, number>();
   readonly accepted = new Map<string, number>();
@@ -41,9 +41,9 @@ export class Ingest implements TransportSink {
     clock: Clock;
     events: VillageEventHub;
     store: ReadingStore;
-    log?: (msg: string) => void;
+    log?: LogSink;
   }) {
-    this.log = rateLimitedLog(opts.log, opts.clock, LOG_EVERY_MS);
+    this.log = moduleLog(opts.log, 'ingest', { clock: opts.clock, windowMs: LOG_EVERY_MS });
     for (const d of opts.config.devices) this.devices.add(d.id);
     for (const s of opts.config.sensors) this.sensorsByKey.set(sensorKey(s.device, metricOf(s)), s);
   }
@@ -89,7 +89,7 @@ export class Ingest implements TransportSink {
     if (raw.value === 0) return;
     const key = `${raw.device}\0${raw.value}`;
     this.faults.set(key, (this.faults.get(key) ?? 0) + 1);
-    this.log(`fault:${raw.device}`, () => `ingest: ${raw.device} reports sensor fault ${raw.value} (${raw.value === 1 ? 'no echo or signal too low' : raw.value === 2 ? 'out of range' : 'device-specific'}); its level is not updated`);
+    this.log.limited(`fault:${raw.device}`, () => `${raw.device} reports sensor fault ${raw.value} (${raw.value === 1 ? 'no echo or signal too low' : raw.value === 2 ? 'out of range' : 'device-specific'}); its level is not updated`);
   }
 
   /** device faults as [device, code, count] for /metrics */
@@ -105,7 +105,7 @@ export class Ingest implements TransportSink {
     const key = `${label}\0${reason}`;
     this.rejects.set(key, (this.rejects.get(key) ?? 0) + 1);
     this.rejectedTotal++;
-    this.log(label, () => `ingest: rejected from ${label}: ${reason}: ${detail} (${this.rejects.get(key)} ${reason} so far; logging this device at most once a minute)`);
+    this.log.limited(label, () => `rejected from ${label}: ${reason}: ${detail} (${this.rejects.get(key)} ${reason} so far; logging this device at most once a minute)`);
     this.opts.events.emit('reject', { device: label, reason, detail, at: this.opts.clock.now() });
   }
 

@@ -1,4 +1,4 @@
-// The web page and HTTP API (DESIGN.md "Reserve status", "Alerts…", "Federation").
+// The web page and HTTP API (docs/architecture.md, "HTTP API" and "The reserve status").
 // Reads are open; write endpoints need the token (Authorization: Bearer …). Bodies are small and
 // size-limited. The page is static files with no external resources, so it works offline.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -10,6 +10,8 @@ import type { Registry } from 'prom-client';
 import { PAGE_DIR } from '../../core/paths.ts';
 import { hostPort, listen } from '../../core/listen.ts';
 import type { VillageEventHub } from '../events.ts';
+import { NOTE_LIMITS } from '../../core/limits.ts';
+import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 import type { Alert, AssemblyPrompt, LinkStatus, ReserveStatus, SensorHealth } from '../../core/types.ts';
 
 const MAX_BODY = 16 * 1024;
@@ -27,8 +29,10 @@ export interface WebSources {
   history(sensorId: string, hours: number): { ts: number; value: number }[] | null;
   metrics: Registry;
   health(): { ok: boolean; [k: string]: unknown };
-  alerting?: {
+  alerts?: {
     alerts(): Alert[];
+  };
+  assembly?: {
     prompts(): AssemblyPrompt[];
     prompt(id: string): AssemblyPrompt | undefined;
     addNote(id: string, note: { author: string; text: string }): AssemblyPrompt;
@@ -39,7 +43,7 @@ export interface WebSources {
     view(): unknown;
     setOffer(text: string | null, withdrawn?: boolean): void;
   };
-  log?: (msg: string) => void;
+  log?: LogSink;
 }
 
 class HttpError extends Error {
@@ -53,11 +57,13 @@ export class WebServer {
   private readonly sse = new Set<ServerResponse>();
   private readonly files = new Map<string, { body: Buffer; type: string }>();
   private readonly tokenDigest: Buffer;
+  private readonly log: Logger;
   port = 0;
   url = '';
 
   constructor(private readonly src: WebSources, private readonly opts: { host: string; port: number; tls?: { cert_file: string; key_file: string } }) {
     this.tokenDigest = createHash('sha256').update(src.token).digest();
+    this.log = moduleLog(src.log, 'web');
   }
 
   async start(): Promise<void> {
@@ -71,7 +77,7 @@ export class WebServer {
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.route(req, res).catch((err: unknown) => {
         const status = err instanceof HttpError ? err.status : 500;
-        if (status === 500) this.src.log?.(`web: ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`);
+        if (status === 500) this.log.error(`${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`);
         if (!res.headersSent) sendJson(res, status, { error: (err as Error).message });
         else res.end();
       });
@@ -84,9 +90,9 @@ export class WebServer {
     this.port = await listen(this.server, this.opts.port, this.opts.host);
     this.url = `${this.opts.tls ? 'https' : 'http'}://${hostPort(this.opts.host, this.port)}`;
     const { events } = this.src;
-    events.on('status', this.onStatus);
-    events.on('alert', this.onAlert);
-    events.on('assembly', this.onAssembly);
+    events.on('status', this.onStatus, 'web');
+    events.on('alert', this.onAlert, 'web');
+    events.on('assembly', this.onAssembly, 'web');
   }
 
   private onStatus = (s: ReserveStatus) => this.broadcast('status', s);
@@ -133,18 +139,18 @@ export class WebServer {
         return sendJson(res, 200, { sensor, points });
       }
       if (path === '/api/stream') return this.stream(req, res);
-      if (path === '/api/alerts') return sendJson(res, 200, src.alerting?.alerts() ?? []);
-      if (path === '/api/assembly') return sendJson(res, 200, src.alerting?.prompts() ?? []);
+      if (path === '/api/alerts') return sendJson(res, 200, src.alerts?.alerts() ?? []);
+      if (path === '/api/assembly') return sendJson(res, 200, src.assembly?.prompts() ?? []);
       const cap = path.match(/^\/api\/assembly\/([^/]+)\/cap$/);
       if (cap) {
-        const xml = src.alerting?.cap(decodeURIComponent(cap[1]!));
+        const xml = src.assembly?.cap(decodeURIComponent(cap[1]!));
         if (!xml) throw new HttpError(404, 'no such prompt');
         res.writeHead(200, { 'content-type': 'application/cap+xml; charset=utf-8' });
         return void res.end(xml);
       }
       const one = path.match(/^\/api\/assembly\/([^/]+)$/);
       if (one) {
-        const p = src.alerting?.prompt(decodeURIComponent(one[1]!));
+        const p = src.assembly?.prompt(decodeURIComponent(one[1]!));
         if (!p) throw new HttpError(404, 'no such prompt');
         return sendJson(res, 200, p);
       }
@@ -157,29 +163,35 @@ export class WebServer {
       this.requireToken(req);
       const notes = path.match(/^\/api\/assembly\/([^/]+)\/notes$/);
       if (notes) {
-        if (!src.alerting) throw new HttpError(404, 'no such prompt');
+        if (!src.assembly) throw new HttpError(404, 'no such prompt');
         const body = await readJson(req);
-        const author = typeof body.author === 'string' ? body.author.trim() : '';
-        const text = typeof body.text === 'string' ? body.text.trim() : '';
-        if (!text) throw new HttpError(400, 'a note needs text');
-        if (text.length > 2000 || author.length > 80) throw new HttpError(413, 'a note is at most 2000 characters and a name 80');
+        // the assembly checks the note against NOTE_LIMITS; here only the answer's status is chosen
+        const author = typeof body.author === 'string' && body.author.trim() ? body.author : 'someone';
+        const text = typeof body.text === 'string' ? body.text : '';
         try {
-          return sendJson(res, 201, src.alerting.addNote(decodeURIComponent(notes[1]!), { author: author || 'someone', text }));
+          return sendJson(res, 201, src.assembly.addNote(decodeURIComponent(notes[1]!), { author, text }));
         } catch (err) {
           const code = (err as { code?: string }).code;
-          throw new HttpError(code === 'closed' ? 409 : code === 'invalid' ? 400 : 404, (err as Error).message);
+          if (code === 'not_found') throw new HttpError(404, (err as Error).message);
+          if (code === 'closed') throw new HttpError(409, (err as Error).message);
+          if (code === 'invalid') {
+            const tooLong = text.trim().length > NOTE_LIMITS.text || author.trim().length > NOTE_LIMITS.author;
+            throw new HttpError(tooLong ? 413 : 400, (err as Error).message);
+          }
+          throw err;
         }
       }
       if (path === '/api/drill') {
-        if (!src.alerting) throw new HttpError(404, 'alerts are not running');
-        src.alerting.startDrill();
+        if (!src.assembly) throw new HttpError(404, 'alerts are not running');
+        src.assembly.startDrill();
         return sendJson(res, 202, { started: true, exercise: true });
       }
       if (path === '/api/federation/offer') {
         if (!src.federation) throw new HttpError(404, 'federation is not configured');
         const body = await readJson(req);
         const withdrawn = body.withdrawn === true;
-        const text = typeof body.offer === 'string' ? body.offer.trim().slice(0, 500) : null;
+        // federation checks the text (FED_LIMITS.offer) and answers a clear message for the 400
+        const text = typeof body.offer === 'string' ? body.offer.trim() : null;
         try {
           src.federation.setOffer(text || null, withdrawn);
         } catch (err) {

@@ -44,7 +44,7 @@
   }
   function setText(id, text) { var e = typeof id === 'string' ? $(id) : id; if (e) e.textContent = text == null ? '' : String(text); }
   function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); }
-  function isNum(n) { return typeof n === 'number' && isFinite(n); }
+  function isNum(n) { return Number.isFinite(n); }
   function str(v) { return v == null ? '' : String(v); }
 
   // ---------- formatting ----------
@@ -58,8 +58,9 @@
   }
   function parseTime(t) {
     if (isNum(t)) return t;
-    if (typeof t === 'string') { var n = Date.parse(t); return isNaN(n) ? null : n; }
-    return null;
+    if (typeof t !== 'string') return null;
+    var n = Date.parse(t);
+    return Number.isNaN(n) ? null : n;
   }
   function serverNow() { return Date.now() + state.serverOffset; }
   function fmtAgo(iso) {
@@ -116,20 +117,21 @@
   }
 
   // ---------- token (write key) ----------
-  function getToken() { try { return localStorage.getItem(KEY_TOKEN) || ''; } catch (e) { return ''; } }
-  function setToken(t) { try { if (t) localStorage.setItem(KEY_TOKEN, t); else localStorage.removeItem(KEY_TOKEN); } catch (e) { /* private mode */ } }
+  function getToken() { try { return localStorage.getItem(KEY_TOKEN) || ''; } catch (_e) { return ''; } }
+  function setToken(t) { try { if (t) localStorage.setItem(KEY_TOKEN, t); else localStorage.removeItem(KEY_TOKEN); } catch (_e) { /* private mode */ } }
   (function takeTokenFromUrl() {
     // A crew member may be handed a link with ?token=…; keep it on this phone, then drop it
     // from the address bar so it does not end up in screenshots or shared links.
+    var u, t;
     try {
-      var u = new URL(location.href);
-      var t = u.searchParams.get('token');
+      u = new URL(location.href);
+      t = u.searchParams.get('token');
       if (t) {
         setToken(t);
         u.searchParams.delete('token');
         history.replaceState(null, '', u.pathname + (u.search || '') + u.hash);
       }
-    } catch (e) { /* old browser: the key field still works */ }
+    } catch (_e) { /* old browser: the key field still works */ }
   })();
   function authHeaders() {
     var h = { 'Content-Type': 'application/json' };
@@ -144,16 +146,15 @@
   // ---------- sound for new prompts (WebAudio; browsers allow it only after a user gesture) ----------
   var sound = {
     ctx: null,
-    enabled: (function () { try { return localStorage.getItem(KEY_SOUND) !== 'off'; } catch (e) { return true; } })(),
+    enabled: (function () { try { return localStorage.getItem(KEY_SOUND) !== 'off'; } catch (_e) { return true; } })(),
     pending: null, // a chime waiting for the first tap
     plays: 0,
   };
   function audioCtx() {
-    if (!sound.ctx) {
-      var AC = window.AudioContext || window.webkitAudioContext;
-      if (!AC) return null;
-      try { sound.ctx = new AC(); } catch (e) { return null; }
-    }
+    if (sound.ctx) return sound.ctx;
+    var AC = window.AudioContext || window.webkitAudioContext;
+    if (!AC) return null;
+    try { sound.ctx = new AC(); } catch (_e) { return null; }
     return sound.ctx;
   }
   function unlockSound() {
@@ -162,7 +163,10 @@
     var go = function () {
       document.body.dataset.sound = ctx.state;
       updateSoundHint();
-      if (sound.pending && ctx.state === 'running') { var p = sound.pending; sound.pending = null; chime(p); }
+      if (!sound.pending || ctx.state !== 'running') return;
+      var p = sound.pending;
+      sound.pending = null;
+      chime(p);
     };
     if (ctx.state === 'suspended') ctx.resume().then(go, go); else go();
   }
@@ -200,7 +204,7 @@
   function updateSoundHint() {
     var hints = document.querySelectorAll('.sound-hint');
     var blocked = sound.enabled && !!sound.pending;
-    for (var i = 0; i < hints.length; i++) hints[i].hidden = !blocked;
+    Array.prototype.forEach.call(hints, function (h) { h.hidden = !blocked; });
   }
   function showSoundToggle() {
     var b = $('sound-toggle');
@@ -209,7 +213,7 @@
   }
   $('sound-toggle').addEventListener('click', function () {
     sound.enabled = !sound.enabled;
-    try { localStorage.setItem(KEY_SOUND, sound.enabled ? 'on' : 'off'); } catch (e) { /* ignore */ }
+    try { localStorage.setItem(KEY_SOUND, sound.enabled ? 'on' : 'off'); } catch (_e) { /* ignore */ }
     if (!sound.enabled) sound.pending = null;
     showSoundToggle();
     updateSoundHint();
@@ -218,8 +222,10 @@
   // ---------- fetching ----------
   function getJSON(path) {
     return fetch(path, { headers: { Accept: 'application/json' }, cache: 'no-store' }).then(function (r) {
-      if (!r.ok) { var err = new Error(path + ': HTTP ' + r.status); err.status = r.status; throw err; }
-      return r.json();
+      if (r.ok) return r.json();
+      var err = new Error(path + ': HTTP ' + r.status);
+      err.status = r.status;
+      throw err;
     });
   }
   function refreshAll() {
@@ -311,15 +317,17 @@
     seenEl.dataset.prefix = 'updated ';
     seenEl.textContent = 'updated ' + fmtAgo(t.last_seen);
     // Live points between history fetches, so the sparkline moves with the figure.
-    if (!stale && isNum(t.liters)) {
-      var ts = parseTime(t.last_seen) || serverNow();
-      var h = state.history[t.id] || (state.history[t.id] = []);
-      var last = h[h.length - 1];
-      // one live point a minute at most (the newest value wins), so a day stays ~1,440 points
-      if (last && last.live && ts - last.b < 60000) { if (ts > last.t) { last.t = ts; last.v = t.liters; } }
-      else if (!last || ts > last.t) h.push({ t: ts, v: t.liters, live: true, b: ts });
-    }
+    if (!stale && isNum(t.liters)) addLivePoint(t);
     drawSpark(card, t);
+  }
+  function addLivePoint(t) {
+    var ts = parseTime(t.last_seen) || serverNow();
+    if (!state.history[t.id]) state.history[t.id] = [];
+    var h = state.history[t.id];
+    var last = h[h.length - 1];
+    // one live point a minute at most (the newest value wins), so a day stays ~1,440 points
+    if (last && last.live && ts - last.b < 60000) { if (ts > last.t) { last.t = ts; last.v = t.liters; } }
+    else if (!last || ts > last.t) h.push({ t: ts, v: t.liters, live: true, b: ts });
   }
 
   function loadHistory(id) {
@@ -401,7 +409,9 @@
     var best = null;
     Object.keys(state.sensors).forEach(function (id) {
       var s = state.sensors[id];
-      if (kinds.indexOf(s.kind) >= 0) { var t = parseTime(s.last_seen); if (t != null && (best == null || t > best)) best = t; }
+      if (kinds.indexOf(s.kind) < 0) return;
+      var t = parseTime(s.last_seen);
+      if (t != null && (best == null || t > best)) best = t;
     });
     return best == null ? null : new Date(best).toISOString();
   }
@@ -501,8 +511,9 @@
       li.dataset.sensor = s.id;
       li.appendChild(el('span', 'sensor-name', s.name || s.id));
       li.appendChild(el('span', 'sensor-value', sensorValue(s)));
+      var lab;
       if (stale) {
-        var lab = el('span', 'stale-label');
+        lab = el('span', 'stale-label');
         showStale(lab, true, s.last_seen, offline);
         li.appendChild(lab);
       } else {
@@ -547,6 +558,7 @@
     if (a.state === 'resolved') delete state.alerts[a.id]; else state.alerts[a.id] = a;
     renderAlerts();
   }
+  // biome-ignore lint/suspicious/noPrototypeBuiltins: Object.hasOwn is ES2022, newer than the old phone browsers this page serves
   function sevRank(s) { return Object.prototype.hasOwnProperty.call(SEVERITY_RANK, s) ? SEVERITY_RANK[s] : 9; }
   function renderAlerts() {
     var list = Object.keys(state.alerts).map(function (k) { return state.alerts[k]; })
@@ -570,10 +582,10 @@
 
   // ---------- assembly prompts ----------
   var promptEls = {}; // id -> { root, body, form, banner }
-  function promptKey(p) { return [p.version | 0, str(p.updated_at), (p.notes || []).length]; }
+  function promptKey(p) { return [p.version | 0, str(p.updated_at), p.notes_total != null ? p.notes_total : (p.notes || []).length]; }
   function newer(a, b) { // a at least as new as b
-    var ka = promptKey(a), kb = promptKey(b);
-    for (var i = 0; i < ka.length; i++) { if (ka[i] > kb[i]) return true; if (ka[i] < kb[i]) return false; }
+    var ka = promptKey(a), kb = promptKey(b), i;
+    for (i = 0; i < ka.length; i++) { if (ka[i] > kb[i]) return true; if (ka[i] < kb[i]) return false; }
     return true;
   }
   function applyPromptList(list) {
@@ -614,11 +626,11 @@
     updatePill();
   }
   function renderPromptOnly(p) {
-    var els = promptEls[p.id];
+    var els = promptEls[p.id], done;
     if (p.status !== 'open') {
       if (els) {
         els.root.remove(); els.banner.remove(); delete promptEls[p.id];
-        var done = el('div', 'banner closed' + (p.exercise ? ' exercise' : ''));
+        done = el('div', 'banner closed' + (p.exercise ? ' exercise' : ''));
         done.dataset.closed = str(p.id);
         done.appendChild(el('strong', null, (p.exercise ? 'EXERCISE · ' : '') + 'Prompt closed'));
         done.appendChild(el('span', null, ' ' + str(p.headline) + (p.closed_at ? ' (closed ' + fmtClock(p.closed_at) + ')' : '')));
@@ -666,7 +678,7 @@
     var lblA = el('label', null, 'Your name');
     var author = el('input');
     author.name = 'author'; author.maxLength = 80;
-    try { author.value = localStorage.getItem(KEY_AUTHOR) || ''; } catch (e) { /* ignore */ }
+    try { author.value = localStorage.getItem(KEY_AUTHOR) || ''; } catch (_e) { /* ignore */ }
     lblA.appendChild(author);
     var lblT = el('label', null, 'Note');
     var text = el('textarea');
@@ -683,7 +695,7 @@
       var who = author.value.trim();
       if (!t) { msg.textContent = 'The note is empty.'; return; }
       if (!getToken()) { msg.textContent = 'Adding notes needs the village write key; it can be saved under "This device".'; return; }
-      try { localStorage.setItem(KEY_AUTHOR, who); } catch (e) { /* ignore */ }
+      try { localStorage.setItem(KEY_AUTHOR, who); } catch (_e) { /* ignore */ }
       btn.disabled = true;
       msg.textContent = 'Sending…';
       fetch('/api/assembly/' + encodeURIComponent(p.id) + '/notes', {
@@ -791,6 +803,15 @@
     });
     if (!ul.children.length) ul.appendChild(el('li', 'muted empty', 'no notes yet'));
     ns.appendChild(ul);
+    // a busy prompt carries only its latest notes; all of them are at /api/assembly/<id>/notes
+    var shown = (p.notes || []).length;
+    if (p.notes_total > shown) {
+      var more = el('p', 'muted notes-more', 'Showing the latest ' + shown + ' of ' + p.notes_total + ' notes. ');
+      var all = el('a', null, 'All notes');
+      all.href = '/api/assembly/' + encodeURIComponent(p.id) + '/notes';
+      more.appendChild(all);
+      ns.appendChild(more);
+    }
     body.appendChild(ns);
   }
 
@@ -827,8 +848,9 @@
       var head = el('header');
       head.appendChild(el('h3', null, str(n.name || n.village)));
       if (n.incident_open) head.appendChild(el('span', 'badge', 'INCIDENT OPEN')).dataset.level = 'strained';
+      var lab;
       if (old) {
-        var lab = el('span', 'stale-label');
+        lab = el('span', 'stale-label');
         showStale(lab, true, n.heard_at, offline);
         head.appendChild(lab);
       } else {
@@ -903,13 +925,13 @@
       state.lastEvent = Date.now();
       if (state.link !== 'live') setLink('live');
       var data;
-      try { data = JSON.parse(ev.data); } catch (e) { state.badEvents++; return; }
+      try { data = JSON.parse(ev.data); } catch (_e) { state.badEvents++; return; }
       fn(data);
     });
   }
   function connect() {
     if (retryTimer) { clearTimeout(retryTimer); retryTimer = null; }
-    if (es) { try { es.close(); } catch (e) { /* ignore */ } }
+    if (es) { try { es.close(); } catch (_e) { /* ignore */ } }
     if (state.link !== 'reconnecting') setLink('connecting');
     es = new EventSource('/api/stream');
     es.onopen = function () {
@@ -945,9 +967,9 @@
 
   // ---------- the 1-second tick: keep every "… ago" current ----------
   function tick() {
-    var nodes = document.querySelectorAll('[data-seen]');
-    for (var i = 0; i < nodes.length; i++) {
-      var n = nodes[i];
+    var nodes = document.querySelectorAll('[data-seen]'), i, n;
+    for (i = 0; i < nodes.length; i++) {
+      n = nodes[i];
       if (n.dataset.staleLabel === '1') n.textContent = staleText(n.dataset.seen, n.dataset.offline === '1');
       else if (n.dataset.staleLabel === '') continue; // hidden label
       else n.textContent = (n.dataset.prefix || '') + fmtAgo(n.dataset.seen);
