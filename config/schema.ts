@@ -1,4 +1,4 @@
-// The config schema: the only source of config types (STYLE.md 3). Strict objects, so an unknown
+// The config schema: the only source of config types. Strict objects, so an unknown
 // key is an error with its path, not silently ignored. See config/village.example.yaml.
 import { z } from 'zod';
 import { SENSOR_KINDS } from '../core/types.ts';
@@ -163,13 +163,14 @@ export const configSchema = z.strictObject({
  * Defensive about types, because it also runs on a config that failed the schema, so that
  * `tend config check` reports every problem at once.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: it also runs on a config that failed the schema, so it probes every field defensively
 export function crossCheck(c: any, add: (path: (string | number)[], message: string) => void): void {
   if (typeof c !== 'object' || c === null) return;
   const devicesIn = Array.isArray(c.devices) ? c.devices : [];
   const sensorsIn = Array.isArray(c.sensors) ? c.sensors : [];
   const anonymous = c.broker && typeof c.broker === 'object' && 'embedded' in c.broker && c.broker.embedded?.allow_anonymous === true;
   const devices = new Map<string, number>();
+  // biome-ignore lint/suspicious/noExplicitAny: an unvalidated device entry, probed field by field
   devicesIn.forEach((d: any, i: number) => {
     if (devices.has(d.id)) add(['devices', i, 'id'], `duplicate device id "${d.id}"`);
     devices.set(d.id, i);
@@ -181,6 +182,7 @@ export function crossCheck(c: any, add: (path: (string | number)[], message: str
   });
   const sensors = new Set<string>();
   const metrics = new Set<string>();
+  // biome-ignore lint/suspicious/noExplicitAny: an unvalidated sensor entry, probed field by field
   sensorsIn.forEach((s: any, i: number) => {
     if (sensors.has(s.id)) add(['sensors', i, 'id'], `duplicate sensor id "${s.id}"`);
     sensors.add(s.id);

@@ -61,5 +61,5 @@ function interpolate(points: [number, number][], level: number): number {
 }
 
 function clamp(x: number, lo: number, hi: number): number {
-  return x < lo ? lo : x > hi ? hi : x;
+  return x < lo ? lo : Math.min(x, hi);
 }

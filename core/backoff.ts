@@ -1,4 +1,4 @@
-// Reconnect delay for a lost link (serial port, external broker, federation): 1 s, 2 s, 4 s … capped at 30 s (issue 4: "a growing,
+// Reconnect delay for a lost link (serial port, external broker, federation): 1 s, 2 s, 4 s … capped at 30 s ("a growing,
 // capped delay"). No jitter: each port has one client, so there is no herd to spread out.
 export interface BackoffOptions {
   first_ms?: number;

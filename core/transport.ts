@@ -11,7 +11,7 @@ export interface TransportSink {
   online(device: string, online: boolean): void;
 }
 
-/** A running adapter: its connection state is visible (STYLE.md 7). */
+/** A running adapter: its connection state is visible (the page and /metrics show it). */
 export interface TransportHandle {
   link(): LinkStatus;
   stop(): Promise<void>;

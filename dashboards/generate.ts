@@ -21,7 +21,7 @@ export function buildDashboards(): Record<string, Dashboard> {
 
 /** The exact text written for a dashboard (stable key order from the builders, 2-space JSON). */
 export function dashboardJson(d: Dashboard): string {
-  return JSON.stringify(d, null, 2) + '\n';
+  return `${JSON.stringify(d, null, 2)}\n`;
 }
 
 /** Write every dashboard to `outDir`; returns the files written. */

@@ -3,7 +3,7 @@
 // device is a real MQTT client that logs in with its own id and secret; each line is published
 // at its time (QoS 1, so the PUBACK says the reading is in), the clock is advanced, and the
 // status and rules run as they would live. Output: a readable timeline, or with --json one JSON
-// object a line per alert, incident and assembly change and a final status (DESIGN.md "CLI").
+// object a line per alert, incident and assembly change and a final status (docs/architecture.md, "CLI").
 import { SCENARIO_DIR } from '../core/paths.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,11 +3,12 @@
 // variables, and the alert/incident annotations every dashboard carries.
 // InfluxDB 1.x has no Flux, so every query is raw InfluxQL with Grafana's macros: $timeFilter,
 // $__interval and regex-matched template variables (/^$village$/ works for one, many or All).
-import * as cog from '@grafana/grafana-foundation-sdk/cog';
+import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type * as common from '@grafana/grafana-foundation-sdk/common';
 
 /** Every panel names the data source through the `datasource` variable: no hard-coded uid. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: '${datasource}' is Grafana's variable syntax, filled in by Grafana, not JS
 export const DS: common.DataSourceRef = { type: 'influxdb', uid: '${datasource}' };
 
 export interface InfluxQLQuery extends cog.Dataquery {

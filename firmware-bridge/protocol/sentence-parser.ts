@@ -1,4 +1,4 @@
-// Framing for $TEND sentences as a Transform stream, the node-serialport parser way (STYLE.md 5):
+// Framing for $TEND sentences as a Transform stream, the node-serialport parser way:
 // bytes in (split anywhere), decoded sentences out. Whatever cannot be read is dropped, counted by
 // reason and announced on the 'reject' event; the sentences around it still come through.
 //
@@ -9,7 +9,7 @@
 //   skip  — the line grew too long; drop bytes until CR/LF or the next `$`
 // CR, LF, CR LF and LF CR all end a line; empty lines are ignored.
 import { Transform, type TransformCallback } from 'node:stream';
-import { decodeSentenceBytes, MAX_SENTENCE_BYTES, type SentenceRejectReason, type TendSentence } from './sentence.ts';
+import { decodeSentenceBytes, MAX_SENTENCE_BYTES, type SentenceRejectReason } from './sentence.ts';
 
 export type ParserRejectReason = SentenceRejectReason | 'wrong_port';
 
@@ -72,7 +72,7 @@ export class SentenceParser extends Transform {
     while (i < n) {
       if (this.state === IN) {
         const cap = start >= 0 ? start + MAX_SENTENCE_BYTES + 1 : MAX_SENTENCE_BYTES + 1 - this.len;
-        const lim = cap < n ? cap : n;
+        const lim = Math.min(cap, n);
         let j = i;
         while (j < lim) {
           const b = buf[j]!;

@@ -1,4 +1,4 @@
-// The $TEND serial sentence (DESIGN.md "Device protocol", serial):
+// The $TEND serial sentence (docs/architecture.md, "Serial: $TEND sentences"):
 //   $TEND,<device>,<seq>,<metric>=<value>[,<metric>=<value>…]*<CS>\r\n
 // CS is two hex digits, the XOR of every byte between `$` and `*` (the NMEA 0183 rule).
 // Pure functions: no streams, no I/O. The framing lives in sentence-parser.ts.

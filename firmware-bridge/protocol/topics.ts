@@ -1,4 +1,5 @@
-// MQTT topic names of the device protocol and the village outputs (DESIGN.md "Device protocol").
+// MQTT topic names of the device protocol and the village outputs (docs/architecture.md,
+// "MQTT device protocol" and "Outputs on MQTT").
 
 export const topics = {
   reading: (village: string, device: string) => `tend/${village}/dev/${device}/reading`,

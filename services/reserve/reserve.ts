@@ -1,8 +1,8 @@
 // Reserve state: the latest value and rolling one-minute windows per configured sensor, kept in
 // memory for the hot path and written to SQLite by the storage group commit, and the reserve
-// status computed from them (DESIGN.md "Reserve status").
+// status computed from them (docs/architecture.md, "The reserve status").
 //
-// Choices where DESIGN.md is silent (for the README too):
+// How the figures are computed (README.md, "How the figures are computed"):
 // - Staleness uses arrival time (`Reading.received`, the village clock): a sensor is stale when
 //   nothing arrived for max(3 × interval_s, 60 s), or its device said offline after the last
 //   reading. A sensor never heard from is stale once that window has passed since start().

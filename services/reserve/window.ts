@@ -1,5 +1,5 @@
 // Rolling windows of one-minute buckets per sensor, and the pure rate math on them.
-// Buckets are keyed by the reading's own time (device time, DESIGN.md "Data flow"), never by
+// Buckets are keyed by the reading's own time (device time, the reading's `ts`), never by
 // the receive time, so a replayed or buffered series gives the same rates as a live one.
 
 export const BUCKET_MS = 60_000;

@@ -59,7 +59,7 @@ async function baseline(influx: Influxd, n: number): Promise<number> {
   const bodies: string[] = [];
   for (let i = 0; i < n; i += 5000) {
     let b = '';
-    for (let j = i; j < Math.min(n, i + 5000); j++) b += readingPoint('benchvale', reading(j, t0))!.line + '\n';
+    for (let j = i; j < Math.min(n, i + 5000); j++) b += `${readingPoint('benchvale', reading(j, t0))!.line}\n`;
     bodies.push(b);
   }
   const start = performance.now();

@@ -1,4 +1,4 @@
-// Parser throughput (issue 4: at least 10 MB/s of sentences, about a thousand times what a
+// Parser throughput (target: at least 10 MB/s of sentences, about a thousand times what a
 // 115200-baud line can carry: 11.5 kB/s). Sentences like the tank-node sends, fed in 4 KiB chunks
 // the way a serial port delivers bursts.
 import { encodeSentence } from '../../firmware-bridge/protocol/sentence.ts';

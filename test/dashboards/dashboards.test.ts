@@ -53,6 +53,7 @@ describe('dashboards as code', () => {
       expect(json.panels.length).toBeGreaterThan(2);
       for (const p of json.panels) {
         expect(p.id, `${file} ${p.title}`).toBeUndefined();
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: '${datasource}' is Grafana's variable syntax, kept literally in the JSON
         expect(p.datasource, `${file} ${p.title}`).toEqual({ type: 'influxdb', uid: '${datasource}' });
         for (const t of p.targets ?? []) {
           expect(t.query).toContain('$timeFilter');

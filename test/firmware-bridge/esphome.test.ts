@@ -10,7 +10,8 @@ import { ROOT } from './helpers/firmware.ts';
 const dir = join(ROOT, 'firmware-bridge/esphome');
 const secret = { tag: '!secret', resolve: (s: string) => `secret:${s}` };
 
-function load(file: string): { node: any; tendConfig: any; text: string } {
+// biome-ignore lint/suspicious/noExplicitAny: the parsed ESPHome YAML, whatever its shape: the tests walk it and assert on what they find
+function load(file: string): { node: any; tendConfig: Record<string, unknown>; text: string } {
   const text = readFileSync(join(dir, file), 'utf8');
   const node = parse(text, { customTags: [secret] });
   // the commented block after "tend config for this node" is YAML too
@@ -64,6 +65,6 @@ describe('ESPHome examples', () => {
     // online/offline on tend's status topic, the only other place the broker lets it publish
     expect(subst(node.mqtt.will_message.topic, vars)).toBe(`tend/${vars.village}/dev/${vars.device}/status`);
     expect(node.mqtt.log_topic).toBeNull();
-    expect(sensor.filters.some((f: any) => f.multiply === 1000)).toBe(true); // metres → mm
+    expect(sensor.filters.some((f: { multiply?: number }) => f.multiply === 1000)).toBe(true); // metres → mm
   });
 });

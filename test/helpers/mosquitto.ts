@@ -67,7 +67,7 @@ export async function startMosquitto(opts: MosquittoOptions): Promise<Mosquitto>
     if (rest.length) {
       // many users (the bench's 100 villages): hash a plain file in one call instead of one each
       const more = join(dir, 'passwd.more');
-      writeFileSync(more, rest.map(([u, p]) => `${u}:${p}`).join('\n') + '\n', { mode: 0o600 });
+      writeFileSync(more, `${rest.map(([u, p]) => `${u}:${p}`).join('\n')}\n`, { mode: 0o600 });
       execFileSync('mosquitto_passwd', ['-U', more]);
       appendFileSync(passwd, readFileSync(more));
       rmSync(more);

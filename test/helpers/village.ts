@@ -41,6 +41,7 @@ export async function connectDevice(village: Village, device: string, extra: mqt
   return client;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: like Response.json(), a call that names no type gets the parsed JSON to walk freely
 export async function getJson<T = any>(url: string, init?: RequestInit): Promise<T> {
   const res = await fetch(url, init);
   if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);

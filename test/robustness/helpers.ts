@@ -9,7 +9,10 @@ import { waitFor } from '../helpers/net.ts';
 
 /** deterministic pseudo-random numbers (LCG), so a failure can be replayed from its seed */
 export function rng(seed: number): () => number {
-  return () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
 }
 
 export const secretOf = (device: string) => `secret-${device}-0123`;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { startTestVillage, demoConfig } from '../helpers/village.ts';
 import { tempDir, waitFor } from '../helpers/net.ts';
+import type { ReserveStatus } from '../../core/types.ts';
 
 const certs = tempDir('tend-tls-');
 const cert = join(certs.dir, 'cert.pem');
@@ -27,7 +28,7 @@ afterAll(async () => {
   certs.remove();
 });
 
-function httpsJson(url: string, ca: Buffer): Promise<any> {
+function httpsJson<T>(url: string, ca: Buffer): Promise<T> {
   return new Promise((resolve, reject) => {
     get(url, { ca }, (res) => {
       let body = '';
@@ -45,10 +46,10 @@ describe('TLS', () => {
     const device = await mqtt.connectAsync(village.brokerUrl, { username: 'tank-hill', password: 'demo-hill-c3d9', ca, reconnectPeriod: 0 });
     await device.publishAsync('tend/ashgrove/dev/tank-hill/reading', JSON.stringify({ level_mm: 1200 }), { qos: 1 });
     const status = await waitFor(async () => {
-      const s = await httpsJson(`${village.webUrl}/api/status`, ca);
-      return s.water.tanks.find((t: any) => t.id === 'hill').level_mm === 1200 ? s : null;
+      const s = await httpsJson<ReserveStatus>(`${village.webUrl}/api/status`, ca);
+      return s.water.tanks.find((t) => t.id === 'hill')!.level_mm === 1200 ? s : null;
     }, 5000, 'the reading over TLS');
-    expect(status.water.tanks.find((t: any) => t.id === 'hill').liters).toBe(9800);
+    expect(status.water.tanks.find((t) => t.id === 'hill')!.liters).toBe(9800);
     await device.endAsync();
   });
 

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../../core/paths.ts';
+import type { ReserveStatus } from '../../core/types.ts';
 import { tempDir, waitFor } from '../helpers/net.ts';
 
 const tmp = tempDir('tend-demo-');
@@ -36,7 +37,7 @@ describe('tend demo', () => {
     expect(first.cold.units).toHaveLength(3);
     expect(first.sensors.total).toBe(15);
     // the devices publish every 5 s; their next reading changes the figures
-    const seen = (s: any) => JSON.stringify([s.water.tanks.map((t: any) => t.level_mm), s.power.load_w, s.cold.units.map((u: any) => u.temp_c)]);
+    const seen = (s: ReserveStatus) => JSON.stringify([s.water.tanks.map((t) => t.level_mm), s.power.load_w, s.cold.units.map((u) => u.temp_c)]);
     await waitFor(async () => {
       const s = await (await fetch(`${page}/api/status`)).json();
       return seen(s) !== seen(first) ? s : null;

@@ -9,6 +9,7 @@ import { connectDevice, demoConfig, getJson, startTestVillage } from '../helpers
 import { tempDir, waitFor } from '../helpers/net.ts';
 import { PortInUseError, startVillage } from '../../services/village.ts';
 import { calibrate } from '../../services/ingest/calibrate.ts';
+import type { ReserveStatus } from '../../core/types.ts';
 
 let village: Awaited<ReturnType<typeof startTestVillage>>;
 beforeAll(async () => {
@@ -49,7 +50,7 @@ describe('a reading reaches the reserve status', () => {
     expect(Math.abs(status.water.days_left_minimum - status.water.liters / (180 * 15))).toBeLessThan(0.01);
     // the retained reserve topic holds the same figure for a late subscriber
     const sub = await connectDevice(village, 'tank-school');
-    const retained = await new Promise<any>((resolve) => {
+    const retained = await new Promise<ReserveStatus>((resolve) => {
       sub.on('message', (_t, p) => {
         const s = JSON.parse(p.toString());
         const n = s.water.tanks.find((t: { id: string }) => t.id === 'north');
@@ -57,7 +58,7 @@ describe('a reading reaches the reserve status', () => {
       });
       sub.subscribe('tend/ashgrove/reserve');
     });
-    expect(retained.water.tanks.find((t: { id: string }) => t.id === 'north').liters).toBe(north.liters);
+    expect(retained.water.tanks.find((t) => t.id === 'north')!.liters).toBe(north.liters);
     // and the SSE stream carried it
     await waitFor(() => sseEvents.join('').includes(`"level_mm":${2100 - 812}`), 3000, 'SSE status with the reading');
     controller.abort();
@@ -69,13 +70,13 @@ describe('a reading reaches the reserve status', () => {
   it('marks a tank stale when its device says offline, keeping the last value visible', async () => {
     const device = await connectDevice(village, 'tank-school');
     await device.publishAsync('tend/ashgrove/dev/tank-school/reading', JSON.stringify({ pressure_kpa: 9.807 }), { qos: 1 });
-    await waitFor(async () => (await getJson(`${village.webUrl}/api/status`)).water.tanks.find((t: any) => t.id === 'school').liters !== null, 5000);
+    await waitFor(async () => (await getJson(`${village.webUrl}/api/status`)).water.tanks.find((t: { id: string }) => t.id === 'school').liters !== null, 5000);
     await device.publishAsync('tend/ashgrove/dev/tank-school/status', 'offline', { qos: 1, retain: true });
     const s = await waitFor(async () => {
       const st = await getJson(`${village.webUrl}/api/status`);
-      return st.water.tanks.find((t: any) => t.id === 'school').stale ? st : null;
+      return st.water.tanks.find((t: { id: string }) => t.id === 'school').stale ? st : null;
     }, 5000, 'school tank stale');
-    const school = s.water.tanks.find((t: any) => t.id === 'school');
+    const school = s.water.tanks.find((t: { id: string }) => t.id === 'school');
     expect(school.liters).toBeGreaterThan(0);
     expect(school.status).toBe('unknown');
     expect(s.sensors.stale).toContain('school');

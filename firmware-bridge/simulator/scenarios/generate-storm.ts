@@ -1,5 +1,5 @@
-// Writes storm.jsonl: the crisis scenario of DESIGN.md as the village's sensors would have seen
-// it, one JSON line per device report (the scenario file format of DESIGN.md "CLI").
+// Writes storm.jsonl: the storm crisis scenario as the village's sensors would have seen it, one
+// JSON line per device report (the scenario file format, docs/architecture.md, "Scenario files").
 // Deterministic (seeded), so the shipped file can be regenerated exactly:
 //   npx tsx firmware-bridge/simulator/scenarios/generate-storm.ts > firmware-bridge/simulator/scenarios/storm.jsonl
 //
@@ -60,7 +60,6 @@ const tanks = ['north', 'school', 'hill'].map((id) => {
 let soc = 88;
 let fridge = 3.5;
 let freezer = -18.5;
-let rainTotal = 0;
 let mastDown = false;
 const lines: string[] = [];
 const emit = (t: number, device: string, body: Record<string, unknown>) => lines.push(JSON.stringify({ t, device, ...body }));
@@ -151,7 +150,6 @@ for (let t = 0; t <= DAYS * 86400; t += 60) {
   if (!down) {
     const gust = Math.max(0, gustAt(t));
     const rain = inWindow(t, H(1, 9), H(1, 22)) ? 2 + rand() * 4 : 0;
-    rainTotal += rain;
     emit(t, 'weather-mast', { reading: { pressure_hpa: round(pressureAt(t) + noise(0.1)), wind_ms: round(gust * 0.6), gust_ms: round(gust), rain_mm: round(rain) } });
   }
 }

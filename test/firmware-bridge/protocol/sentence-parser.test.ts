@@ -108,7 +108,7 @@ describe('SentenceParser', () => {
       'TEND,shed-uno,1,distance_mm=1,distance_mm=2', // metric twice
       'TEND,Shed Uno,1,distance_mm=1', // bad device id
     ];
-    const input = good(1) + bodies.map((b) => `${withChecksumOf(b)}\r\n`).join('') + '$TEND,shed-uno,2,distance_mm=5\r\n' + good(3);
+    const input = `${good(1)}${bodies.map((b) => `${withChecksumOf(b)}\r\n`).join('')}$TEND,shed-uno,2,distance_mm=5\r\n${good(3)}`;
     const out = parseAllSplits(input);
     expect(out.sentences.map((x) => x.seq)).toEqual([1, 3]);
     expect(out.counts.bad_sentence).toBe(bodies.length + 1);
@@ -163,7 +163,7 @@ describe('SentenceParser', () => {
   });
 
   it('reports a sentence cut off at the end of the stream', () => {
-    const out = parseAllSplits(good(1) + '$TEND,shed-uno,2,dis');
+    const out = parseAllSplits(`${good(1)}$TEND,shed-uno,2,dis`);
     expect(out.sentences).toHaveLength(1);
     expect(out.counts.bad_sentence).toBe(1);
   });

@@ -10,7 +10,7 @@ describe('$TEND sentence', () => {
     expect(checksum('AA')).toBe(0);
   });
 
-  it('encodes the DESIGN.md example with two hex digits and CR LF', () => {
+  it('encodes the documented example with two hex digits and CR LF', () => {
     const s = encodeSentence({ device: 'shed-uno', seq: 7, metrics: { distance_mm: 812 } });
     const cs = checksum('TEND,shed-uno,7,distance_mm=812').toString(16).toUpperCase().padStart(2, '0');
     expect(s).toBe(`$TEND,shed-uno,7,distance_mm=812*${cs}\r\n`);
@@ -39,7 +39,10 @@ describe('$TEND sentence', () => {
 describe('the byte fast path', () => {
   it('gives the same verdict as the text rules on mutated sentences', () => {
     let seed = 7;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
     const alphabet = 'TEND,=.-+eE_0123456789abczAZ$* ';
     const base = ['TEND,shed-uno,7,distance_mm=812', 'TEND,a,0,x=-1.5e3,y_2=.5,z.k=7.', 'TEND,n9_-x,4294967295,fault=1'];
     for (let k = 0; k < 20000; k++) {

@@ -27,7 +27,9 @@ beforeAll(async () => {
   for (const n of [...NAMES, ...EXTRA]) users[n] = `pw-${n}`;
   broker = await startMosquitto({ users });
   radio = await startRadioLink(broker.port);
-  NAMES.forEach((n, i) => villages.push(startTestVillage(n, n === 'elmstead' ? radio.url : broker.url, tmp.dir, { knobs: { liters: litresOf(i) } })));
+  NAMES.forEach((n, i) => {
+    villages.push(startTestVillage(n, n === 'elmstead' ? radio.url : broker.url, tmp.dir, { knobs: { liters: litresOf(i) } }));
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -65,7 +67,7 @@ describe('federation over a real Mosquitto', () => {
     expect(g.cold_at_risk).toBe(0);
     expect(g.incident_open).toBe(false);
     expect(g.heard_at).not.toBeNull();
-    // every field DESIGN.md fixes for GET /api/federation
+    // every field the contract fixes for GET /api/federation
     for (const key of ['village', 'heard_at', 'water_days_current', 'water_days_minimum', 'power_hours_left', 'cold_at_risk', 'incident_open', 'offer']) {
       expect(g).toHaveProperty(key);
     }
@@ -83,7 +85,7 @@ describe('federation over a real Mosquitto', () => {
     for (const v of villages.filter((x) => x !== a)) {
       await waitFor(() => {
         const n = neighbour(v.fed.view(), 'ashgrove');
-        return n && n.incident_open && n.incidents[0]?.headline && n.cold_at_risk === 1 && n.water_days_minimum === round1(6000 / 2700) && n.offer === null && !n.stale;
+        return n?.incident_open && n.incidents[0]?.headline && n.cold_at_risk === 1 && n.water_days_minimum === round1(6000 / 2700) && n.offer === null && !n.stale;
       }, 20_000, `${v.id} to see ashgrove's storm`);
     }
     const incidents = byId('birchwell').fed.view().neighbours.find((n) => n.village === 'ashgrove')!.incidents;
@@ -174,7 +176,7 @@ describe('federation over a real Mosquitto', () => {
     for (const v of villages.filter((x) => x !== e)) {
       await waitFor(() => {
         const n = neighbour(v.fed.view(), 'elmstead');
-        return n && n.stale && n.link === 'offline';
+        return n?.stale && n.link === 'offline';
       }, 20_000, `${v.id} to see elmstead offline`);
     }
     expect(e.fed.view().neighbours.every((n) => n.stale)).toBe(true);

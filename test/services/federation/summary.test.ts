@@ -1,7 +1,7 @@
 // What a village tells its neighbours: summary, offer and incidents, computed from its status.
 import { describe, expect, it } from 'vitest';
 import { computeOffer, roughLitres, sameNews, significantChange, summarize, summarizeIncidents } from '../../../services/federation/summary.ts';
-import { decodeFed, FedPayloadError, parseFedTopic, fedTopic } from '../../../services/federation/topics.ts';
+import { decodeFed, type FedPayloadError, parseFedTopic, fedTopic } from '../../../services/federation/topics.ts';
 import { makeIncident, makePrompt, makeStatus } from './fixtures.ts';
 
 const T0 = Date.parse('2026-11-20T06:00:00Z');

@@ -22,7 +22,7 @@ describe('line protocol text', () => {
     expect(line('m', {}, { n: 5, b: true, s: 'x' }, 7)).toBe('m n=5,b=true,s="x" 7');
   });
 
-  it('builds the reading point with the DESIGN.md tags and fields', () => {
+  it('builds the reading point with the contract\'s tags and fields', () => {
     const p = readingPoint('ashgrove', reading(0))!;
     expect(p.cls).toBe(PointClass.raw);
     expect(p.line).toBe('reading,device=tank-north,kind=tank_distance,sensor=north,village=ashgrove value=5000,raw=800,level_mm=1300 1700000000000');

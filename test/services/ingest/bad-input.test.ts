@@ -14,7 +14,10 @@ afterAll(async () => {
 
 /** deterministic pseudo-random numbers, so a failure can be replayed */
 function rng(seed: number) {
-  return () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
 }
 
 function garbage(r: () => number, i: number): Buffer {
@@ -46,7 +49,7 @@ describe('bad input', () => {
     await device.publishAsync('tend/ashgrove/dev/tank-north/reading', '{"distance_mm": 700, "seq": 1}', { qos: 1 });
     const s = await waitFor(async () => {
       const st = await getJson(`${village.webUrl}/api/status`);
-      return st.water.tanks.find((t: any) => t.id === 'north').level_mm === 1400 ? st : null;
+      return st.water.tanks.find((t: { id: string }) => t.id === 'north').level_mm === 1400 ? st : null;
     }, 15000, 'valid reading after the flood');
     expect(s.sensors.rejected_total).toBeGreaterThanOrEqual(9000);
     const metrics = await (await fetch(`${village.webUrl}/metrics`)).text();
@@ -64,9 +67,9 @@ describe('bad input', () => {
     await device.publishAsync('tend/ashgrove/dev/tank-hill/reading', JSON.stringify({ level_mm: 500, ts: '2001-01-01T00:00:00Z' }), { qos: 1 });
     const s = await waitFor(async () => {
       const st = await getJson(`${village.webUrl}/api/status`);
-      return st.water.tanks.find((t: any) => t.id === 'hill').level_mm === 500 ? st : null;
+      return st.water.tanks.find((t: { id: string }) => t.id === 'hill').level_mm === 500 ? st : null;
     }, 5000);
-    const hill = s.water.tanks.find((t: any) => t.id === 'hill');
+    const hill = s.water.tanks.find((t: { id: string }) => t.id === 'hill');
     expect(Date.now() - Date.parse(hill.last_seen)).toBeLessThan(60_000);
     expect(village.ingest.clockReplacedTotal).toBeGreaterThanOrEqual(1);
     device.end(true);

@@ -63,7 +63,7 @@ describe('tank geometry', () => {
 
 describe('calibrate', () => {
   it('tank_distance: level = sensor height − distance', () => {
-    // the DESIGN.md example: d=2000, L=4000, sensor at 2100, distance 812 → level 1288 mm,
+    // the documented example: d=2000, L=4000, sensor at 2100, distance 812 → level 1288 mm,
     // r=1000, h=1288: segment × 4000 / 1e6 = 8554.926304323206
     const s = sensor('tank_distance', {
       tank: { shape: 'horizontal_cylinder', diameter_mm: 2000, length_mm: 4000, sensor_height_mm: 2100 },

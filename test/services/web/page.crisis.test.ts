@@ -58,7 +58,7 @@ afterAll(async () => {
 
 describe('a real crisis prompt on the page', () => {
   it('shows the banner, the four lists and the reserves when the battery runs critically low', async () => {
-    await page.goto(village.webUrl + '/');
+    await page.goto(`${village.webUrl}/`);
     await waitFor(async () => (await page.locator('#link-text').textContent()) === 'live', 15_000, 'live link');
     await page.mouse.click(5, 200); // first tap: the banner may sound
     expect(await page.locator('.banner[data-prompt]').count()).toBe(0);

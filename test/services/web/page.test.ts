@@ -179,7 +179,7 @@ describe('village page (fixture server)', () => {
       notes: [{ at: iso(Date.now()), author: '<b>mallory</b>', text: evil }],
     });
     srv.state.prompts = [p];
-    await page.goto(srv.url + '/');
+    await page.goto(`${srv.url}/`);
     await waitFor(async () => (await text('.note-text')) === evil, 15_000, 'note shown as text');
     await waitFor(async () => (await text('[data-tank="north"] .tank-name')) === evil, 15_000, 'tank name as text');
     await waitFor(async () => ((await text('#fed-body')) ?? '').includes(evil), 15_000, 'offer as text');
