@@ -47,7 +47,7 @@ class UsageError extends Error {}
  */
 function parseCommand<C extends Command>(cmd: C, args: string[]) {
   const spec = COMMANDS[cmd];
-  let parsed;
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
     parsed = parseArgs({
       args,

@@ -39,36 +39,36 @@ export function parseScenario(text: string, file: string, config: Config): Scena
   const problems: string[] = [];
   const devices = new Set(config.devices.map((d) => d.id));
   let lastT = 0;
-  text.split('\n').forEach((raw, i) => {
+  for (const [i, raw] of text.split('\n').entries()) {
     const where = `${file}:${i + 1}`;
     const s = raw.trim();
-    if (!s) return;
-    if (problems.length >= 20) return;
+    if (!s) continue;
+    if (problems.length >= 20) continue;
     let o: unknown;
     try {
       o = JSON.parse(s);
     } catch {
       problems.push(`${where}: not JSON`);
-      return;
+      continue;
     }
-    if (!o || typeof o !== 'object' || Array.isArray(o)) return void problems.push(`${where}: expected a JSON object`);
+    if (!o || typeof o !== 'object' || Array.isArray(o)) { problems.push(`${where}: expected a JSON object`); continue; }
     const r = o as Record<string, unknown>;
-    if (typeof r.t !== 'number' || !Number.isFinite(r.t) || r.t < 0) return void problems.push(`${where}: "t" is seconds from the start, a number ≥ 0`);
-    if (r.t < lastT) return void problems.push(`${where}: out of time order (t ${r.t} after ${lastT})`);
+    if (typeof r.t !== 'number' || !Number.isFinite(r.t) || r.t < 0) { problems.push(`${where}: "t" is seconds from the start, a number ≥ 0`); continue; }
+    if (r.t < lastT) { problems.push(`${where}: out of time order (t ${r.t} after ${lastT})`); continue; }
     lastT = r.t;
-    if (typeof r.device !== 'string' || !devices.has(r.device)) return void problems.push(`${where}: unknown device ${JSON.stringify(r.device)} (not in the config's devices)`);
+    if (typeof r.device !== 'string' || !devices.has(r.device)) { problems.push(`${where}: unknown device ${JSON.stringify(r.device)} (not in the config's devices)`); continue; }
     if ('status' in r) {
-      if (r.status !== 'online' && r.status !== 'offline') return void problems.push(`${where}: status is "online" or "offline"`);
+      if (r.status !== 'online' && r.status !== 'offline') { problems.push(`${where}: status is "online" or "offline"`); continue; }
       out.push({ t: r.t, device: r.device, status: r.status, line: i + 1 });
     } else if (r.reading && typeof r.reading === 'object' && !Array.isArray(r.reading)) {
       const reading = r.reading as Record<string, unknown>;
       const bad = Object.entries(reading).find(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
-      if (bad) return void problems.push(`${where}: reading.${bad[0]} is not a finite number`);
+      if (bad) { problems.push(`${where}: reading.${bad[0]} is not a finite number`); continue; }
       out.push({ t: r.t, device: r.device, reading: reading as Record<string, number>, line: i + 1 });
     } else {
       problems.push(`${where}: a line has "reading": {metric: number, …} or "status": "online"|"offline"`);
     }
-  });
+  }
   if (problems.length) throw new ScenarioError(problems);
   if (!out.length) throw new ScenarioError([`${file}: no scenario lines`]);
   return out;

@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { LinkStatus } from '../core/types.ts';
 
 export type Db = Database.Database;
 
@@ -38,6 +39,11 @@ export class Storage {
     // NORMAL in WAL survives a process crash (SIGKILL); FULL also a power cut, at more fsyncs.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 2000');
+  }
+
+  /** The storage link as the page and /metrics show it. */
+  link(since: string): LinkStatus {
+    return { name: 'storage', kind: 'storage', state: this.lastError ? 'error' : 'connected', last_error: this.lastError, since };
   }
 
   register(f: Flusher): void {

@@ -13,9 +13,8 @@ import type { Config } from '../config/schema.ts';
 import { DeviceMessages } from '../firmware-bridge/mqtt/device-messages.ts';
 import { topics } from '../firmware-bridge/protocol/topics.ts';
 import type { TransportHandle } from '../core/transport.ts';
-import { DeviceAuth } from './broker/auth.ts';
-import { EmbeddedBroker, type Publish } from './broker/embedded.ts';
-import { ExternalBroker } from './broker/external.ts';
+import type { Publish } from './broker/embedded.ts';
+import { startVillageBroker } from './broker/start.ts';
 import { VillageEventHub } from './events.ts';
 import { startOnPort } from '../core/listen.ts';
 
@@ -125,40 +124,10 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
     // each writer (reserve, history outbox, alerting) asks for the group commit when it queues rows
     const whenDurable = (done: () => void) => storage.commitSoon(() => done());
 
-    // the broker devices talk to
-    let brokerUrl: string;
-    let brokerPort = 0;
-    let publish: Publish;
-    let brokerLink: () => LinkStatus;
-    let brokerClients: () => number;
-    if ('embedded' in config.broker) {
-      const e = config.broker.embedded;
-      const auth = new DeviceAuth(config, (d) => deviceMessages.sourceTopicsOf(d));
-      const make = (port: number) => new EmbeddedBroker({
-        host: e.host, port, auth, tls: e.tls, log, whenDurable,
-        onDeviceMessage: (topic, payload) => deviceMessages.handle(topic, payload),
-      });
-      const broker = await startOnPort('MQTT broker', e.host, opts.brokerPort ?? e.port, make, opts.portFallback, log);
-      brokerUrl = broker.address;
-      brokerPort = broker.port;
-      publish = broker.publish;
-      brokerLink = () => broker.link();
-      brokerClients = () => broker.connectedClients();
-      stoppers.push(() => broker.stop());
-    } else {
-      const b = config.broker;
-      const broker = new ExternalBroker({
-        url: b.url, username: b.username, password: b.password, clientId: b.client_id ?? `tend-${v}`,
-        subscriptions: deviceMessages.subscriptions(), log, whenDurable,
-        onDeviceMessage: (topic, payload) => deviceMessages.handle(topic, payload),
-      });
-      await broker.start();
-      brokerUrl = broker.address;
-      publish = broker.publish;
-      brokerLink = () => broker.link();
-      brokerClients = () => broker.connectedClients();
-      stoppers.push(() => broker.stop());
-    }
+    // the broker devices talk to (embedded aedes, or an external broker by URL)
+    const broker = await startVillageBroker({ config, deviceMessages, whenDurable, log, port: opts.brokerPort, portFallback: opts.portFallback });
+    stoppers.push(() => broker.stop());
+    const publish = broker.publish;
 
     // serial and firmata devices (firmware-bridge/serial, firmware-bridge/firmata)
     for (const device of config.devices) {
@@ -203,24 +172,11 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
     stoppers.push(() => loop.stop());
     const current = () => loop.status();
 
-    const links = (): LinkStatus[] => {
-      const out = [brokerLink(), ...transports.map((t) => t.link())];
-      if (federation) out.push(federation.link());
-      const influx = history.link();
-      if (influx) {
-        out.push(influx);
-        // the outbox says on the page how much history waits for InfluxDB, and whether any was dropped
-        const h = history.stats();
-        out.push({
-          name: `history outbox: ${h.outbox_rows.toLocaleString('en')} points waiting`, kind: 'storage',
-          state: h.dropped_total > 0 ? 'error' : 'connected',
-          last_error: h.dropped_total > 0 ? `outbox full: ${h.dropped_total.toLocaleString('en')} oldest raw readings dropped (reserve totals and alerts kept)` : null,
-          since: storageSince,
-        });
-      }
-      out.push({ name: 'storage', kind: 'storage', state: storage.lastError ? 'error' : 'connected', last_error: storage.lastError, since: storageSince });
-      return out;
-    };
+    // every link as the page and /metrics show it; each module says what its own link is
+    const links = (): LinkStatus[] => [
+      broker.link(), ...transports.map((t) => t.link()), ...(federation ? [federation.link()] : []),
+      ...history.links(storageSince), storage.link(storageSince),
+    ];
 
     currentLinks = links;
 
@@ -234,17 +190,10 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
       faults: () => ingest.faultCounts(),
       status: current,
       links,
-      brokerClients,
+      brokerClients: () => broker.connectedClients(),
       storageError: () => storage.lastError,
-      extra: [
-        ['tend_history_outbox_rows', 'Points waiting in the history outbox', () => history.stats().outbox_rows],
-        ['tend_history_outbox_bytes', 'Bytes in the history outbox', () => history.stats().outbox_bytes],
-        ['tend_history_dropped_total', 'Outbox points dropped because the outbox was full (oldest raw readings first)', () => history.stats().dropped_total],
-        ['tend_history_written_total', 'Points written to InfluxDB', () => history.stats().written_total],
-        ['tend_history_rejected_total', 'Points InfluxDB refused (4xx), set aside', () => history.stats().rejected_total],
-        ['tend_alerts_active', 'Alerts pending or firing', () => current().alerts.length],
-        ['tend_assembly_open', 'Open assembly prompts', () => current().assembly.length],
-      ],
+      listenerFailures: () => [...events.failures],
+      extra: history.gauges(),
     });
     let web: WebServer | null = null;
     if (opts.web !== false) {
@@ -255,7 +204,7 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
         sensors: () => reserve.sensors(),
         links,
         history: (id, hours) => (sensorIds.has(id) ? reserve.history(id, clock.now() - hours * 3600_000) : null),
-        health: () => ({ ok: true, village: v, storage: storage.lastError ?? 'ok', broker: brokerLink().state }),
+        health: () => ({ ok: true, village: v, storage: storage.lastError ?? 'ok', broker: broker.link().state }),
         alerts,
         assembly,
         federation: federation ?? undefined,
@@ -267,7 +216,7 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
 
     let stopped = false;
     return {
-      config, clock, events, storage, ingest, reserve, alerts, assembly, history, federation, brokerUrl, brokerPort, publish, token, tokenFile,
+      config, clock, events, storage, ingest, reserve, alerts, assembly, history, federation, brokerUrl: broker.address, brokerPort: broker.port, publish, token, tokenFile,
       webUrl: web?.url ?? '',
       webPort: web?.port ?? 0,
       status: current,

@@ -49,7 +49,7 @@ export class AlertEngine {
       if (c.severity) {
         st.clearSince = null;
         if (!a || a.state === 'resolved') {
-          const resumes = a && a.resolved_at && a.fired_at && now - Date.parse(a.resolved_at) < p.reopen_s * 1000;
+          const resumes = a?.resolved_at && a.fired_at && now - Date.parse(a.resolved_at) < p.reopen_s * 1000;
           if (resumes && a) {
             // same trouble back soon after calm: the same alert goes on, already proven by its hold
             Object.assign(a, { state: 'firing', resolved_at: null, severity: c.severity, title: c.title, detail: c.detail, value: c.value });

@@ -40,9 +40,13 @@ export function checkAlert(a: Alert): LanguageProblem[] {
 
 export function checkPrompt(p: AssemblyPrompt): LanguageProblem[] {
   const out: LanguageProblem[] = [...checkText(`prompt ${p.id} headline`, p.headline)];
-  p.situation.forEach((s, i) => out.push(...checkText(`prompt ${p.id} situation[${i}]`, s.text)));
+  p.situation.forEach((s, i) => {
+    out.push(...checkText(`prompt ${p.id} situation[${i}]`, s.text));
+  });
   for (const list of ['damaged', 'working', 'urgent', 'can_wait'] as const) {
-    p[list].forEach((t, i) => out.push(...checkText(`prompt ${p.id} ${list}[${i}]`, t)));
+    p[list].forEach((t, i) => {
+      out.push(...checkText(`prompt ${p.id} ${list}[${i}]`, t));
+    });
   }
   p.questions.forEach((q, i) => {
     out.push(...checkText(`prompt ${p.id} questions[${i}]`, q).filter((x) => x.problem.startsWith('command')));

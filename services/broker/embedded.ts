@@ -7,7 +7,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { PassThrough } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import type { LinkStatus } from '../../core/types.ts';
-import { DeviceAuth, MAX_CLIENT_ID_LENGTH } from './auth.ts';
+import { type DeviceAuth, MAX_CLIENT_ID_LENGTH } from './auth.ts';
 import { hostPort, listen } from '../../core/listen.ts';
 import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 

@@ -257,7 +257,7 @@ export class Federation {
     if (!t) return;
     if (t.village === this.village) return;
     this.counters.received++;
-    let msg;
+    let msg: ReturnType<typeof decodeFed>;
     try {
       msg = decodeFed(t.kind, payload);
     } catch (err) {

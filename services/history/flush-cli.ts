@@ -21,7 +21,7 @@ export async function flushHistory(config: Config, out: Out, err: Out): Promise<
     return 2;
   }
   const storage = new Storage(config.storage.dir);
-  const history = new History({ config, clock: systemClock, storage, events: new VillageEventHub(), log: (m) => err.write(m + '\n') });
+  const history = new History({ config, clock: systemClock, storage, events: new VillageEventHub(), log: (m) => err.write(`${m}\n`) });
   let lastDraw = 0;
   try {
     history.start();

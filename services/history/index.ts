@@ -160,7 +160,34 @@ export class History {
     };
   }
 
-  /** Connection state for the page and /metrics. */
+  /**
+   * The links history shows on the page and /metrics: InfluxDB, and the outbox saying how much
+   * history waits for it and whether any was dropped. None without InfluxDB.
+   */
+  links(since: string): LinkStatus[] {
+    const influx = this.link();
+    if (!influx) return [];
+    const h = this.stats();
+    return [influx, {
+      name: `history outbox: ${h.outbox_rows.toLocaleString('en')} points waiting`, kind: 'storage',
+      state: h.dropped_total > 0 ? 'error' : 'connected',
+      last_error: h.dropped_total > 0 ? `outbox full: ${h.dropped_total.toLocaleString('en')} oldest raw readings dropped (reserve totals and alerts kept)` : null,
+      since,
+    }];
+  }
+
+  /** Gauges for /metrics, read when scraped. */
+  gauges(): [name: string, help: string, value: () => number][] {
+    return [
+      ['tend_history_outbox_rows', 'Points waiting in the history outbox', () => this.stats().outbox_rows],
+      ['tend_history_outbox_bytes', 'Bytes in the history outbox', () => this.stats().outbox_bytes],
+      ['tend_history_dropped_total', 'Outbox points dropped because the outbox was full (oldest raw readings first)', () => this.stats().dropped_total],
+      ['tend_history_written_total', 'Points written to InfluxDB', () => this.stats().written_total],
+      ['tend_history_rejected_total', 'Points InfluxDB refused (4xx), set aside', () => this.stats().rejected_total],
+    ];
+  }
+
+  /** Connection state of the InfluxDB writer; null without InfluxDB. */
   link(): LinkStatus | null {
     if (!this.writer) return null;
     const w = this.writer.st;
@@ -199,8 +226,8 @@ export class History {
 function signature(s: ReserveStatus): string {
   const l = (x: Level) => x[0];
   let sig = l(s.water.status) + l(s.power.status) + l(s.cold.status) + l(s.weather.status) + (s.power.stale ? 's' : '-') + (s.weather.stale ? 's' : '-');
-  for (const t of s.water.tanks) sig += '|' + t.id + l(t.status) + (t.stale ? 's' : '');
-  for (const u of s.cold.units) sig += '|' + u.id + l(u.status) + (u.stale ? 's' : '') + (u.door_open ? 'o' : '');
-  sig += '|' + s.sensors.online + '/' + s.sensors.total + '|' + s.alerts.filter((a) => a.state !== 'resolved').length;
+  for (const t of s.water.tanks) sig += `|${t.id}${l(t.status)}${t.stale ? 's' : ''}`;
+  for (const u of s.cold.units) sig += `|${u.id}${l(u.status)}${u.stale ? 's' : ''}${u.door_open ? 'o' : ''}`;
+  sig += `|${s.sensors.online}/${s.sensors.total}|${s.alerts.filter((a) => a.state !== 'resolved').length}`;
   return sig;
 }

@@ -65,15 +65,15 @@ export class InfluxWriter {
   constructor(private readonly opts: InfluxWriterOptions) {
     this.fetch = opts.fetch ?? globalThis.fetch;
     this.log = moduleLog(opts.log, 'history', { windowMs: 60_000 });
-    const base = opts.config.url.endsWith('/') ? opts.config.url : opts.config.url + '/';
+    const base = opts.config.url.endsWith('/') ? opts.config.url : `${opts.config.url}/`;
     const q = new URLSearchParams({ db: opts.config.database, precision: 'ms' });
-    this.writeUrl = new URL('write?' + q.toString(), base).toString();
+    this.writeUrl = new URL(`write?${q.toString()}`, base).toString();
     this.queryUrl = new URL('query', base).toString();
     this.pingUrl = new URL('ping', base).toString();
     this.headers = { 'content-type': 'text/plain; charset=utf-8' };
     if (opts.config.username !== undefined) {
       // Basic auth: InfluxDB 1.x users, InfluxDB 2 v1-compatibility authorizations, VictoriaMetrics -httpAuth
-      this.headers.authorization = 'Basic ' + Buffer.from(`${opts.config.username}:${opts.config.password ?? ''}`).toString('base64');
+      this.headers.authorization = `Basic ${Buffer.from(`${opts.config.username}:${opts.config.password ?? ''}`).toString('base64')}`;
     } else if (opts.config.password !== undefined) {
       // a password without a username is an API token (InfluxDB 2 and 3 accept `Token` on /write)
       this.headers.authorization = `Token ${opts.config.password}`;
@@ -202,12 +202,12 @@ export class InfluxWriter {
   private async sendChunks(chunks: OutboxChunk[]): Promise<SendResult> {
     let body = chunks[0]!.lines;
     let points = chunks[0]!.n;
-    for (let i = 1; i < chunks.length; i++) { body += '\n' + chunks[i]!.lines; points += chunks[i]!.n; }
+    for (let i = 1; i < chunks.length; i++) { body += `\n${chunks[i]!.lines}`; points += chunks[i]!.n; }
     const first = chunks[0]!.id;
     const last = chunks[chunks.length - 1]!.id;
     let res: { status: number; text: string };
     try {
-      res = await this.post(body + '\n');
+      res = await this.post(`${body}\n`);
     } catch (err) {
       return { ok: false, error: (err as Error).message };
     }
@@ -241,7 +241,7 @@ export class InfluxWriter {
     let res = known;
     if (!res) {
       try {
-        res = await this.post(lines.join('\n') + '\n');
+        res = await this.post(`${lines.join('\n')}\n`);
       } catch (err) {
         return { ok: false, error: (err as Error).message };
       }

@@ -132,7 +132,7 @@ export class Outbox implements Flusher {
       for (let i = 0; i < pts.length; i += CHUNK_POINTS) {
         const end = Math.min(pts.length, i + CHUNK_POINTS);
         let text = pts[i]!.line;
-        for (let j = i + 1; j < end; j++) text += '\n' + pts[j]!.line;
+        for (let j = i + 1; j < end; j++) text += `\n${pts[j]!.line}`;
         const size = Buffer.byteLength(text);
         this.stmts.insert.run(cls, end - i, size, text);
         added += size + ROW_OVERHEAD;

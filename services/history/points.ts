@@ -47,7 +47,7 @@ export function escapeKey(s: string): string {
 // String field values: inside double quotes; `"` and `\` are escaped.
 export function escapeString(s: string): string {
   const cut = s.length > MAX_STRING_FIELD ? s.slice(0, MAX_STRING_FIELD) : s;
-  return '"' + cut.replace(/[\\"]/g, '\\$&').replace(/\r?\n/g, ' ') + '"';
+  return `"${cut.replace(/[\\"]/g, '\\$&').replace(/\r?\n/g, ' ')}"`;
 }
 
 function fieldValue(v: number | string | boolean): string | null {
@@ -70,7 +70,7 @@ export function line(measurement: string, tags: Record<string, string | undefine
   for (const k of Object.keys(tags).sort()) {
     const v = tags[k];
     if (v === undefined || v === null || v === '') continue;
-    out += ',' + escapeKey(k) + '=' + escapeKey(v);
+    out += `,${escapeKey(k)}=${escapeKey(v)}`;
   }
   let first = true;
   for (const k of Object.keys(fields)) {
@@ -78,11 +78,11 @@ export function line(measurement: string, tags: Record<string, string | undefine
     if (raw === undefined || raw === null) continue;
     const v = fieldValue(raw);
     if (v === null) continue;
-    out += (first ? ' ' : ',') + escapeKey(k) + '=' + v;
+    out += `${(first ? ' ' : ',') + escapeKey(k)}=${v}`;
     first = false;
   }
   if (first) return null;
-  return out + ' ' + Math.round(tsMs);
+  return `${out} ${Math.round(tsMs)}`;
 }
 
 /** `ok` 0, `watch` 1, `strained` 2, `critical` 3, `unknown` -1: a number Grafana can colour. */
@@ -104,19 +104,19 @@ const iso = (s: string | null | undefined): number | null => {
 };
 
 // Hot path (one call per accepted reading): built by hand rather than through line().
-const SAFE = /^[A-Za-z0-9_.:\-]*$/;
+const SAFE = /^[A-Za-z0-9_.:-]*$/;
 const tagv = (s: string): string => (SAFE.test(s) ? s : escapeKey(s));
 
 /** `reading`: tags village, device, sensor, kind; fields value (calibrated), raw, level_mm. */
 export function readingPoint(village: string, r: Reading): Point | null {
   if (!Number.isFinite(r.value) && !Number.isFinite(r.raw)) return null;
   // tags in sorted key order: device, kind, sensor, village
-  let s = 'reading,device=' + tagv(r.device) + ',kind=' + tagv(r.kind) + ',sensor=' + tagv(r.sensor) + ',village=' + tagv(village) + ' ';
+  let s = `reading,device=${tagv(r.device)},kind=${tagv(r.kind)},sensor=${tagv(r.sensor)},village=${tagv(village)} `;
   let sep = '';
-  if (Number.isFinite(r.value)) { s += 'value=' + r.value; sep = ','; }
-  if (Number.isFinite(r.raw)) { s += sep + 'raw=' + r.raw; sep = ','; }
-  if (r.level_mm !== undefined && Number.isFinite(r.level_mm)) s += sep + 'level_mm=' + r.level_mm;
-  return { cls: PointClass.raw, line: s + ' ' + Math.round(r.ts) };
+  if (Number.isFinite(r.value)) { s += `value=${r.value}`; sep = ','; }
+  if (Number.isFinite(r.raw)) { s += `${sep}raw=${r.raw}`; sep = ','; }
+  if (r.level_mm !== undefined && Number.isFinite(r.level_mm)) s += `${sep}level_mm=${r.level_mm}`;
+  return { cls: PointClass.raw, line: `${s} ${Math.round(r.ts)}` };
 }
 
 /** Derived samples of one reserve status: tank, water, power, cold, weather (class derived). */

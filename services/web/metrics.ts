@@ -14,6 +14,8 @@ export interface MetricSources {
   links(): LinkStatus[];
   brokerClients(): number;
   storageError(): string | null;
+  /** event listeners that threw, per module */
+  listenerFailures?(): [module: string, count: number][];
   /** extra gauges from optional modules: [name, help, value read at scrape time] */
   extra?: [name: string, help: string, value: () => number][];
 }
@@ -78,6 +80,18 @@ export function createMetrics(src: MetricSources): Registry {
   new Gauge({
     name: 'tend_storage_ok', help: '1 when the SQLite storage accepts writes, 0 when it fails (disk full, read-only)', registers: [registry],
     collect() { this.set(src.storageError() ? 0 : 1); },
+  });
+  new Gauge({
+    name: 'tend_alerts_active', help: 'Alerts pending or firing', registers: [registry],
+    collect() { this.set(src.status().alerts.length); },
+  });
+  new Gauge({
+    name: 'tend_assembly_open', help: 'Open assembly prompts', registers: [registry],
+    collect() { this.set(src.status().assembly.length); },
+  });
+  new Counter({
+    name: 'tend_listener_failures_total', help: 'Event listeners that threw and were skipped, per module (the others still ran)', labelNames: ['module'], registers: [registry],
+    collect() { this.reset(); for (const [module, n] of src.listenerFailures?.() ?? []) this.inc({ module }, n); },
   });
   for (const [name, help, value] of src.extra ?? []) {
     new Gauge({ name, help, registers: [registry], collect() { this.set(value()); } });

@@ -12,7 +12,7 @@ import { hostPort, listen } from '../../core/listen.ts';
 import type { VillageEventHub } from '../events.ts';
 import { NOTE_LIMITS } from '../../core/limits.ts';
 import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
-import type { Alert, AssemblyPrompt, LinkStatus, ReserveStatus, SensorHealth } from '../../core/types.ts';
+import type { Alert, AssemblyPrompt, LinkStatus, PromptNote, ReserveStatus, SensorHealth } from '../../core/types.ts';
 
 const MAX_BODY = 16 * 1024;
 /** an SSE client this far behind is cut off rather than buffered without bound */
@@ -35,6 +35,8 @@ export interface WebSources {
   assembly?: {
     prompts(): AssemblyPrompt[];
     prompt(id: string): AssemblyPrompt | undefined;
+    /** every note of a prompt (the prompt itself carries only the latest) */
+    notes(id: string): PromptNote[];
     addNote(id: string, note: { author: string; text: string }): AssemblyPrompt;
     cap(id: string): string;
     startDrill(): void;
@@ -147,6 +149,14 @@ export class WebServer {
         if (!xml) throw new HttpError(404, 'no such prompt');
         res.writeHead(200, { 'content-type': 'application/cap+xml; charset=utf-8' });
         return void res.end(xml);
+      }
+      const allNotes = path.match(/^\/api\/assembly\/([^/]+)\/notes$/);
+      if (allNotes) {
+        if (!src.assembly) throw new HttpError(404, 'no such prompt');
+        const id = decodeURIComponent(allNotes[1]!);
+        if (!src.assembly.prompt(id)) throw new HttpError(404, 'no such prompt');
+        const notes = src.assembly.notes(id);
+        return sendJson(res, 200, { id, total: notes.length, notes });
       }
       const one = path.match(/^\/api\/assembly\/([^/]+)$/);
       if (one) {

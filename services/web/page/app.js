@@ -805,9 +805,10 @@
     ns.appendChild(ul);
     // a busy prompt carries only its latest notes; all of them are at /api/assembly/<id>/notes
     var shown = (p.notes || []).length;
+    var more, all;
     if (p.notes_total > shown) {
-      var more = el('p', 'muted notes-more', 'Showing the latest ' + shown + ' of ' + p.notes_total + ' notes. ');
-      var all = el('a', null, 'All notes');
+      more = el('p', 'muted notes-more', 'Showing the latest ' + shown + ' of ' + p.notes_total + ' notes. ');
+      all = el('a', null, 'All notes');
       all.href = '/api/assembly/' + encodeURIComponent(p.id) + '/notes';
       more.appendChild(all);
       ns.appendChild(more);

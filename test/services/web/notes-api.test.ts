@@ -37,7 +37,7 @@ const src: WebSources = {
   history: () => null,
   metrics: new Registry(),
   health: () => ({ ok: true }),
-  assembly: { prompts: () => [], prompt: () => undefined, addNote, cap: () => '', startDrill: () => {} },
+  assembly: { prompts: () => [], prompt: () => undefined, notes: () => [], addNote, cap: () => '', startDrill: () => {} },
   log: (line) => logs.push(line),
 };
 const web = new WebServer(src, { host: '127.0.0.1', port: 0 });
@@ -45,7 +45,7 @@ const web = new WebServer(src, { host: '127.0.0.1', port: 0 });
 beforeAll(() => web.start());
 afterAll(() => web.stop());
 
-async function post(id: string, body: unknown): Promise<{ status: number; body: any }> {
+async function post(id: string, body: unknown): Promise<{ status: number; body: { error?: string; notes?: unknown[] } }> {
   const res = await fetch(`${web.url}/api/assembly/${id}/notes`, {
     method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
   });

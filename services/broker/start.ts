@@ -1,0 +1,59 @@
+// The broker devices talk to, as the village uses it: the embedded aedes on a host and port, or
+// an external broker by URL (Mosquitto, EMQX). Either way tend gets one handle: where devices
+// connect, how to publish the retained outputs, and the link state.
+import type { Config } from '../../config/schema.ts';
+import { startOnPort } from '../../core/listen.ts';
+import type { LogSink } from '../../core/log.ts';
+import type { LinkStatus } from '../../core/types.ts';
+import type { DeviceMessages } from '../../firmware-bridge/mqtt/device-messages.ts';
+import { DeviceAuth } from './auth.ts';
+import { EmbeddedBroker, type Publish } from './embedded.ts';
+import { ExternalBroker } from './external.ts';
+
+export interface VillageBroker {
+  /** mqtt://host:port devices connect to */
+  address: string;
+  /** the embedded broker's port (0 for an external broker) */
+  port: number;
+  publish: Publish;
+  link(): LinkStatus;
+  connectedClients(): number;
+  stop(): Promise<void>;
+}
+
+export interface BrokerStartOptions {
+  config: Config;
+  deviceMessages: DeviceMessages;
+  /** called with `done` once what a device published is durable (the QoS 1 PUBACK waits for it) */
+  whenDurable: (done: () => void) => void;
+  log?: LogSink;
+  /** override the embedded port (0 = any free port) */
+  port?: number;
+  /** the demo: when the port is taken, take a free one instead of failing */
+  portFallback?: boolean;
+}
+
+export async function startVillageBroker(o: BrokerStartOptions): Promise<VillageBroker> {
+  const { config, deviceMessages, whenDurable, log } = o;
+  const onDeviceMessage = (topic: string, payload: Buffer) => deviceMessages.handle(topic, payload);
+  if ('embedded' in config.broker) {
+    const e = config.broker.embedded;
+    const auth = new DeviceAuth(config, (d) => deviceMessages.sourceTopicsOf(d));
+    const make = (port: number) => new EmbeddedBroker({ host: e.host, port, auth, tls: e.tls, log, whenDurable, onDeviceMessage });
+    const broker = await startOnPort('MQTT broker', e.host, o.port ?? e.port, make, o.portFallback, log ?? (() => {}));
+    return {
+      address: broker.address, port: broker.port, publish: broker.publish,
+      link: () => broker.link(), connectedClients: () => broker.connectedClients(), stop: () => broker.stop(),
+    };
+  }
+  const b = config.broker;
+  const broker = new ExternalBroker({
+    url: b.url, username: b.username, password: b.password, clientId: b.client_id ?? `tend-${config.village.id}`,
+    subscriptions: deviceMessages.subscriptions(), log, whenDurable, onDeviceMessage,
+  });
+  await broker.start();
+  return {
+    address: broker.address, port: 0, publish: broker.publish,
+    link: () => broker.link(), connectedClients: () => broker.connectedClients(), stop: () => broker.stop(),
+  };
+}
