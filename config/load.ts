@@ -21,7 +21,8 @@ export function parseConfig(input: unknown): Config {
       return issue.keys.map((k) => `${formatPath([...issue.path, k])}: unknown key`);
     }
     return [`${formatPath(issue.path)}: ${issue.message}`];
-  })) problems.add(line);
+  }))
+    problems.add(line);
   // the schema stops before cross-section checks when a section is malformed; run them anyway
   crossCheck(input, (path, message) => problems.add(`${formatPath(path)}: ${message}`));
   throw new ConfigError([...problems]);

@@ -43,19 +43,21 @@ const tank = z.discriminatedUnion('shape', [
   z.strictObject({ shape: z.literal('vertical_cylinder'), diameter_mm: positive, height_mm: positive, ...tankBase }),
   z.strictObject({ shape: z.literal('horizontal_cylinder'), diameter_mm: positive, length_mm: positive, ...tankBase }),
   z.strictObject({ shape: z.literal('box'), length_mm: positive, width_mm: positive, height_mm: positive, ...tankBase }),
-  z.strictObject({
-    shape: z.literal('table'),
-    points: z.array(z.tuple([levelMm, z.number().nonnegative()])).min(2, 'a table needs at least two points'),
-    ...tankBase,
-  }).superRefine((t, ctx) => {
-    for (let i = 1; i < t.points.length; i++) {
-      const [l0, v0] = t.points[i - 1]!;
-      const [l1, v1] = t.points[i]!;
-      if (!(l1 > l0) || !(v1 > v0)) {
-        ctx.addIssue({ code: 'custom', path: ['points', i], message: `table is not strictly increasing (${l0} mm/${v0} L then ${l1} mm/${v1} L)` });
+  z
+    .strictObject({
+      shape: z.literal('table'),
+      points: z.array(z.tuple([levelMm, z.number().nonnegative()])).min(2, 'a table needs at least two points'),
+      ...tankBase,
+    })
+    .superRefine((t, ctx) => {
+      for (let i = 1; i < t.points.length; i++) {
+        const [l0, v0] = t.points[i - 1]!;
+        const [l1, v1] = t.points[i]!;
+        if (!(l1 > l0) || !(v1 > v0)) {
+          ctx.addIssue({ code: 'custom', path: ['points', i], message: `table is not strictly increasing (${l0} mm/${v0} L then ${l1} mm/${v1} L)` });
+        }
       }
-    }
-  }),
+    }),
 ]);
 
 const device = z.strictObject({
@@ -64,7 +66,10 @@ const device = z.strictObject({
   transport: z.enum(['mqtt', 'serial', 'firmata']).default('mqtt'),
   /** plain secret for MQTT login; or secret_hash (scrypt) instead */
   secret: z.string().min(8, 'at least 8 characters').optional(),
-  secret_hash: z.string().regex(/^scrypt\$/, 'scrypt$<salt-hex>$<hash-hex>').optional(),
+  secret_hash: z
+    .string()
+    .regex(/^scrypt\$/, 'scrypt$<salt-hex>$<hash-hex>')
+    .optional(),
   /** baud when not given: 115200 for transport serial (tank-node), 57600 for firmata (StandardFirmata's rate) */
   serial: z.strictObject({ path: z.string(), baud: z.number().int().positive().optional() }).optional(),
   interval_s: positive.default(30),
@@ -81,32 +86,38 @@ const sensor = z.strictObject({
   cold: z.strictObject({ safe_max_c: z.number().min(-40).max(20) }).optional(),
   /** read foreign firmware as it publishes (ESPHome, Tasmota) */
   source: z.strictObject({ topic: z.string().min(1), json_path: z.string().optional() }).optional(),
-  firmata: z.strictObject({
-    pin: z.union([z.string().regex(/^A?\d{1,2}$/, 'a pin like "A0" or "7"'), z.number().int().nonnegative()]),
-    /** [in_lo, in_hi, out_lo, out_hi]: analog pins in volts (0…vref), digital pins as logic level 0/1 */
-    scale: z.tuple([z.number(), z.number(), z.number(), z.number()]).optional()
-      .refine((sc) => !sc || sc[0] !== sc[1], 'scale needs in_lo ≠ in_hi'),
-    /** the board's ADC reference in volts: 5 for Uno/Nano (default), 3.3 for 3.3 V boards */
-    vref: positive.optional(),
-  }).optional(),
+  firmata: z
+    .strictObject({
+      pin: z.union([z.string().regex(/^A?\d{1,2}$/, 'a pin like "A0" or "7"'), z.number().int().nonnegative()]),
+      /** [in_lo, in_hi, out_lo, out_hi]: analog pins in volts (0…vref), digital pins as logic level 0/1 */
+      scale: z
+        .tuple([z.number(), z.number(), z.number(), z.number()])
+        .optional()
+        .refine((sc) => !sc || sc[0] !== sc[1], 'scale needs in_lo ≠ in_hi'),
+      /** the board's ADC reference in volts: 5 for Uno/Nano (default), 3.3 for 3.3 V boards */
+      vref: positive.optional(),
+    })
+    .optional(),
   /** for door_open: the cold_temp sensor id of the unit this door belongs to */
   unit: id.optional(),
   /** plausible raw range; readings outside are rejected as out_of_range */
   range: z.tuple([z.number(), z.number()]).optional(),
 });
 
-const alerts = z.strictObject({
-  /** per-rule overrides: rule name → { key: number }; see ./rules.ts for keys */
-  rules: z.record(z.string(), z.record(z.string(), z.union([z.number(), z.boolean()]))).default({}),
-  /** alerts that start within this window group into one incident */
-  group_window_s: positive.default(1800),
-  /** an incident closes (all clear) once all its alerts have been resolved this long */
-  incident_close_s: z.number().nonnegative().default(3600),
-  /** an open prompt is re-issued with fresh reserve figures at most this often when nothing else changes */
-  prompt_refresh_s: positive.default(21600),
-  webhooks: z.array(z.strictObject({ url: z.string().url(), secret: z.string().optional() })).default([]),
-  speech: z.union([z.boolean(), z.strictObject({ dir: z.string().optional(), voice: z.string().optional() })]).default(false),
-}).prefault({});
+const alerts = z
+  .strictObject({
+    /** per-rule overrides: rule name → { key: number }; see ./rules.ts for keys */
+    rules: z.record(z.string(), z.record(z.string(), z.union([z.number(), z.boolean()]))).default({}),
+    /** alerts that start within this window group into one incident */
+    group_window_s: positive.default(1800),
+    /** an incident closes (all clear) once all its alerts have been resolved this long */
+    incident_close_s: z.number().nonnegative().default(3600),
+    /** an open prompt is re-issued with fresh reserve figures at most this often when nothing else changes */
+    prompt_refresh_s: positive.default(21600),
+    webhooks: z.array(z.strictObject({ url: z.string().url(), secret: z.string().optional() })).default([]),
+    speech: z.union([z.boolean(), z.strictObject({ dir: z.string().optional(), voice: z.string().optional() })]).default(false),
+  })
+  .prefault({});
 
 const influx = z.strictObject({
   url: z.string().url(),
@@ -134,29 +145,37 @@ const federation = z.strictObject({
   session_expiry_s: z.number().int().positive().max(4294967295).optional(),
 });
 
-export const configSchema = z.strictObject({
-  version: z.literal(1, 'this tend understands config version 1'),
-  village: z.strictObject({
-    id,
-    name: z.string().min(1),
-    population: z.number().int().positive(),
-    /** litres per person per day at minimum use: Sphere humanitarian minimum is 15 */
-    minimum_water_lpd: positive.default(15),
-  }),
-  // prefault: an absent section is parsed as written here, so each default is stated once
-  broker: broker.prefault({ embedded: {} }),
-  web: web.prefault({}),
-  storage: z.strictObject({
-    dir: z.string().default('./data'),
-    /** outbox bound in bytes (history to InfluxDB) */
-    outbox_max_bytes: z.number().int().positive().default(1024 ** 3),
-  }).prefault({}),
-  influx: influx.optional(),
-  federation: federation.optional(),
-  alerts,
-  devices: z.array(device).default([]),
-  sensors: z.array(sensor).default([]),
-}).superRefine((c, ctx) => crossCheck(c, (path, message) => ctx.addIssue({ code: 'custom', path, message })));
+export const configSchema = z
+  .strictObject({
+    version: z.literal(1, 'this tend understands config version 1'),
+    village: z.strictObject({
+      id,
+      name: z.string().min(1),
+      population: z.number().int().positive(),
+      /** litres per person per day at minimum use: Sphere humanitarian minimum is 15 */
+      minimum_water_lpd: positive.default(15),
+    }),
+    // prefault: an absent section is parsed as written here, so each default is stated once
+    broker: broker.prefault({ embedded: {} }),
+    web: web.prefault({}),
+    storage: z
+      .strictObject({
+        dir: z.string().default('./data'),
+        /** outbox bound in bytes (history to InfluxDB) */
+        outbox_max_bytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1024 ** 3),
+      })
+      .prefault({}),
+    influx: influx.optional(),
+    federation: federation.optional(),
+    alerts,
+    devices: z.array(device).default([]),
+    sensors: z.array(sensor).default([]),
+  })
+  .superRefine((c, ctx) => crossCheck(c, (path, message) => ctx.addIssue({ code: 'custom', path, message })));
 
 /**
  * Checks across sections (a sensor naming a missing device, a tank on a non-tank kind…).

@@ -11,10 +11,13 @@ const MM3_PER_LITER = 1e6;
 /** Level of a full tank: the diameter of a lying cylinder, the height otherwise, or the last table point. */
 export function tankHeightMm(tank: TankConfig): number {
   switch (tank.shape) {
-    case 'horizontal_cylinder': return tank.diameter_mm;
+    case 'horizontal_cylinder':
+      return tank.diameter_mm;
     case 'vertical_cylinder':
-    case 'box': return tank.height_mm;
-    case 'table': return tank.points[tank.points.length - 1]![0];
+    case 'box':
+      return tank.height_mm;
+    case 'table':
+      return tank.points[tank.points.length - 1]![0];
   }
 }
 

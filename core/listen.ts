@@ -19,7 +19,11 @@ export function hostPort(host: string, port: number): string {
 }
 
 export class PortInUseError extends Error {
-  constructor(readonly what: string, readonly host: string, readonly port: number) {
+  constructor(
+    readonly what: string,
+    readonly host: string,
+    readonly port: number,
+  ) {
     super(`${what} port ${port} on ${host} is already in use; free it or choose another port in the config`);
     this.name = 'PortInUseError';
   }
@@ -30,7 +34,12 @@ export class PortInUseError extends Error {
  * any free port and say so; otherwise fail with PortInUseError naming the port.
  */
 export async function startOnPort<T extends { start(): Promise<void>; stop(): Promise<void> }>(
-  what: string, host: string, port: number, make: (port: number) => T, fallback: boolean | undefined, log: LogSink,
+  what: string,
+  host: string,
+  port: number,
+  make: (port: number) => T,
+  fallback: boolean | undefined,
+  log: LogSink,
 ): Promise<T> {
   const first = make(port);
   try {

@@ -11,7 +11,9 @@ function findRoot(): string {
     if (existsSync(pkg)) {
       try {
         if (JSON.parse(readFileSync(pkg, 'utf8')).name === 'tend') return dir;
-      } catch { /* keep looking */ }
+      } catch {
+        /* keep looking */
+      }
     }
     const up = dirname(dir);
     if (up === dir) throw new Error('cannot find the tend package root');

@@ -23,10 +23,19 @@ export interface RawReading {
 }
 
 export const SENSOR_KINDS = [
-  'tank_distance', 'tank_pressure', 'tank_level',
-  'battery_soc', 'battery_voltage', 'load_power', 'solar_power',
-  'cold_temp', 'door_open',
-  'pressure', 'wind_speed', 'wind_gust', 'rain',
+  'tank_distance',
+  'tank_pressure',
+  'tank_level',
+  'battery_soc',
+  'battery_voltage',
+  'load_power',
+  'solar_power',
+  'cold_temp',
+  'door_open',
+  'pressure',
+  'wind_speed',
+  'wind_gust',
+  'rain',
 ] as const;
 export type SensorKind = (typeof SENSOR_KINDS)[number];
 
@@ -55,9 +64,20 @@ export interface Reading {
 
 /** Why ingest refused something; counted per device and reason. */
 export type RejectReason =
-  | 'not_json' | 'not_object' | 'too_large' | 'not_finite' | 'unknown_device'
-  | 'unknown_metric' | 'bad_ts' | 'bad_seq' | 'bad_checksum' | 'bad_sentence'
-  | 'line_too_long' | 'not_utf8' | 'wrong_port' | 'out_of_range';
+  | 'not_json'
+  | 'not_object'
+  | 'too_large'
+  | 'not_finite'
+  | 'unknown_device'
+  | 'unknown_metric'
+  | 'bad_ts'
+  | 'bad_seq'
+  | 'bad_checksum'
+  | 'bad_sentence'
+  | 'line_too_long'
+  | 'not_utf8'
+  | 'wrong_port'
+  | 'out_of_range';
 
 export type Level = 'ok' | 'watch' | 'strained' | 'critical' | 'unknown';
 

@@ -169,18 +169,17 @@ function usage(err: Out, message: string): number {
 async function runUntilSignal(config: Config, o: { out: Out; err: Out; portFallback: boolean; demo?: boolean }): Promise<number> {
   const started = Date.now();
   // the village's lines with time and level; stderr honours TEND_LOG_LEVEL (default info)
-  const log: LogSink = o.err === process.stderr
-    ? stderrSink()
-    : (line, level) => o.err.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${line}\n`);
+  const log: LogSink =
+    o.err === process.stderr ? stderrSink() : (line, level) => o.err.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${line}\n`);
   const village: Village = await startVillage({ config, portFallback: o.portFallback, log });
   let devices: { stop(): Promise<void> } | null = null;
   if (o.demo) devices = await startDemoDevices({ config, brokerUrl: village.brokerUrl, clock: systemClock, log: (m) => log(m, 'warn') });
   o.out.write(
     `tend: ${config.village.name} (${config.village.id}) is running${o.demo ? ' — demo village with simulated devices' : ''}\n` +
-    `  page:   ${village.webUrl}\n` +
-    `  mqtt:   ${village.brokerUrl}\n` +
-    `  token:  ${village.tokenFile} (for notes and other writes)\n` +
-    `  ready in ${Date.now() - started} ms; Ctrl-C stops\n`,
+      `  page:   ${village.webUrl}\n` +
+      `  mqtt:   ${village.brokerUrl}\n` +
+      `  token:  ${village.tokenFile} (for notes and other writes)\n` +
+      `  ready in ${Date.now() - started} ms; Ctrl-C stops\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

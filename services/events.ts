@@ -29,7 +29,10 @@ type EventName = keyof VillageEvents;
 type Listener<E extends EventName> = (...args: VillageEvents[E]) => void;
 // stored without their event's argument types; emit calls each with the arguments of its own event
 type AnyListener = (...args: unknown[]) => void;
-interface Entry { fn: AnyListener; module: string }
+interface Entry {
+  fn: AnyListener;
+  module: string;
+}
 
 export class VillageEventHub {
   private readonly listeners = new Map<EventName, Entry[]>();
@@ -53,7 +56,11 @@ export class VillageEventHub {
     const list = this.listeners.get(event);
     if (!list) return this;
     const i = list.findIndex((e) => e.fn === (fn as unknown as AnyListener));
-    if (i >= 0) this.listeners.set(event, list.filter((_, k) => k !== i));
+    if (i >= 0)
+      this.listeners.set(
+        event,
+        list.filter((_, k) => k !== i),
+      );
     return this;
   }
 

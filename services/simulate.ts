@@ -51,19 +51,37 @@ export function parseScenario(text: string, file: string, config: Config): Scena
       problems.push(`${where}: not JSON`);
       continue;
     }
-    if (!o || typeof o !== 'object' || Array.isArray(o)) { problems.push(`${where}: expected a JSON object`); continue; }
+    if (!o || typeof o !== 'object' || Array.isArray(o)) {
+      problems.push(`${where}: expected a JSON object`);
+      continue;
+    }
     const r = o as Record<string, unknown>;
-    if (typeof r.t !== 'number' || !Number.isFinite(r.t) || r.t < 0) { problems.push(`${where}: "t" is seconds from the start, a number ≥ 0`); continue; }
-    if (r.t < lastT) { problems.push(`${where}: out of time order (t ${r.t} after ${lastT})`); continue; }
+    if (typeof r.t !== 'number' || !Number.isFinite(r.t) || r.t < 0) {
+      problems.push(`${where}: "t" is seconds from the start, a number ≥ 0`);
+      continue;
+    }
+    if (r.t < lastT) {
+      problems.push(`${where}: out of time order (t ${r.t} after ${lastT})`);
+      continue;
+    }
     lastT = r.t;
-    if (typeof r.device !== 'string' || !devices.has(r.device)) { problems.push(`${where}: unknown device ${JSON.stringify(r.device)} (not in the config's devices)`); continue; }
+    if (typeof r.device !== 'string' || !devices.has(r.device)) {
+      problems.push(`${where}: unknown device ${JSON.stringify(r.device)} (not in the config's devices)`);
+      continue;
+    }
     if ('status' in r) {
-      if (r.status !== 'online' && r.status !== 'offline') { problems.push(`${where}: status is "online" or "offline"`); continue; }
+      if (r.status !== 'online' && r.status !== 'offline') {
+        problems.push(`${where}: status is "online" or "offline"`);
+        continue;
+      }
       out.push({ t: r.t, device: r.device, status: r.status, line: i + 1 });
     } else if (r.reading && typeof r.reading === 'object' && !Array.isArray(r.reading)) {
       const reading = r.reading as Record<string, unknown>;
       const bad = Object.entries(reading).find(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
-      if (bad) { problems.push(`${where}: reading.${bad[0]} is not a finite number`); continue; }
+      if (bad) {
+        problems.push(`${where}: reading.${bad[0]} is not a finite number`);
+        continue;
+      }
       out.push({ t: r.t, device: r.device, reading: reading as Record<string, number>, line: i + 1 });
     } else {
       problems.push(`${where}: a line has "reading": {metric: number, …} or "status": "online"|"offline"`);
@@ -123,8 +141,10 @@ function parseArgs(args: string[]): SimOptions | string {
       return v;
     };
     try {
-      if (a === 'storm') { o.config ||= STORM_CONFIG; o.scenario ||= STORM_SCENARIO; }
-      else if (a === '--config') o.config = val();
+      if (a === 'storm') {
+        o.config ||= STORM_CONFIG;
+        o.scenario ||= STORM_SCENARIO;
+      } else if (a === '--config') o.config = val();
       else if (a === '--scenario') o.scenario = val();
       else if (a === '--json') o.json = true;
       else if (a === '--verbose') o.verbose = true;
@@ -199,7 +219,12 @@ export class Simulation {
   private logs: string[] = [];
   private changedPrompts: AssemblyPrompt[] = [];
 
-  constructor(private readonly config: Config, private readonly lines: ScenarioLine[], private readonly o: SimOptions, private readonly out: NodeJS.WritableStream) {
+  constructor(
+    private readonly config: Config,
+    private readonly lines: ScenarioLine[],
+    private readonly o: SimOptions,
+    private readonly out: NodeJS.WritableStream,
+  ) {
     this.clock = new SimClock(o.start);
   }
 
@@ -225,10 +250,16 @@ export class Simulation {
     config.storage.dir = dir;
     config.web.token_file = join(dir, 'web-token');
     const village = await startVillage({
-      config, clock: this.clock, storageDir: dir, brokerPort: 0, web: !!o.web, webPort: 0,
+      config,
+      clock: this.clock,
+      storageDir: dir,
+      brokerPort: 0,
+      web: !!o.web,
+      webPort: 0,
       // the runner computes every status itself, after each batch of readings is in and at each
       // tick; no timer-driven compute sees half a batch
-      tick: false, statusThrottleMs: 2 ** 31 - 1,
+      tick: false,
+      statusThrottleMs: 2 ** 31 - 1,
       log: (m) => (o.verbose ? this.write(`  [village] ${m}\n`) : this.logs.push(m)),
     });
     this.village = village;
@@ -242,8 +273,10 @@ export class Simulation {
     const last = this.lines.at(-1)!.t;
     const speed = o.speed ?? Math.max(1, last / 60);
     if (!o.json) {
-      this.write(`Simulating ${this.config.village.name} (${this.config.village.population} people): ${this.lines.length} readings over ${describeSpan(last)}` +
-        `${speed > 0 ? `, ${fmt(speed)}× real time` : ', as fast as possible'}\n\n`);
+      this.write(
+        `Simulating ${this.config.village.name} (${this.config.village.population} people): ${this.lines.length} readings over ${describeSpan(last)}` +
+          `${speed > 0 ? `, ${fmt(speed)}× real time` : ', as fast as possible'}\n\n`,
+      );
     }
 
     // devices: real MQTT clients with their own credentials and an `offline` will
@@ -251,7 +284,11 @@ export class Simulation {
       const d = this.config.devices.find((x) => x.id === id)!;
       const status = topics.status(this.config.village.id, id);
       const c = await mqtt.connectAsync(village.brokerUrl, {
-        clientId: `sim-${id}`, username: d.secret ? id : undefined, password: d.secret, reconnectPeriod: 0, connectTimeout: 10_000,
+        clientId: `sim-${id}`,
+        username: d.secret ? id : undefined,
+        password: d.secret,
+        reconnectPeriod: 0,
+        connectTimeout: 10_000,
         will: { topic: status, payload: Buffer.from('offline'), retain: true, qos: 1 },
       });
       this.clients.set(id, c);
@@ -338,7 +375,8 @@ export class Simulation {
     if (this.o.json) return this.emitJson('assembly', p);
     const list = (title: string, items: string[]) => (items.length ? `    ${title}:\n${items.map((x) => `      - ${x}\n`).join('')}` : '');
     const r = p.reserves;
-    const reserves = `    reserves: water ${r.water_days_current === null ? '?' : fmt(r.water_days_current, 1)} days at current use, ` +
+    const reserves =
+      `    reserves: water ${r.water_days_current === null ? '?' : fmt(r.water_days_current, 1)} days at current use, ` +
       `${r.water_days_minimum === null ? '?' : fmt(r.water_days_minimum, 1)} days at minimum use; power ${r.power_hours_left === null ? '?' : fmt(r.power_hours_left, 1)} hours; ` +
       `cold units at risk: ${r.cold_units_at_risk.join(', ') || 'none'}\n`;
     if (p.status === 'closed') {
@@ -348,23 +386,47 @@ export class Simulation {
     const head = p.version === 1 ? 'ASSEMBLY  prompt opened' : `update    prompt v${p.version}`;
     this.write(`${this.stamp()}  ${head}: ${p.headline}\n`);
     if (p.version === 1) {
-      this.write(list('situation', p.situation.map((s) => `${shortStamp(s.at, this.o.start)}  ${s.text}`)) +
-        list('damaged', p.damaged) + list('still working', p.working) + list('urgent (within a day)', p.urgent) +
-        list('can wait', p.can_wait) + reserves + list('neighbours offer', p.neighbours.map((n) => `${n.village}: ${n.offer}`)) +
-        list('questions for the assembly', p.questions) + list('notes', p.notes.map((n) => `${n.author}: ${n.text}`)) + '\n');
+      this.write(
+        list(
+          'situation',
+          p.situation.map((s) => `${shortStamp(s.at, this.o.start)}  ${s.text}`),
+        ) +
+          list('damaged', p.damaged) +
+          list('still working', p.working) +
+          list('urgent (within a day)', p.urgent) +
+          list('can wait', p.can_wait) +
+          reserves +
+          list(
+            'neighbours offer',
+            p.neighbours.map((n) => `${n.village}: ${n.offer}`),
+          ) +
+          list('questions for the assembly', p.questions) +
+          list(
+            'notes',
+            p.notes.map((n) => `${n.author}: ${n.text}`),
+          ) +
+          '\n',
+      );
     } else {
       const latest = p.situation.at(-1);
-      this.write((latest ? `    latest: ${shortStamp(latest.at, this.o.start)}  ${latest.text}\n` : '') +
-        list('damaged', p.damaged) + list('urgent (within a day)', p.urgent) + reserves + '\n');
+      this.write(
+        (latest ? `    latest: ${shortStamp(latest.at, this.o.start)}  ${latest.text}\n` : '') +
+          list('damaged', p.damaged) +
+          list('urgent (within a day)', p.urgent) +
+          reserves +
+          '\n',
+      );
     }
   }
 
   private finish(s: ReserveStatus): void {
     if (this.o.json) return this.emitJson('status', s);
     const w = s.water;
-    this.write(`\n${this.stamp()}  end of scenario. Water ${fmt(w.liters ?? 0)} L (${fmt(w.percent ?? 0)}%), ` +
-      `${w.days_left_minimum === null ? '?' : fmt(w.days_left_minimum, 1)} days at minimum use; battery ${fmt(s.power.soc_percent ?? 0)}%; ` +
-      `${s.alerts.length} active alerts, ${s.assembly.length} open prompts; ${s.sensors.online} of ${s.sensors.total} sensors reporting.\n`);
+    this.write(
+      `\n${this.stamp()}  end of scenario. Water ${fmt(w.liters ?? 0)} L (${fmt(w.percent ?? 0)}%), ` +
+        `${w.days_left_minimum === null ? '?' : fmt(w.days_left_minimum, 1)} days at minimum use; battery ${fmt(s.power.soc_percent ?? 0)}%; ` +
+        `${s.alerts.length} active alerts, ${s.assembly.length} open prompts; ${s.sensors.online} of ${s.sensors.total} sensors reporting.\n`,
+    );
   }
 
   async close(): Promise<void> {

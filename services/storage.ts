@@ -32,7 +32,11 @@ export class Storage {
   commits = 0;
   private closing = false;
 
-  constructor(dir: string, private readonly delayMs = 15, file = 'tend.db') {
+  constructor(
+    dir: string,
+    private readonly delayMs = 15,
+    file = 'tend.db',
+  ) {
     if (dir !== ':memory:') mkdirSync(dir, { recursive: true });
     this.db = new Database(dir === ':memory:' ? ':memory:' : join(dir, file));
     this.db.pragma('journal_mode = WAL');
@@ -74,7 +78,9 @@ export class Storage {
       for (const f of this.flushers) {
         try {
           f.rolledBack?.(error);
-        } catch { /* a flusher's own bookkeeping must not stop the others */ }
+        } catch {
+          /* a flusher's own bookkeeping must not stop the others */
+        }
       }
       // the rows are queued again; try again on our own, so recovery does not wait for a reading
       if (this.db.open && !this.closing) this.timer = setTimeout(() => this.commitNow(), RETRY_MS);

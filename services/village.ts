@@ -88,7 +88,6 @@ export interface Village {
   stop(): Promise<void>;
 }
 
-
 export async function startVillage(opts: StartOptions): Promise<Village> {
   const { config } = opts;
   const clock = opts.clock ?? systemClock;
@@ -161,7 +160,11 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
 
     // the loop that runs the village: status shortly after a change and every second, judged, followed, published
     const loop = new StatusLoop({
-      events, reserve, alerts, assembly, publish,
+      events,
+      reserve,
+      alerts,
+      assembly,
+      publish,
       rejectedTotal: () => ingest.rejectedTotal,
       topics: { reserve: topics.reserve(v), alerts: topics.alerts(v), assembly: topics.assembly(v) },
       throttleMs: opts.statusThrottleMs,
@@ -174,8 +177,11 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
 
     // every link as the page and /metrics show it; each module says what its own link is
     const links = (): LinkStatus[] => [
-      broker.link(), ...transports.map((t) => t.link()), ...(federation ? [federation.link()] : []),
-      ...history.links(storageSince), storage.link(storageSince),
+      broker.link(),
+      ...transports.map((t) => t.link()),
+      ...(federation ? [federation.link()] : []),
+      ...history.links(storageSince),
+      storage.link(storageSince),
     ];
 
     currentLinks = links;
@@ -198,17 +204,24 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
     let web: WebServer | null = null;
     if (opts.web !== false) {
       const sensorIds = new Set(config.sensors.map((s) => s.id));
-    const make = (port: number) => new WebServer({
-        events, token, metrics, log,
-        status: current,
-        sensors: () => reserve.sensors(),
-        links,
-        history: (id, hours) => (sensorIds.has(id) ? reserve.history(id, clock.now() - hours * 3600_000) : null),
-        health: () => ({ ok: true, village: v, storage: storage.lastError ?? 'ok', broker: broker.link().state }),
-        alerts,
-        assembly,
-        federation: federation ?? undefined,
-      }, { host: config.web.host, port, tls: config.web.tls });
+      const make = (port: number) =>
+        new WebServer(
+          {
+            events,
+            token,
+            metrics,
+            log,
+            status: current,
+            sensors: () => reserve.sensors(),
+            links,
+            history: (id, hours) => (sensorIds.has(id) ? reserve.history(id, clock.now() - hours * 3600_000) : null),
+            health: () => ({ ok: true, village: v, storage: storage.lastError ?? 'ok', broker: broker.link().state }),
+            alerts,
+            assembly,
+            federation: federation ?? undefined,
+          },
+          { host: config.web.host, port, tls: config.web.tls },
+        );
       const w = await startOnPort('web', config.web.host, opts.webPort ?? config.web.port, make, opts.portFallback, log);
       web = w;
       stoppers.push(() => w.stop());
@@ -216,7 +229,21 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
 
     let stopped = false;
     return {
-      config, clock, events, storage, ingest, reserve, alerts, assembly, history, federation, brokerUrl: broker.address, brokerPort: broker.port, publish, token, tokenFile,
+      config,
+      clock,
+      events,
+      storage,
+      ingest,
+      reserve,
+      alerts,
+      assembly,
+      history,
+      federation,
+      brokerUrl: broker.address,
+      brokerPort: broker.port,
+      publish,
+      token,
+      tokenFile,
       webUrl: web?.url ?? '',
       webPort: web?.port ?? 0,
       status: current,

@@ -31,8 +31,14 @@ export class InfluxQLBuilder implements cog.Builder<InfluxQLQuery> {
   constructor(query: string, refId = 'A') {
     this.q = { refId, datasource: DS, query: query.replace(/\s+/g, ' ').trim(), rawQuery: true, resultFormat: 'time_series' };
   }
-  table(): this { this.q.resultFormat = 'table'; return this; }
-  alias(a: string): this { this.q.alias = a; return this; }
+  table(): this {
+    this.q.resultFormat = 'table';
+    return this;
+  }
+  alias(a: string): this {
+    this.q.alias = a;
+    return this;
+  }
   annotation(cols: { text: string; title?: string; tags?: string }): this {
     this.q.fromAnnotations = true;
     this.q.resultFormat = 'table';
@@ -48,7 +54,11 @@ export class InfluxQLBuilder implements cog.Builder<InfluxQLQuery> {
 }
 
 /** `SELECT … WHERE <village> AND <extra> AND $timeFilter …` with the village filter filled in. */
-export function influxql(select: string, from: string, opts: { where?: string[]; groupBy?: string[]; fill?: string; interval?: boolean; tail?: string } = {}): string {
+export function influxql(
+  select: string,
+  from: string,
+  opts: { where?: string[]; groupBy?: string[]; fill?: string; interval?: boolean; tail?: string } = {},
+): string {
   const where = ['"village" =~ /^$village$/', ...(opts.where ?? []), '$timeFilter'].join(' AND ');
   const group = [...(opts.interval === false ? [] : ['time($__interval)']), ...(opts.groupBy ?? []).map((g) => `"${g}"`)];
   let q = `SELECT ${select} FROM "${from}" WHERE ${where}`;
@@ -67,7 +77,13 @@ export function datasourceVariable(): cog.Builder<dashboard.VariableModel> {
 }
 
 /** A tag-value variable (InfluxQL SHOW TAG VALUES), refreshed when the time range changes. */
-export function tagVariable(name: string, label: string, measurement: string, key: string, opts: { multi?: boolean; villageFilter?: boolean } = {}): cog.Builder<dashboard.VariableModel> {
+export function tagVariable(
+  name: string,
+  label: string,
+  measurement: string,
+  key: string,
+  opts: { multi?: boolean; villageFilter?: boolean } = {},
+): cog.Builder<dashboard.VariableModel> {
   const where = opts.villageFilter === false ? '' : ' WHERE "village" =~ /^$village$/';
   const v = new dashboard.QueryVariableBuilder(name)
     .label(label)
@@ -91,26 +107,39 @@ export function annotations(): cog.Builder<dashboard.AnnotationQuery>[] {
       .datasource(DS)
       .enable(true)
       .iconColor('orange')
-      .target(q(`SELECT "title", "detail", "rule", "severity", "state" FROM "alert" WHERE "village" =~ /^$village$/ AND $timeFilter`, 'Alerts')
-        .annotation({ title: 'title', text: 'detail', tags: 'state,severity,rule' })),
+      .target(
+        q(`SELECT "title", "detail", "rule", "severity", "state" FROM "alert" WHERE "village" =~ /^$village$/ AND $timeFilter`, 'Alerts').annotation({
+          title: 'title',
+          text: 'detail',
+          tags: 'state,severity,rule',
+        }),
+      ),
     new dashboard.AnnotationQueryBuilder()
       .name('Incidents')
       .datasource(DS)
       .enable(true)
       .iconColor('red')
-      .target(q(`SELECT "title", "domains", "event" FROM "incident" WHERE "village" =~ /^$village$/ AND $timeFilter`, 'Incidents')
-        .annotation({ title: 'title', text: 'domains', tags: 'event' })),
+      .target(
+        q(`SELECT "title", "domains", "event" FROM "incident" WHERE "village" =~ /^$village$/ AND $timeFilter`, 'Incidents').annotation({
+          title: 'title',
+          text: 'domains',
+          tags: 'event',
+        }),
+      ),
   ];
 }
 
 export function thresholds(steps: [number | null, string][]): cog.Builder<dashboard.ThresholdsConfig> {
-  return new dashboard.ThresholdsConfigBuilder()
-    .mode(dashboard.ThresholdsMode.Absolute)
-    .steps(steps.map(([value, color]) => ({ value, color })));
+  return new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps(steps.map(([value, color]) => ({ value, color })));
 }
 
 /** A tend dashboard with the shared variables, annotations, links and time settings. */
-export function tendDashboard(uid: string, title: string, description: string, extraVariables: cog.Builder<dashboard.VariableModel>[] = []): dashboard.DashboardBuilder {
+export function tendDashboard(
+  uid: string,
+  title: string,
+  description: string,
+  extraVariables: cog.Builder<dashboard.VariableModel>[] = [],
+): dashboard.DashboardBuilder {
   return new dashboard.DashboardBuilder(title)
     .uid(uid)
     .description(description)
@@ -122,5 +151,7 @@ export function tendDashboard(uid: string, title: string, description: string, e
     .time({ from: 'now-24h', to: 'now' })
     .variables([datasourceVariable(), villageVariable(), ...extraVariables])
     .annotations(annotations())
-    .link(new dashboard.DashboardLinkBuilder('tend').type(dashboard.DashboardLinkType.Dashboards).tags(['tend']).asDropdown(true).includeVars(true).keepTime(true));
+    .link(
+      new dashboard.DashboardLinkBuilder('tend').type(dashboard.DashboardLinkType.Dashboards).tags(['tend']).asDropdown(true).includeVars(true).keepTime(true),
+    );
 }

@@ -19,7 +19,11 @@ export const RECENT = '15m';
 const NO_RECENT = 'no recent data';
 
 /** A big number readable from across a room: background colour, large value, no sparkline clutter. */
-export function bigStat(title: string, query: InfluxQLBuilder, opts: { unit?: string; decimals?: number; steps?: Steps; w?: number; h?: number; description?: string; sparkline?: boolean }): stat.PanelBuilder {
+export function bigStat(
+  title: string,
+  query: InfluxQLBuilder,
+  opts: { unit?: string; decimals?: number; steps?: Steps; w?: number; h?: number; description?: string; sparkline?: boolean },
+): stat.PanelBuilder {
   const p = new stat.PanelBuilder()
     .title(title)
     .datasource(DS)
@@ -40,7 +44,11 @@ export function bigStat(title: string, query: InfluxQLBuilder, opts: { unit?: st
   return p;
 }
 
-export function series(title: string, queries: InfluxQLBuilder[], opts: { unit?: string; w?: number; h?: number; description?: string; bars?: boolean; min?: number; max?: number; steps?: Steps; stepsAsLines?: boolean }): timeseries.PanelBuilder {
+export function series(
+  title: string,
+  queries: InfluxQLBuilder[],
+  opts: { unit?: string; w?: number; h?: number; description?: string; bars?: boolean; min?: number; max?: number; steps?: Steps; stepsAsLines?: boolean },
+): timeseries.PanelBuilder {
   const p = new timeseries.PanelBuilder()
     .title(title)
     .datasource(DS)
@@ -75,7 +83,11 @@ export function tablePanel(title: string, query: InfluxQLBuilder, opts: { w?: nu
   return p;
 }
 
-export function timeline(title: string, query: InfluxQLBuilder, opts: { w?: number; h?: number; description?: string; steps: Steps }): statetimeline.PanelBuilder {
+export function timeline(
+  title: string,
+  query: InfluxQLBuilder,
+  opts: { w?: number; h?: number; description?: string; steps: Steps },
+): statetimeline.PanelBuilder {
   const p = new statetimeline.PanelBuilder()
     .title(title)
     .datasource(DS)
@@ -90,7 +102,11 @@ export function timeline(title: string, query: InfluxQLBuilder, opts: { w?: numb
   return p;
 }
 
-export function gauges(title: string, query: InfluxQLBuilder, opts: { unit?: string; w?: number; h?: number; min?: number; max?: number; steps?: Steps; description?: string }): bargauge.PanelBuilder {
+export function gauges(
+  title: string,
+  query: InfluxQLBuilder,
+  opts: { unit?: string; w?: number; h?: number; min?: number; max?: number; steps?: Steps; description?: string },
+): bargauge.PanelBuilder {
   const p = new bargauge.PanelBuilder()
     .title(title)
     .datasource(DS)

@@ -4,11 +4,34 @@ import { series } from './panels.ts';
 
 export function powerDashboard() {
   return tendDashboard('tend-power', 'Power', 'Battery bank, load and solar.')
-    .withPanel(series('State of charge', [q(influxql('mean("soc_percent") AS "charge"', 'power'))], { unit: 'percent', min: 0, max: 100, steps: [[null, 'red'], [30, 'orange'], [50, 'transparent']], stepsAsLines: true }))
-    .withPanel(series('Hours left at current load', [q(influxql('mean("hours_left") AS "hours left"', 'power'))], { unit: 'h', description: 'Ignores solar: the cautious figure.' }))
-    .withPanel(series('Load, solar and net', [
-      q(influxql('mean("load_w") AS "load", mean("solar_w") AS "solar", mean("net_w") AS "net"', 'power')),
-    ], { unit: 'watt', w: 24, description: 'Net above zero: the bank is charging.' }))
+    .withPanel(
+      series('State of charge', [q(influxql('mean("soc_percent") AS "charge"', 'power'))], {
+        unit: 'percent',
+        min: 0,
+        max: 100,
+        steps: [
+          [null, 'red'],
+          [30, 'orange'],
+          [50, 'transparent'],
+        ],
+        stepsAsLines: true,
+      }),
+    )
+    .withPanel(
+      series('Hours left at current load', [q(influxql('mean("hours_left") AS "hours left"', 'power'))], {
+        unit: 'h',
+        description: 'Ignores solar: the cautious figure.',
+      }),
+    )
+    .withPanel(
+      series('Load, solar and net', [q(influxql('mean("load_w") AS "load", mean("solar_w") AS "solar", mean("net_w") AS "net"', 'power'))], {
+        unit: 'watt',
+        w: 24,
+        description: 'Net above zero: the bank is charging.',
+      }),
+    )
     .withPanel(series('Battery voltage', [q(influxql('mean("voltage_v") AS "voltage", min("voltage_v") AS "lowest"', 'power'))], { unit: 'volt' }))
-    .withPanel(series('Stored and usable energy', [q(influxql('mean("stored_kwh") AS "stored", mean("usable_kwh") AS "usable"', 'power'))], { unit: 'kwatth' }));
+    .withPanel(
+      series('Stored and usable energy', [q(influxql('mean("stored_kwh") AS "stored", mean("usable_kwh") AS "usable"', 'power'))], { unit: 'kwatth' }),
+    );
 }

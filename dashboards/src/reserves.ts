@@ -11,19 +11,103 @@ const trend = (field: string) => q(influxql(`mean("${field}")`, 'reserve'));
 export function reservesDashboard() {
   return tendDashboard('tend-reserves', 'Village reserves', 'The shed screen: what the village holds now, and how long it lasts.')
     .withPanel(bigStat('Water (litres)', trend('water_liters'), { unit: 'litre', decimals: 0, steps: [[null, 'blue']], sparkline: true }))
-    .withPanel(bigStat('Water days at current use', last('water_days_current'), { unit: 'd', decimals: 1, steps: [[null, 'red'], [2, 'orange'], [5, 'green']] }))
-    .withPanel(bigStat('Water days at minimum use (15 L/person/day)', last('water_days_minimum'), { unit: 'd', decimals: 1, steps: [[null, 'red'], [2, 'orange'], [5, 'green']], description: 'Litres in the tanks divided by population × minimum_water_lpd (the Sphere humanitarian minimum by default).' }))
-    .withPanel(bigStat('Open incidents', last('incidents_open'), { decimals: 0, steps: [[null, 'green'], [1, 'red']] }))
-    .withPanel(bigStat('Power hours left', last('power_hours_left'), { unit: 'h', decimals: 1, steps: [[null, 'red'], [6, 'orange'], [24, 'green']], description: 'Usable stored energy divided by the current load, ignoring solar: the cautious figure.' }))
-    .withPanel(bigStat('Battery charge', trend('power_soc_percent'), { unit: 'percent', decimals: 0, steps: [[null, 'red'], [30, 'orange'], [50, 'green']], sparkline: true }))
-    .withPanel(bigStat('Cold units above safe', last('cold_units_at_risk'), { decimals: 0, steps: [[null, 'green'], [1, 'orange']] }))
-    .withPanel(bigStat('Sensors online', q(influxql('last("sensors_online")', 'reserve', { interval: false })), { decimals: 0, steps: [[null, 'orange']] , description: 'Sensors that reported within their staleness window.' }))
-    .withPanel(gauges('Time above safe per cold unit', q(influxql('last("minutes_above_safe")', 'cold', { interval: false, groupBy: ['unit'] })).alias('$tag_unit'), { unit: 'm', min: 0, max: 180, steps: [[null, 'green'], [15, 'orange'], [120, 'red']], w: 12, description: 'Minutes above the safe limit; watch after 15 min, critical after 2 h (the food-safety window).' }))
-    .withPanel(series('Water days left', [
-      q(influxql('mean("water_days_current") AS "at current use", mean("water_days_minimum") AS "at minimum use"', 'reserve')),
-    ], { unit: 'd', w: 12 }))
-    .withPanel(series('Power hours left and charge', [
-      q(influxql('mean("power_hours_left") AS "hours left"', 'reserve'), 'A'),
-      q(influxql('mean("power_soc_percent") AS "charge %"', 'reserve'), 'B'),
-    ], { w: 24 }));
+    .withPanel(
+      bigStat('Water days at current use', last('water_days_current'), {
+        unit: 'd',
+        decimals: 1,
+        steps: [
+          [null, 'red'],
+          [2, 'orange'],
+          [5, 'green'],
+        ],
+      }),
+    )
+    .withPanel(
+      bigStat('Water days at minimum use (15 L/person/day)', last('water_days_minimum'), {
+        unit: 'd',
+        decimals: 1,
+        steps: [
+          [null, 'red'],
+          [2, 'orange'],
+          [5, 'green'],
+        ],
+        description: 'Litres in the tanks divided by population × minimum_water_lpd (the Sphere humanitarian minimum by default).',
+      }),
+    )
+    .withPanel(
+      bigStat('Open incidents', last('incidents_open'), {
+        decimals: 0,
+        steps: [
+          [null, 'green'],
+          [1, 'red'],
+        ],
+      }),
+    )
+    .withPanel(
+      bigStat('Power hours left', last('power_hours_left'), {
+        unit: 'h',
+        decimals: 1,
+        steps: [
+          [null, 'red'],
+          [6, 'orange'],
+          [24, 'green'],
+        ],
+        description: 'Usable stored energy divided by the current load, ignoring solar: the cautious figure.',
+      }),
+    )
+    .withPanel(
+      bigStat('Battery charge', trend('power_soc_percent'), {
+        unit: 'percent',
+        decimals: 0,
+        steps: [
+          [null, 'red'],
+          [30, 'orange'],
+          [50, 'green'],
+        ],
+        sparkline: true,
+      }),
+    )
+    .withPanel(
+      bigStat('Cold units above safe', last('cold_units_at_risk'), {
+        decimals: 0,
+        steps: [
+          [null, 'green'],
+          [1, 'orange'],
+        ],
+      }),
+    )
+    .withPanel(
+      bigStat('Sensors online', q(influxql('last("sensors_online")', 'reserve', { interval: false })), {
+        decimals: 0,
+        steps: [[null, 'orange']],
+        description: 'Sensors that reported within their staleness window.',
+      }),
+    )
+    .withPanel(
+      gauges('Time above safe per cold unit', q(influxql('last("minutes_above_safe")', 'cold', { interval: false, groupBy: ['unit'] })).alias('$tag_unit'), {
+        unit: 'm',
+        min: 0,
+        max: 180,
+        steps: [
+          [null, 'green'],
+          [15, 'orange'],
+          [120, 'red'],
+        ],
+        w: 12,
+        description: 'Minutes above the safe limit; watch after 15 min, critical after 2 h (the food-safety window).',
+      }),
+    )
+    .withPanel(
+      series('Water days left', [q(influxql('mean("water_days_current") AS "at current use", mean("water_days_minimum") AS "at minimum use"', 'reserve'))], {
+        unit: 'd',
+        w: 12,
+      }),
+    )
+    .withPanel(
+      series(
+        'Power hours left and charge',
+        [q(influxql('mean("power_hours_left") AS "hours left"', 'reserve'), 'A'), q(influxql('mean("power_soc_percent") AS "charge %"', 'reserve'), 'B')],
+        { w: 24 },
+      ),
+    );
 }

@@ -125,7 +125,10 @@ export function startFirmataBoard(opts: FirmataBoardOptions): TransportHandle & 
       try {
         await new Promise<void>((resolve, reject) => {
           const fail = (err: unknown) => reject(err instanceof Error ? err : new Error(message(err)));
-          const giveUp = setTimeout(() => fail(new Error(`no Firmata handshake within ${readyTimeout / 1000} s (StandardFirmata flashed? baud ${baudRate}?)`)), readyTimeout);
+          const giveUp = setTimeout(
+            () => fail(new Error(`no Firmata handshake within ${readyTimeout / 1000} s (StandardFirmata flashed? baud ${baudRate}?)`)),
+            readyTimeout,
+          );
           timers.push(giveUp);
           port.once('close', () => fail(new Error('port closed during the Firmata handshake')));
           port.on('error', (err: Error) => (ready ? hooks.lost(err) : fail(err)));
@@ -197,4 +200,3 @@ export function startFirmataBoard(opts: FirmataBoardOptions): TransportHandle & 
   link.start();
   return { link: () => link.status(), stop: () => link.stop(), checkSilence: () => link.checkSilence() };
 }
-

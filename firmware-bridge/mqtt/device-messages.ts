@@ -74,7 +74,10 @@ export class DeviceMessages {
 }
 
 function splitPath(p: string): string[] {
-  return p.replace(/^\$\.?/, '').split('.').filter(Boolean);
+  return p
+    .replace(/^\$\.?/, '')
+    .split('.')
+    .filter(Boolean);
 }
 
 /** ESPHome publishes a bare number ("21.5"); Tasmota a JSON object read with a dot path. */

@@ -3,7 +3,6 @@
 import type { RejectReason } from '../../core/types.ts';
 import { MAX_PAYLOAD_BYTES } from '../../core/limits.ts';
 
-
 export type DecodedPayload =
   | { ok: true; metrics: [string, number][]; ts: number | null; seq: number | undefined }
   | { ok: false; reason: RejectReason; detail: string };

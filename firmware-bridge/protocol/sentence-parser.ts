@@ -34,7 +34,11 @@ const SKIP = 2;
 export class SentenceParser extends Transform {
   /** dropped input by reason since the parser was made */
   readonly rejected: Record<ParserRejectReason, number> = {
-    bad_checksum: 0, bad_sentence: 0, line_too_long: 0, not_utf8: 0, wrong_port: 0,
+    bad_checksum: 0,
+    bad_sentence: 0,
+    line_too_long: 0,
+    not_utf8: 0,
+    wrong_port: 0,
   };
 
   private readonly device: string | undefined;

@@ -15,9 +15,7 @@ export interface TendSentence {
 
 export type SentenceRejectReason = 'bad_checksum' | 'bad_sentence' | 'line_too_long' | 'not_utf8';
 
-export type DecodeResult =
-  | { ok: true; sentence: TendSentence }
-  | { ok: false; reason: SentenceRejectReason; detail: string };
+export type DecodeResult = { ok: true; sentence: TendSentence } | { ok: false; reason: SentenceRejectReason; detail: string };
 
 const DEVICE_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const METRIC_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;

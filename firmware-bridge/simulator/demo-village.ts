@@ -16,7 +16,12 @@ export function waterUseShare(hourOfDay: number): number {
   return raw / 24 / 0.65; // normalised so a day sums to about 1
 }
 
-interface TankModel { sensor: SensorConfig; liters: number; capacity: number; shareOfUse: number }
+interface TankModel {
+  sensor: SensorConfig;
+  liters: number;
+  capacity: number;
+  shareOfUse: number;
+}
 
 /** A small physical model of the demo village's reserves, advanced on a clock. */
 export class DemoVillageModel {
@@ -27,7 +32,11 @@ export class DemoVillageModel {
   private doorOpenUntil = 0;
   private fridgePhase = Math.random() * 10;
 
-  constructor(private readonly config: Config, private readonly clock: Clock, private readonly rand: () => number = Math.random) {
+  constructor(
+    private readonly config: Config,
+    private readonly clock: Clock,
+    private readonly rand: () => number = Math.random,
+  ) {
     this.last = clock.now();
     const tankSensors = config.sensors.filter((s) => s.tank);
     const fills = [0.72, 0.55, 0.83];
@@ -65,7 +74,7 @@ export class DemoVillageModel {
     const load = 1400 + 1600 * Math.exp(-((hour - 19.5) ** 2) / 3) + 500 * Math.exp(-((hour - 7.5) ** 2) / 2) + 150 * this.rand();
     const battery = this.config.sensors.find((s) => s.kind === 'battery_soc');
     const capacityWh = (battery?.battery?.capacity_kwh ?? 60) * 1000;
-    this.soc = Math.min(100, Math.max(5, this.soc + ((solar - load) * dtH / capacityWh) * 100));
+    this.soc = Math.min(100, Math.max(5, this.soc + (((solar - load) * dtH) / capacityWh) * 100));
     const voltage = 48 + (this.soc - 50) * 0.05 - load / 4000 + solar / 8000;
     // weather: a slow pressure wave, light wind
     const pressure = 1013 + 4 * Math.sin(now / (36 * HOUR)) + 0.2 * (this.rand() - 0.5);
@@ -76,22 +85,41 @@ export class DemoVillageModel {
     if (this.rand() < 0.01) this.doorOpenUntil = now + 20_000;
     for (const s of this.config.sensors) {
       switch (s.kind) {
-        case 'battery_soc': put(s, this.soc); break;
-        case 'battery_voltage': put(s, voltage); break;
-        case 'load_power': put(s, load); break;
-        case 'solar_power': put(s, solar); break;
-        case 'pressure': put(s, pressure); break;
-        case 'wind_speed': put(s, wind); break;
-        case 'wind_gust': put(s, wind + 2 + 3 * this.rand()); break;
-        case 'rain': put(s, this.rain); break;
-        case 'door_open': put(s, now < this.doorOpenUntil ? 1 : 0); break;
+        case 'battery_soc':
+          put(s, this.soc);
+          break;
+        case 'battery_voltage':
+          put(s, voltage);
+          break;
+        case 'load_power':
+          put(s, load);
+          break;
+        case 'solar_power':
+          put(s, solar);
+          break;
+        case 'pressure':
+          put(s, pressure);
+          break;
+        case 'wind_speed':
+          put(s, wind);
+          break;
+        case 'wind_gust':
+          put(s, wind + 2 + 3 * this.rand());
+          break;
+        case 'rain':
+          put(s, this.rain);
+          break;
+        case 'door_open':
+          put(s, now < this.doorOpenUntil ? 1 : 0);
+          break;
         case 'cold_temp': {
           const safe = s.cold?.safe_max_c ?? 5;
           const set = safe - (safe < 0 ? 4 : 2);
           put(s, set + 0.8 * Math.sin(this.fridgePhase * 6 + safe) + 0.2 * (this.rand() - 0.5));
           break;
         }
-        default: break;
+        default:
+          break;
       }
     }
     return out;
@@ -135,19 +163,23 @@ export async function startDemoDevices(opts: {
   const v = config.village.id;
   const clients = new Map<string, MqttClient>();
   let seq = 0;
-  await Promise.all(config.devices.filter((d) => d.transport === 'mqtt' && d.secret).map(async (d) => {
-    const client = mqtt.connect(opts.brokerUrl, {
-      clientId: `sim-${d.id}`,
-      username: d.id,
-      password: d.secret,
-      reconnectPeriod: 1000,
-      will: { topic: topics.status(v, d.id), payload: Buffer.from('offline'), retain: true, qos: 1 },
-    });
-    clients.set(d.id, client);
-    client.on('error', (err) => opts.log?.(`simulator ${d.id}: ${err.message}`));
-    client.on('connect', () => client.publish(topics.status(v, d.id), 'online', { retain: true, qos: 1 }));
-    await new Promise<void>((resolve) => client.once('connect', () => resolve()));
-  }));
+  await Promise.all(
+    config.devices
+      .filter((d) => d.transport === 'mqtt' && d.secret)
+      .map(async (d) => {
+        const client = mqtt.connect(opts.brokerUrl, {
+          clientId: `sim-${d.id}`,
+          username: d.id,
+          password: d.secret,
+          reconnectPeriod: 1000,
+          will: { topic: topics.status(v, d.id), payload: Buffer.from('offline'), retain: true, qos: 1 },
+        });
+        clients.set(d.id, client);
+        client.on('error', (err) => opts.log?.(`simulator ${d.id}: ${err.message}`));
+        client.on('connect', () => client.publish(topics.status(v, d.id), 'online', { retain: true, qos: 1 }));
+        await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+      }),
+  );
   const publishAll = () => {
     const readings = model.step();
     seq++;
@@ -162,11 +194,13 @@ export async function startDemoDevices(opts: {
   return {
     async stop() {
       clearInterval(timer);
-      await Promise.all([...clients.entries()].map(async ([id, c]) => {
-        // a clean stop says offline itself (the will only fires on an unclean drop)
-        if (c.connected) await c.publishAsync(topics.status(v, id), 'offline', { retain: true, qos: 1 }).catch(() => {});
-        await c.endAsync();
-      }));
+      await Promise.all(
+        [...clients.entries()].map(async ([id, c]) => {
+          // a clean stop says offline itself (the will only fires on an unclean drop)
+          if (c.connected) await c.publishAsync(topics.status(v, id), 'offline', { retain: true, qos: 1 }).catch(() => {});
+          await c.endAsync();
+        }),
+      );
     },
   };
 }

@@ -102,7 +102,12 @@ export class AlertBook {
     for (const r of db.prepare('SELECT id, state, updated, json FROM alert_alerts').all() as { id: string; state: string; updated: number; json: string }[]) {
       if (r.state !== 'resolved' || needed.has(r.id) || now - r.updated < 7 * DAY) this.all.set(r.id, JSON.parse(r.json) as Alert);
     }
-    for (const r of db.prepare('SELECT key, alert_id, seq, clear_since FROM alert_keys').all() as { key: string; alert_id: string | null; seq: number; clear_since: number | null }[]) {
+    for (const r of db.prepare('SELECT key, alert_id, seq, clear_since FROM alert_keys').all() as {
+      key: string;
+      alert_id: string | null;
+      seq: number;
+      clear_since: number | null;
+    }[]) {
       this.engine.keys.set(r.key, { alert: (r.alert_id && this.all.get(r.alert_id)) || null, seq: r.seq, clearSince: r.clear_since });
     }
     const meta = new Map((db.prepare('SELECT key, value FROM alert_meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
@@ -132,7 +137,12 @@ export class AlertBook {
   judge(status: ReserveStatus, sensors: SensorHealth[]): Judgement {
     const now = this.opts.clock.now();
     const conditions = evaluateRules({
-      status, sensors, now, config: this.opts.config, params: this.params, mem: this.mem,
+      status,
+      sensors,
+      now,
+      config: this.opts.config,
+      params: this.params,
+      mem: this.mem,
       held: (rule, subject) => this.engine.held(rule, subject),
     });
     this.memDirtyAt = now;

@@ -57,9 +57,19 @@ export class AlertEngine {
           } else {
             st.seq++;
             const fresh: Alert = {
-              id: `${k}:${st.seq}`, rule: c.rule, subject: c.subject, domain: c.domain, severity: c.severity,
-              state: 'pending', title: c.title, detail: c.detail, value: c.value,
-              started_at: iso(now), fired_at: null, resolved_at: null, incident_id: null,
+              id: `${k}:${st.seq}`,
+              rule: c.rule,
+              subject: c.subject,
+              domain: c.domain,
+              severity: c.severity,
+              state: 'pending',
+              title: c.title,
+              detail: c.detail,
+              value: c.value,
+              started_at: iso(now),
+              fired_at: null,
+              resolved_at: null,
+              incident_id: null,
             };
             if (p.hold_s <= 0) Object.assign(fresh, { state: 'firing', fired_at: iso(now) });
             st.alert = fresh;

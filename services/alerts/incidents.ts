@@ -43,8 +43,14 @@ export class IncidentBook {
         if (!inc) {
           this.seq++;
           inc = {
-            id: `incident-${this.seq}`, opened_at: new Date(now).toISOString(), closed_at: null,
-            alert_ids: [], domains: [], crisis: false, prompt_id: null, exercise: ex,
+            id: `incident-${this.seq}`,
+            opened_at: new Date(now).toISOString(),
+            closed_at: null,
+            alert_ids: [],
+            domains: [],
+            crisis: false,
+            prompt_id: null,
+            exercise: ex,
           };
           this.incidents.set(inc.id, inc);
         }

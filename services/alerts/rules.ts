@@ -26,13 +26,7 @@ export const SEVERITY_RANK: Record<Severity, number> = { watch: 1, warning: 2, c
  * Pick a level with hysteresis: a level already held (or a higher one) stays until the value
  * has moved `hyst` back past the threshold, so a value wobbling on a threshold keeps one level.
  */
-export function leveled(
-  value: number,
-  levels: [Severity, number][],
-  dir: 'below' | 'above',
-  hyst: number,
-  held: Severity | null,
-): Severity | null {
+export function leveled(value: number, levels: [Severity, number][], dir: 'below' | 'above', hyst: number, held: Severity | null): Severity | null {
   const heldRank = held ? SEVERITY_RANK[held] : 0;
   for (const [sev, threshold] of [...levels].sort((a, b) => SEVERITY_RANK[b[0]] - SEVERITY_RANK[a[0]])) {
     const relaxed = heldRank >= SEVERITY_RANK[sev];
@@ -42,13 +36,14 @@ export function leveled(
   return null;
 }
 
-const maxSev = (a: Severity | null, b: Severity | null): Severity | null =>
-  !a ? b : !b ? a : SEVERITY_RANK[a] >= SEVERITY_RANK[b] ? a : b;
-
+const maxSev = (a: Severity | null, b: Severity | null): Severity | null => (!a ? b : !b ? a : SEVERITY_RANK[a] >= SEVERITY_RANK[b] ? a : b);
 
 // ---- memory the rules keep between evaluations (samples, learned draw), persisted by alerting
 
-interface Sample { t: number; v: number }
+interface Sample {
+  t: number;
+  v: number;
+}
 interface TankMemory {
   /** recent (t, litres), at most one a minute, for the short window and the current bucket */
   recent: Sample[];
@@ -78,10 +73,16 @@ export function newMemory(now: number): RuleMemory {
 function slopePerHour(s: Sample[]): number | null {
   if (s.length < 3) return null;
   const t0 = s[0]!.t;
-  let sx = 0, sy = 0, sxx = 0, sxy = 0;
+  let sx = 0,
+    sy = 0,
+    sxx = 0,
+    sxy = 0;
   for (const p of s) {
     const x = (p.t - t0) / 3_600_000;
-    sx += x; sy += p.v; sxx += x * x; sxy += x * p.v;
+    sx += x;
+    sy += p.v;
+    sxx += x * x;
+    sxy += x * p.v;
   }
   const n = s.length;
   const den = n * sxx - sx * sx;
@@ -137,11 +138,20 @@ function sensorOffline({ sensors, now, params, mem, config }: RuleInput): Condit
       out.push({ rule: 'sensor_offline', subject: device, domain: 'sensors', severity: null, value: null, title: `${name} is reporting`, detail: '' });
       continue;
     }
-    const last = counted.map((s) => s.last_seen).filter((x): x is string => !!x).sort().at(-1) ?? null;
+    const last =
+      counted
+        .map((s) => s.last_seen)
+        .filter((x): x is string => !!x)
+        .sort()
+        .at(-1) ?? null;
     const said = list.some((s) => s.device_online === false) ? ' and said it is offline' : '';
     const names = counted.map((s) => s.name).join(', ');
     out.push({
-      rule: 'sensor_offline', subject: device, domain: 'sensors', severity: 'watch', value: counted.length,
+      rule: 'sensor_offline',
+      subject: device,
+      domain: 'sensors',
+      severity: 'watch',
+      value: counted.length,
       title: `${name} is not reporting`,
       detail: `No current readings from ${names}${said}${last ? `; last heard ${shortTime(last)}` : '; never heard'}. Their old values are shown as stale and raise no other alerts.`,
     });
@@ -155,18 +165,47 @@ function waterLow({ status, params, held, config }: RuleInput): Condition[] {
   // a stale tank makes the totals uncertain: no change either way until it reports again
   if (!w.tanks.length || w.tanks.some((t) => t.stale || t.liters === null) || w.percent === null) return [];
   const h = held('water_low', 'water');
-  const byPercent = leveled(w.percent, [['watch', p.watch_percent], ['warning', p.warning_percent], ['critical', p.critical_percent]], 'below', p.hysteresis_percent, h);
-  const byDays = w.days_left_minimum === null ? null
-    : leveled(w.days_left_minimum, [['watch', p.watch_days_minimum], ['warning', p.warning_days_minimum], ['critical', p.critical_days_minimum]], 'below', p.hysteresis_days, h);
+  const byPercent = leveled(
+    w.percent,
+    [
+      ['watch', p.watch_percent],
+      ['warning', p.warning_percent],
+      ['critical', p.critical_percent],
+    ],
+    'below',
+    p.hysteresis_percent,
+    h,
+  );
+  const byDays =
+    w.days_left_minimum === null
+      ? null
+      : leveled(
+          w.days_left_minimum,
+          [
+            ['watch', p.watch_days_minimum],
+            ['warning', p.warning_days_minimum],
+            ['critical', p.critical_days_minimum],
+          ],
+          'below',
+          p.hysteresis_days,
+          h,
+        );
   const sev = maxSev(byPercent, byDays);
-  const days = w.days_left_minimum === null ? '' : `, about ${fmt(w.days_left_minimum, 1)} days at minimum use (${config.village.minimum_water_lpd} L a person a day)`;
-  return [{
-    rule: 'water_low', subject: 'water', domain: 'water', severity: sev, value: w.percent,
-    title: sev
-      ? `Water reserve is low: ${fmt(w.percent)}% full${w.days_left_minimum === null ? '' : `, ${fmt(w.days_left_minimum, 1)} days at minimum use`}`
-      : `Water reserve at ${fmt(w.percent)}%`,
-    detail: `The tanks hold ${fmt(w.liters ?? 0)} L of ${fmt(w.capacity_liters)} L${days}.`,
-  }];
+  const days =
+    w.days_left_minimum === null ? '' : `, about ${fmt(w.days_left_minimum, 1)} days at minimum use (${config.village.minimum_water_lpd} L a person a day)`;
+  return [
+    {
+      rule: 'water_low',
+      subject: 'water',
+      domain: 'water',
+      severity: sev,
+      value: w.percent,
+      title: sev
+        ? `Water reserve is low: ${fmt(w.percent)}% full${w.days_left_minimum === null ? '' : `, ${fmt(w.days_left_minimum, 1)} days at minimum use`}`
+        : `Water reserve at ${fmt(w.percent)}%`,
+      detail: `The tanks hold ${fmt(w.liters ?? 0)} L of ${fmt(w.capacity_liters)} L${days}.`,
+    },
+  ];
 }
 
 function tankDrop({ status, now, params, mem, held, config }: RuleInput): Condition[] {
@@ -196,7 +235,13 @@ function tankDrop({ status, now, params, mem, held, config }: RuleInput): Condit
       while (m.buckets.length && m.buckets[0]!.t < now - p.baseline_days * 86_400_000) m.buckets.shift();
       // a day of history is enough to know this tank's usual peaks (mornings, evenings)
       const learnedSpanMs = m.buckets.length ? m.buckets.at(-1)!.t - m.buckets[0]!.t : 0;
-      m.learned = learnedSpanMs >= 86_400_000 - windowMs ? percentile(m.buckets.map((b) => b.v), 0.95) : null;
+      m.learned =
+        learnedSpanMs >= 86_400_000 - windowMs
+          ? percentile(
+              m.buckets.map((b) => b.v),
+              0.95,
+            )
+          : null;
     }
     const normal = m.learned != null ? Math.max(p.min_normal_lph, m.learned) : floor;
 
@@ -219,9 +264,14 @@ function tankDrop({ status, now, params, mem, held, config }: RuleInput): Condit
     const sev: Severity = hoursToEmpty <= p.critical_hours_to_empty ? 'critical' : 'warning';
     if (!p.enabled) continue;
     out.push({
-      rule: 'tank_drop', subject: t.id, domain: 'water', severity: sev, value: Math.round(loss),
+      rule: 'tank_drop',
+      subject: t.id,
+      domain: 'water',
+      severity: sev,
+      value: Math.round(loss),
       title: `${t.name} is losing water fast: about ${fmt(loss)} L an hour`,
-      detail: `That is ${fmt(loss / normal, 1)} times its usual highest draw of ${fmt(normal)} L an hour; a leak or damage is possible. ` +
+      detail:
+        `That is ${fmt(loss / normal, 1)} times its usual highest draw of ${fmt(normal)} L an hour; a leak or damage is possible. ` +
         `It holds ${fmt(t.liters)} L${Number.isFinite(hoursToEmpty) ? `, empty in about ${fmt(hoursToEmpty, 1)} hours at this rate` : ''}.`,
     });
   }
@@ -236,13 +286,29 @@ function batteryLow({ status, params, held }: RuleInput): Condition[] {
   const p = params.battery_low;
   const pw = status.power;
   if (pw.stale || pw.soc_percent === null) return [];
-  const sev = leveled(pw.soc_percent, [['watch', p.watch_percent], ['warning', p.warning_percent], ['critical', p.critical_percent]], 'below', p.hysteresis_percent, held('battery_low', 'battery'));
+  const sev = leveled(
+    pw.soc_percent,
+    [
+      ['watch', p.watch_percent],
+      ['warning', p.warning_percent],
+      ['critical', p.critical_percent],
+    ],
+    'below',
+    p.hysteresis_percent,
+    held('battery_low', 'battery'),
+  );
   const hours = pw.hours_left === null ? '' : ` That is about ${fmt(pw.hours_left, 1)} hours at the current load, not counting solar.`;
-  return [{
-    rule: 'battery_low', subject: 'battery', domain: 'power', severity: sev, value: pw.soc_percent,
-    title: sev ? `Battery bank is low: ${fmt(pw.soc_percent)}% charged` : `Battery bank at ${fmt(pw.soc_percent)}%`,
-    detail: `Usable energy left: ${fmt(pw.usable_kwh ?? 0, 1)} kWh.${hours}`,
-  }];
+  return [
+    {
+      rule: 'battery_low',
+      subject: 'battery',
+      domain: 'power',
+      severity: sev,
+      value: pw.soc_percent,
+      title: sev ? `Battery bank is low: ${fmt(pw.soc_percent)}% charged` : `Battery bank at ${fmt(pw.soc_percent)}%`,
+      detail: `Usable energy left: ${fmt(pw.usable_kwh ?? 0, 1)} kWh.${hours}`,
+    },
+  ];
 }
 
 function powerUnstable({ sensors, now, params, mem, held }: RuleInput): Condition[] {
@@ -264,17 +330,21 @@ function powerUnstable({ sensors, now, params, mem, held }: RuleInput): Conditio
   take(load, mem.load, p.shed_window_s * 1000);
   // a load shed: one reading to the next, the load falls by shed_fraction or more
   for (let i = Math.max(1, before); i < mem.load.length; i++) {
-    const a = mem.load[i - 1]!.v, b = mem.load[i]!.v;
+    const a = mem.load[i - 1]!.v,
+      b = mem.load[i]!.v;
     if (a >= p.shed_min_w && b <= a * (1 - p.shed_fraction)) mem.sheds.push(mem.load[i]!.t);
   }
   while (mem.sheds.length && mem.sheds[0]! < now - p.shed_window_s * 1000) mem.sheds.shift();
   const fresh = [...volt, ...load].some((s) => !s.stale && s.value !== null);
   if (!fresh) return [];
   const h = held('power_unstable', 'power');
-  let swing = 0, lo = 0, hi = 0;
+  let swing = 0,
+    lo = 0,
+    hi = 0;
   if (mem.voltage.length >= 3) {
     const v = mem.voltage.map((s) => s.v);
-    lo = Math.min(...v); hi = Math.max(...v);
+    lo = Math.min(...v);
+    hi = Math.max(...v);
     const med = percentile(v, 0.5);
     swing = med > 0 ? (hi - lo) / med : 0;
   }
@@ -286,12 +356,17 @@ function powerUnstable({ sensors, now, params, mem, held }: RuleInput): Conditio
   if (swinging) parts.push(`battery voltage swinging between ${fmt(lo, 1)} and ${fmt(hi, 1)} V within ${fmt(p.window_s / 60)} minutes`);
   if (shedding) parts.push(`the load dropped sharply ${mem.sheds.length} times within ${fmt(p.shed_window_s / 60)} minutes (load shedding)`);
   if (!p.enabled) return [];
-  return [{
-    rule: 'power_unstable', subject: 'power', domain: 'power', severity: swinging || shedding ? 'warning' : null,
-    value: Math.round(swing * 1000) / 10,
-    title: swinging || shedding ? 'Power supply is unstable' : 'Power supply is steady',
-    detail: parts.length ? `Seen: ${parts.join('; ')}.` : '',
-  }];
+  return [
+    {
+      rule: 'power_unstable',
+      subject: 'power',
+      domain: 'power',
+      severity: swinging || shedding ? 'warning' : null,
+      value: Math.round(swing * 1000) / 10,
+      title: swinging || shedding ? 'Power supply is unstable' : 'Power supply is steady',
+      detail: parts.length ? `Seen: ${parts.join('; ')}.` : '',
+    },
+  ];
 }
 
 function coldAboveSafe({ status, now, params, mem, held }: RuleInput): Condition[] {
@@ -314,9 +389,14 @@ function coldAboveSafe({ status, now, params, mem, held }: RuleInput): Condition
     // food safety: watch after 15 min (hold_s), critical after 2 h above the safe temperature
     const sev: Severity = mins * 60 >= p.critical_after_s ? 'critical' : 'watch';
     out.push({
-      rule: 'cold_above_safe', subject: u.id, domain: 'cold', severity: sev, value: u.temp_c,
+      rule: 'cold_above_safe',
+      subject: u.id,
+      domain: 'cold',
+      severity: sev,
+      value: u.temp_c,
       title: `${u.name} is above its safe ${fmt(u.safe_max_c, 1)} °C: now ${fmt(u.temp_c, 1)} °C`,
-      detail: `Above safe for about ${fmt(mins)} minutes${u.door_open ? '; its door is open' : ''}. ` +
+      detail:
+        `Above safe for about ${fmt(mins)} minutes${u.door_open ? '; its door is open' : ''}. ` +
         `Food kept above safe temperature for more than ${fmt(p.critical_after_s / 3600, 1)} hours is at risk.`,
     });
   }
@@ -338,18 +418,51 @@ function storm({ status, sensors, now, params, mem, held }: RuleInput): Conditio
   if (tendency === null && gust === null) return [];
   if (!p.enabled) return [];
   const h = held('storm', 'weather');
-  const byPressure = tendency === null ? null
-    : leveled(-tendency, [['watch', p.watch_fall_hpa_3h], ['warning', p.warning_fall_hpa_3h]], 'above', p.hysteresis_hpa, h);
-  const byGust = gust === null ? null
-    : leveled(gust, [['watch', p.watch_gust_ms], ['warning', p.warning_gust_ms]], 'above', p.hysteresis_ms, h);
+  const byPressure =
+    tendency === null
+      ? null
+      : leveled(
+          -tendency,
+          [
+            ['watch', p.watch_fall_hpa_3h],
+            ['warning', p.warning_fall_hpa_3h],
+          ],
+          'above',
+          p.hysteresis_hpa,
+          h,
+        );
+  const byGust =
+    gust === null
+      ? null
+      : leveled(
+          gust,
+          [
+            ['watch', p.watch_gust_ms],
+            ['warning', p.warning_gust_ms],
+          ],
+          'above',
+          p.hysteresis_ms,
+          h,
+        );
   const sev = maxSev(byPressure, byGust);
   const facts: string[] = [];
-  if (tendency !== null) facts.push(`pressure ${tendency <= 0 ? 'fell' : 'rose'} ${fmt(Math.abs(tendency), 1)} hPa in 3 hours${w.pressure_hpa !== null ? ` (now ${fmt(w.pressure_hpa)} hPa)` : ''}`);
+  if (tendency !== null)
+    facts.push(
+      `pressure ${tendency <= 0 ? 'fell' : 'rose'} ${fmt(Math.abs(tendency), 1)} hPa in 3 hours${w.pressure_hpa !== null ? ` (now ${fmt(w.pressure_hpa)} hPa)` : ''}`,
+    );
   if (gust !== null) facts.push(`gusts up to ${fmt(gust, 1)} m/s in the last ${fmt(p.gust_window_s / 60)} minutes`);
   const word = sev === 'watch' ? 'Storm watch' : 'Storm warning';
-  return [{
-    rule: 'storm', subject: 'weather', domain: 'weather', severity: sev, value: gust ?? (tendency === null ? null : -tendency),
-    title: sev ? `${word}: ${facts.join(', ')}` : 'Weather is calm',
-    detail: sev ? `Measured at the village mast. Falling ${p.watch_fall_hpa_3h} hPa in 3 hours is "quickly", ${p.warning_fall_hpa_3h} "very quickly"; ${p.watch_gust_ms} m/s is gale force, ${p.warning_gust_ms} m/s storm force.` : '',
-  }];
+  return [
+    {
+      rule: 'storm',
+      subject: 'weather',
+      domain: 'weather',
+      severity: sev,
+      value: gust ?? (tendency === null ? null : -tendency),
+      title: sev ? `${word}: ${facts.join(', ')}` : 'Weather is calm',
+      detail: sev
+        ? `Measured at the village mast. Falling ${p.watch_fall_hpa_3h} hPa in 3 hours is "quickly", ${p.warning_fall_hpa_3h} "very quickly"; ${p.watch_gust_ms} m/s is gale force, ${p.warning_gust_ms} m/s storm force.`
+        : '',
+    },
+  ];
 }

@@ -43,7 +43,10 @@ export interface AssemblyOptions {
 
 /** Thrown by addNote and cap; `code` maps to HTTP 404 / 409 / 400. */
 export class NoteError extends Error {
-  constructor(readonly code: 'not_found' | 'closed' | 'invalid', message: string) {
+  constructor(
+    readonly code: 'not_found' | 'closed' | 'invalid',
+    message: string,
+  ) {
     super(message);
     this.name = 'NoteError';
   }
@@ -58,7 +61,10 @@ interface PromptRecord {
   signature: string;
 }
 
-interface Fact { at: string; text: string }
+interface Fact {
+  at: string;
+  text: string;
+}
 
 /** what the next group commit writes; one flush takes it whole and hands it back if its transaction rolls back */
 interface Pending {
@@ -243,8 +249,11 @@ export class Assembly {
     const alerts = this.opts.alerts.alertsOf(r.prompt.incident_id);
     const c = this.opts.config.village;
     return capXml({
-      prompt: r.prompt, village: { id: c.id, name: c.name }, versions: r.versions,
-      domains: inc?.domains ?? [], severe: alerts.some((a) => a.severity === 'critical'),
+      prompt: r.prompt,
+      village: { id: c.id, name: c.name },
+      versions: r.versions,
+      domains: inc?.domains ?? [],
+      severe: alerts.some((a) => a.severity === 'critical'),
       web: this.opts.webUrl ? `${this.opts.webUrl.replace(/\/$/, '')}/api/assembly/${r.prompt.id}` : undefined,
     });
   }
@@ -284,7 +293,9 @@ export class Assembly {
   private neighbours(): NeighbourOffer[] {
     try {
       // old news stays in the prompt, marked as such
-      return (this.opts.neighbours?.() ?? []).map((o) => (o.stale ? { ...o, offer: `${o.offer} (heard ${o.heard_at.slice(0, 16).replace('T', ' ')} UTC; may be out of date)` } : o));
+      return (this.opts.neighbours?.() ?? []).map((o) =>
+        o.stale ? { ...o, offer: `${o.offer} (heard ${o.heard_at.slice(0, 16).replace('T', ' ')} UTC; may be out of date)` } : o,
+      );
     } catch (err) {
       this.log.warn(`neighbour offers unavailable: ${(err as Error).message}`);
       return [];
@@ -310,8 +321,17 @@ export class Assembly {
     if (!rec) {
       this.promptSeq++;
       const prompt: AssemblyPrompt = {
-        id: `prompt-${this.promptSeq}`, incident_id: inc.id, status: 'open', exercise: inc.exercise, version: 1,
-        opened_at: iso, updated_at: iso, closed_at: null, ...content, notes: [], notes_total: 0,
+        id: `prompt-${this.promptSeq}`,
+        incident_id: inc.id,
+        status: 'open',
+        exercise: inc.exercise,
+        version: 1,
+        opened_at: iso,
+        updated_at: iso,
+        closed_at: null,
+        ...content,
+        notes: [],
+        notes_total: 0,
       };
       // the incident as announced carries its prompt (the alert book keeps the link)
       this.opts.alerts.linkPrompt(inc.id, prompt.id);
@@ -379,9 +399,12 @@ function migrateFromAlertTables(db: Storage['db']): void {
 
 /** Worth re-issuing the prompt for: a day more or less of water at minimum use, a third of the power hours, a changed list of cold units at risk. */
 function reservesDrifted(was: AssemblyPrompt['reserves'], now: AssemblyPrompt['reserves']): boolean {
-  const moved = (a: number | null, b: number | null, by: (x: number) => number) => (a === null) !== (b === null) || (a !== null && b !== null && Math.abs(a - b) >= by(a));
+  const moved = (a: number | null, b: number | null, by: (x: number) => number) =>
+    (a === null) !== (b === null) || (a !== null && b !== null && Math.abs(a - b) >= by(a));
   // days at current use swing with the hour's draw; days at minimum use are the steady measure
-  return moved(was.water_days_minimum, now.water_days_minimum, () => 1)
-    || moved(was.power_hours_left, now.power_hours_left, (x) => Math.max(4, x / 3))
-    || was.cold_units_at_risk.join() !== now.cold_units_at_risk.join();
+  return (
+    moved(was.water_days_minimum, now.water_days_minimum, () => 1) ||
+    moved(was.power_hours_left, now.power_hours_left, (x) => Math.max(4, x / 3)) ||
+    was.cold_units_at_risk.join() !== now.cold_units_at_risk.join()
+  );
 }

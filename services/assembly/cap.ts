@@ -33,10 +33,8 @@ const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g;
 
 /** Text as it may stand in a CAP element: forbidden characters replaced, markup escaped. */
-export const capText = (s: string) => s
-  .replace(CONTROL, ' ')
-  .replace(NOT_XML_CHAR, '')
-  .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+export const capText = (s: string) =>
+  s.replace(CONTROL, ' ').replace(NOT_XML_CHAR, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const esc = capText;
 
 export function capIdentifier(villageId: string, promptId: string, version: number): string {
@@ -49,7 +47,8 @@ export function capXml(inp: CapInput): string {
   const sentMs = inp.versions[p.version - 1] ?? Date.parse(p.updated_at);
   const cancel = p.status === 'closed';
   const msgType = cancel ? 'Cancel' : p.version === 1 ? 'Alert' : 'Update';
-  const refs = inp.versions.slice(0, p.version - 1)
+  const refs = inp.versions
+    .slice(0, p.version - 1)
     .map((at, i) => `${sender},${capIdentifier(village.id, p.id, i + 1)},${capTime(at)}`)
     .join(' ');
   const categories = new Set<string>();
@@ -61,14 +60,22 @@ export function capXml(inp: CapInput): string {
   const severity = cancel ? 'Minor' : inp.severe ? 'Severe' : 'Moderate';
   const list = (title: string, items: string[]) => (items.length ? `${title}:\n${items.map((i) => `- ${i}`).join('\n')}\n` : '');
   const description = [
-    list('Situation', p.situation.map((s) => `${s.at}: ${s.text}`)),
+    list(
+      'Situation',
+      p.situation.map((s) => `${s.at}: ${s.text}`),
+    ),
     list('Damaged', p.damaged),
     list('Still working', p.working),
     list('Urgent (running out within a day)', p.urgent),
     list('Can wait', p.can_wait),
-    list('Neighbours offer', p.neighbours.map((n) => `${n.village}: ${n.offer}`)),
+    list(
+      'Neighbours offer',
+      p.neighbours.map((n) => `${n.village}: ${n.offer}`),
+    ),
     list('Questions for the assembly', p.questions),
-  ].filter(Boolean).join('\n');
+  ]
+    .filter(Boolean)
+    .join('\n');
   const param = (name: string, value: string | number | null) =>
     `      <parameter><valueName>${esc(name)}</valueName><value>${esc(value === null ? 'unknown' : String(value))}</value></parameter>\n`;
   const r = p.reserves;

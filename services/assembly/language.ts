@@ -9,7 +9,8 @@ const COMMAND_RES = COMMAND_WORDS.map((w) => [w, new RegExp(`\\b${w.replace(' ',
 /** words that make a sentence a suggestion; such a sentence has to be a question */
 const SUGGESTION = /\b(should|ought|please|let'?s|consider|recommend(ed)?|advise[ds]?|suggest(ed)?|need to|have to|better to|make sure|do not|don'?t)\b/i;
 /** imperative openings: a sentence starting so is an order unless it is a question */
-const IMPERATIVE = /^(boil|save|conserve|use|stop|move|evacuate|bring|secure|check|turn|switch|close|open|keep|avoid|stay|leave|collect|ration|fix|repair|call|send|take|get|put|wait)\b/i;
+const IMPERATIVE =
+  /^(boil|save|conserve|use|stop|move|evacuate|bring|secure|check|turn|switch|close|open|keep|avoid|stay|leave|collect|ration|fix|repair|call|send|take|get|put|wait)\b/i;
 
 export interface LanguageProblem {
   where: string;
@@ -31,7 +32,10 @@ export function checkText(where: string, text: string): LanguageProblem[] {
 }
 
 function sentences(text: string): string[] {
-  return text.split(/(?<=[.!?;])\s+|\n+/).map((s) => s.trim()).filter(Boolean);
+  return text
+    .split(/(?<=[.!?;])\s+|\n+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export function checkAlert(a: Alert): LanguageProblem[] {
@@ -54,7 +58,8 @@ export function checkPrompt(p: AssemblyPrompt): LanguageProblem[] {
     const parts = sentences(q);
     if (!parts.some((s) => s.endsWith('?'))) out.push({ where: `prompt ${p.id} questions[${i}]`, text: q, problem: 'a question that does not ask' });
     for (const s of parts) {
-      if (!s.endsWith('?') && (SUGGESTION.test(s) || IMPERATIVE.test(s))) out.push({ where: `prompt ${p.id} questions[${i}]`, text: q, problem: `a suggestion that is not a question: "${s}"` });
+      if (!s.endsWith('?') && (SUGGESTION.test(s) || IMPERATIVE.test(s)))
+        out.push({ where: `prompt ${p.id} questions[${i}]`, text: q, problem: `a suggestion that is not a question: "${s}"` });
     }
   });
   return out;

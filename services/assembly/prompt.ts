@@ -18,8 +18,10 @@ export interface PromptInput {
   facts?: { at: string; text: string }[];
 }
 
-export type PromptContent = Pick<AssemblyPrompt,
-  'headline' | 'situation' | 'damaged' | 'working' | 'urgent' | 'can_wait' | 'reserves' | 'neighbours' | 'questions'>;
+export type PromptContent = Pick<
+  AssemblyPrompt,
+  'headline' | 'situation' | 'damaged' | 'working' | 'urgent' | 'can_wait' | 'reserves' | 'neighbours' | 'questions'
+>;
 
 const DAY_H = 24;
 
@@ -31,15 +33,17 @@ export function buildPrompt(inp: PromptInput): PromptContent {
   const exercise = incident.exercise ? 'Exercise: ' : '';
   const village = config.village.name;
 
-  const situation = inp.facts ? [...inp.facts] : inp.alerts
-    .filter((a) => a.fired_at)
-    .sort((a, b) => Date.parse(a.fired_at!) - Date.parse(b.fired_at!))
-    .flatMap((a) => {
-      const lines = [{ at: a.fired_at!, text: `${a.title}. ${a.detail}`.trim() }];
-      if (a.resolved_at) lines.push({ at: a.resolved_at, text: `${resolvedText(a)}.` });
-      return lines;
-    })
-    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  const situation = inp.facts
+    ? [...inp.facts]
+    : inp.alerts
+        .filter((a) => a.fired_at)
+        .sort((a, b) => Date.parse(a.fired_at!) - Date.parse(b.fired_at!))
+        .flatMap((a) => {
+          const lines = [{ at: a.fired_at!, text: `${a.title}. ${a.detail}`.trim() }];
+          if (a.resolved_at) lines.push({ at: a.resolved_at, text: `${resolvedText(a)}.` });
+          return lines;
+        })
+        .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
 
   const damaged: string[] = [];
   const working: string[] = [];
@@ -59,7 +63,9 @@ export function buildPrompt(inp: PromptInput): PromptContent {
       if (hours !== null && hours < DAY_H) urgent.push(`${t.name} would be empty in about ${fmt(hours, 1)} hours at this loss`);
       questions.push(`Who is able to look at the ${t.name}, and would the assembly like its water moved to another tank while it is checked?`);
     } else if (t.stale) {
-      damaged.push(`${t.name}: no current reading (last ${t.last_seen ? shortTime(t.last_seen) : 'never'}); ${t.liters === null ? 'level unknown' : `last known ${fmt(t.liters)} L`}`);
+      damaged.push(
+        `${t.name}: no current reading (last ${t.last_seen ? shortTime(t.last_seen) : 'never'}); ${t.liters === null ? 'level unknown' : `last known ${fmt(t.liters)} L`}`,
+      );
     } else {
       working.push(`${t.name}: ${amount}`);
     }
@@ -72,7 +78,9 @@ export function buildPrompt(inp: PromptInput): PromptContent {
   }
   if (firing('water_low').length || leaking.size) {
     const days = w.days_left_minimum === null ? '' : `The tanks hold about ${fmt(w.days_left_minimum, 1)} days at minimum use: `;
-    questions.push(`${days}would the assembly like to share water at the minimum of ${config.village.minimum_water_lpd} L a person a day until supply is restored?`);
+    questions.push(
+      `${days}would the assembly like to share water at the minimum of ${config.village.minimum_water_lpd} L a person a day until supply is restored?`,
+    );
   }
 
   // power
@@ -81,7 +89,8 @@ export function buildPrompt(inp: PromptInput): PromptContent {
   const low = firing('battery_low')[0];
   if (unstable) damaged.push(`Power supply, unstable since ${shortTime(unstable.fired_at!)}: ${unstable.detail.replace(/^Seen: /, '').replace(/\.$/, '')}`);
   if (low) damaged.push(`Battery bank: ${fmt(pw.soc_percent ?? 0)}% charged`);
-  if (!unstable && !low && !pw.stale && pw.soc_percent !== null) working.push(`Battery bank: ${fmt(pw.soc_percent)}% charged${pw.net_w !== null && pw.net_w > 0 ? ', charging' : ''}`);
+  if (!unstable && !low && !pw.stale && pw.soc_percent !== null)
+    working.push(`Battery bank: ${fmt(pw.soc_percent)}% charged${pw.net_w !== null && pw.net_w > 0 ? ', charging' : ''}`);
   if (pw.stale) damaged.push('Power monitor: no current readings');
   if (pw.hours_left !== null) {
     const line = `Stored power: about ${fmt(pw.hours_left, 1)} hours at the current load of ${fmt(pw.load_w ?? 0)} W, not counting solar`;
@@ -94,12 +103,16 @@ export function buildPrompt(inp: PromptInput): PromptContent {
   for (const u of status.cold.units) {
     const a = warm.get(u.id);
     if (a) {
-      damaged.push(`${u.name}: ${u.temp_c === null ? '?' : fmt(u.temp_c, 1)} °C, above its safe ${fmt(u.safe_max_c, 1)} °C since about ${shortTime(Date.parse(a.started_at))}`);
+      damaged.push(
+        `${u.name}: ${u.temp_c === null ? '?' : fmt(u.temp_c, 1)} °C, above its safe ${fmt(u.safe_max_c, 1)} °C since about ${shortTime(Date.parse(a.started_at))}`,
+      );
       const mins = (inp.now - Date.parse(a.started_at)) / 60_000;
       const left = 120 - mins;
-      urgent.push(left > 0
-        ? `${u.name}: food has about ${fmt(left)} minutes left in the 2-hour food-safety window`
-        : `${u.name}: food has been above safe temperature for more than 2 hours`);
+      urgent.push(
+        left > 0
+          ? `${u.name}: food has about ${fmt(left)} minutes left in the 2-hour food-safety window`
+          : `${u.name}: food has been above safe temperature for more than 2 hours`,
+      );
       questions.push(`What would the assembly like to do with the food in the ${u.name}: eat it first, share it, or move it to a colder unit?`);
     } else if (u.stale) {
       damaged.push(`${u.name}: no current reading`);
@@ -112,7 +125,8 @@ export function buildPrompt(inp: PromptInput): PromptContent {
   const storm = active.find((a) => a.rule === 'storm');
   if (storm) questions.push('Is there anything outside that the village wants to secure or bring in before the next gusts?');
   const quiet = firing('sensor_offline');
-  for (const a of quiet) canWait.push(`${a.title.replace(/ is not reporting$/, '')}: not reporting since ${shortTime(a.fired_at!)}; the figures here leave its readings out`);
+  for (const a of quiet)
+    canWait.push(`${a.title.replace(/ is not reporting$/, '')}: not reporting since ${shortTime(a.fired_at!)}; the figures here leave its readings out`);
   if (quiet.length) questions.push(`Can someone check ${quiet.map((a) => a.title.replace(/ is not reporting$/, '')).join(' and ')} when it is safe to do so?`);
   const s = status.sensors;
   working.push(`Sensors: ${s.online} of ${s.total} reporting`);
@@ -161,14 +175,22 @@ export function reservesOf(status: ReserveStatus): AssemblyPrompt['reserves'] {
 
 export function resolvedText(a: Alert): string {
   switch (a.rule) {
-    case 'storm': return 'The storm has eased';
-    case 'tank_drop': return `${a.title.split(' is losing')[0]} is holding its water again`;
-    case 'power_unstable': return 'Power is steady again';
-    case 'battery_low': return 'The battery bank has recovered';
-    case 'cold_above_safe': return `${a.title.split(' is above')[0]} is back at a safe temperature`;
-    case 'sensor_offline': return `${a.title.replace(/ is not reporting$/, '')} is reporting again`;
-    case 'water_low': return 'The water reserve has recovered';
-    default: return `${a.title}: ended`;
+    case 'storm':
+      return 'The storm has eased';
+    case 'tank_drop':
+      return `${a.title.split(' is losing')[0]} is holding its water again`;
+    case 'power_unstable':
+      return 'Power is steady again';
+    case 'battery_low':
+      return 'The battery bank has recovered';
+    case 'cold_above_safe':
+      return `${a.title.split(' is above')[0]} is back at a safe temperature`;
+    case 'sensor_offline':
+      return `${a.title.replace(/ is not reporting$/, '')} is reporting again`;
+    case 'water_low':
+      return 'The water reserve has recovered';
+    default:
+      return `${a.title}: ended`;
   }
 }
 

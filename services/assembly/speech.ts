@@ -58,22 +58,25 @@ export function startSpeech(opts: SpeechOptions): Speech {
     if (missing || stopped || spoken.has(key)) return;
     spoken.add(key);
     const file = join(dir, `${p.id}-v${p.version}.wav`);
-    chain = chain.then(() => new Promise<void>((done) => {
-      if (stopped || missing) return done();
-      mkdirSync(dir, { recursive: true });
-      execFile(binary, ['-v', voice, '-s', '150', '-w', file, '--', speechText(p)], { timeout: 60_000 }, (err) => {
-        if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
-          missing = true;
-          log.warn(`${binary} is not installed; spoken announcements are skipped (Debian: apt-get install espeak-ng)`);
-        } else if (err) {
-          log.error(`${binary} failed for ${key}: ${err.message.split('\n')[0]}`);
-        } else {
-          log.info(`wrote ${file}`);
-          opts.onSpoken?.(file, p);
-        }
-        done();
-      });
-    }));
+    chain = chain.then(
+      () =>
+        new Promise<void>((done) => {
+          if (stopped || missing) return done();
+          mkdirSync(dir, { recursive: true });
+          execFile(binary, ['-v', voice, '-s', '150', '-w', file, '--', speechText(p)], { timeout: 60_000 }, (err) => {
+            if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+              missing = true;
+              log.warn(`${binary} is not installed; spoken announcements are skipped (Debian: apt-get install espeak-ng)`);
+            } else if (err) {
+              log.error(`${binary} failed for ${key}: ${err.message.split('\n')[0]}`);
+            } else {
+              log.info(`wrote ${file}`);
+              opts.onSpoken?.(file, p);
+            }
+            done();
+          });
+        }),
+    );
   };
   opts.events.on('assembly', speak, 'speech');
   return {

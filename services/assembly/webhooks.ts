@@ -49,7 +49,11 @@ class WebhookQueue {
   private timer: NodeJS.Timeout | null = null;
   private inFlight: AbortController | null = null;
   private stopped = false;
-  constructor(private readonly url: string, private readonly secret: string | undefined, private readonly o: Required<Omit<WebhookOptions, 'config' | 'events' | 'log'>> & { log: Logger }) {}
+  constructor(
+    private readonly url: string,
+    private readonly secret: string | undefined,
+    private readonly o: Required<Omit<WebhookOptions, 'config' | 'events' | 'log'>> & { log: Logger },
+  ) {}
 
   push(d: Delivery): void {
     if (this.stopped) return;
@@ -101,11 +105,22 @@ class WebhookQueue {
     if (this.attempt === 0) this.o.log.warn(`${this.url} failed (${this.lastError}); retrying with backoff`);
     this.attempt++;
     this.state = 'retrying';
-    this.timer = setTimeout(() => { this.timer = null; void this.send(); }, delay);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.send();
+    }, delay);
   }
 
   stats(): WebhookStats {
-    return { url: this.url, queued: this.queue.length, delivered: this.delivered, dropped: this.dropped, failures: this.failures, state: this.state, last_error: this.lastError };
+    return {
+      url: this.url,
+      queued: this.queue.length,
+      delivered: this.delivered,
+      dropped: this.dropped,
+      failures: this.failures,
+      state: this.state,
+      last_error: this.lastError,
+    };
   }
 
   stop(): void {

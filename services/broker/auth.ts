@@ -24,7 +24,10 @@ export class DeviceAuth {
   private readonly extraTopics = new Map<string, string[]>();
   readonly anonymousAllowed: boolean;
 
-  constructor(private readonly config: Config, sourceTopicsOf: (device: string) => string[]) {
+  constructor(
+    private readonly config: Config,
+    sourceTopicsOf: (device: string) => string[],
+  ) {
     for (const d of config.devices) {
       if (d.transport !== 'mqtt') continue;
       if (d.secret) this.plain.set(d.id, digest(d.secret));

@@ -47,7 +47,10 @@ export const MAX_SUBSCRIBER_BACKLOG_BYTES = 8 * 1024 * 1024;
 
 type Deliver = (packet: unknown, cb: () => void) => void;
 /** aedes' per-client delivery functions (lib/client.js), read by subscriptions at SUBSCRIBE time */
-interface Deliverers { deliver0: Deliver; deliverQoS: Deliver }
+interface Deliverers {
+  deliver0: Deliver;
+  deliverQoS: Deliver;
+}
 
 /** the part of aedes' per-connection mqtt-packet parser the size guard reads */
 interface PacketParser {
@@ -62,11 +65,33 @@ interface PacketParser {
  * The patches skip what is missing rather than crash, so a changed aedes must be said out loud.
  */
 const AEDES_INTERNALS: { path: string[]; type: 'function' | 'number'; protection: string; needs?: string }[] = [
-  { path: ['_parser', 'parse'], type: 'function', protection: `the ${MAX_PACKET_BYTES / 1024} KiB packet limit is off (aedes buffers a packet of any announced size, up to 256 MB)` },
-  { path: ['_parser', 'packet', 'length'], type: 'number', needs: '_parser.parse', protection: `the ${MAX_PACKET_BYTES / 1024} KiB packet limit no longer sees a packet's announced size, only the bytes already buffered` },
-  { path: ['_parser', '_list', 'length'], type: 'number', needs: '_parser.parse', protection: `the ${MAX_PACKET_BYTES / 1024} KiB packet limit no longer sees the bytes already buffered, only a packet's announced size` },
-  { path: ['deliver0'], type: 'function', protection: 'the slow-subscriber protection is off (one subscriber that stops reading holds every publisher, and ingest, until drainTimeout)' },
-  { path: ['deliverQoS'], type: 'function', protection: 'the slow-subscriber protection is off (one subscriber that stops reading holds every publisher, and ingest, until drainTimeout)' },
+  {
+    path: ['_parser', 'parse'],
+    type: 'function',
+    protection: `the ${MAX_PACKET_BYTES / 1024} KiB packet limit is off (aedes buffers a packet of any announced size, up to 256 MB)`,
+  },
+  {
+    path: ['_parser', 'packet', 'length'],
+    type: 'number',
+    needs: '_parser.parse',
+    protection: `the ${MAX_PACKET_BYTES / 1024} KiB packet limit no longer sees a packet's announced size, only the bytes already buffered`,
+  },
+  {
+    path: ['_parser', '_list', 'length'],
+    type: 'number',
+    needs: '_parser.parse',
+    protection: `the ${MAX_PACKET_BYTES / 1024} KiB packet limit no longer sees the bytes already buffered, only a packet's announced size`,
+  },
+  {
+    path: ['deliver0'],
+    type: 'function',
+    protection: 'the slow-subscriber protection is off (one subscriber that stops reading holds every publisher, and ingest, until drainTimeout)',
+  },
+  {
+    path: ['deliverQoS'],
+    type: 'function',
+    protection: 'the slow-subscriber protection is off (one subscriber that stops reading holds every publisher, and ingest, until drainTimeout)',
+  },
 ];
 
 /**
@@ -106,7 +131,9 @@ export function probeAedesInternals(aedes: Aedes): string[] {
   } finally {
     try {
       client?.close();
-    } catch { /* the probe never connected; nothing to clean up beyond the stream */ }
+    } catch {
+      /* the probe never connected; nothing to clean up beyond the stream */
+    }
     conn.destroy();
   }
 }
@@ -147,14 +174,17 @@ export class EmbeddedBroker {
           c.tendDevice = null;
           return done(null, true);
         }
-        auth.check(username, password).then((ok) => {
-          if (ok) {
-            c.tendDevice = username ?? null;
-            return done(null, true);
-          }
-          const err = Object.assign(new Error('bad username or password'), { returnCode: 4 as const });
-          done(err as never, false);
-        }, (e) => done(Object.assign(e as Error, { returnCode: 3 as const }) as never, false));
+        auth.check(username, password).then(
+          (ok) => {
+            if (ok) {
+              c.tendDevice = username ?? null;
+              return done(null, true);
+            }
+            const err = Object.assign(new Error('bad username or password'), { returnCode: 4 as const });
+            done(err as never, false);
+          },
+          (e) => done(Object.assign(e as Error, { returnCode: 3 as const }) as never, false),
+        );
       },
       authorizePublish: (client, packet, done) => {
         // client is null for the broker's own publishes (the village outputs)
@@ -217,12 +247,19 @@ export class EmbeddedBroker {
   }
 
   publish: Publish = (topic, payload, opts = {}) => {
-    this.aedes?.publish({
-      cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
-      qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false,
-    }, (err) => {
-      if (err) this.log.error(`publish to ${topic} failed: ${err.message}`);
-    });
+    this.aedes?.publish(
+      {
+        cmd: 'publish',
+        topic,
+        payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+        qos: opts.qos ?? 0,
+        retain: opts.retain ?? false,
+        dup: false,
+      },
+      (err) => {
+        if (err) this.log.error(`publish to ${topic} failed: ${err.message}`);
+      },
+    );
   };
 
   connectedClients(): number {
@@ -230,7 +267,13 @@ export class EmbeddedBroker {
   }
 
   link(): LinkStatus {
-    return { name: 'embedded broker', kind: 'broker', state: this.server?.listening ? 'listening' : 'disconnected', last_error: this.lastError, since: this.since };
+    return {
+      name: 'embedded broker',
+      kind: 'broker',
+      state: this.server?.listening ? 'listening' : 'disconnected',
+      last_error: this.lastError,
+      since: this.since,
+    };
   }
 
   async stop(): Promise<void> {

@@ -42,18 +42,32 @@ export async function startVillageBroker(o: BrokerStartOptions): Promise<Village
     const make = (port: number) => new EmbeddedBroker({ host: e.host, port, auth, tls: e.tls, log, whenDurable, onDeviceMessage });
     const broker = await startOnPort('MQTT broker', e.host, o.port ?? e.port, make, o.portFallback, log ?? (() => {}));
     return {
-      address: broker.address, port: broker.port, publish: broker.publish,
-      link: () => broker.link(), connectedClients: () => broker.connectedClients(), stop: () => broker.stop(),
+      address: broker.address,
+      port: broker.port,
+      publish: broker.publish,
+      link: () => broker.link(),
+      connectedClients: () => broker.connectedClients(),
+      stop: () => broker.stop(),
     };
   }
   const b = config.broker;
   const broker = new ExternalBroker({
-    url: b.url, username: b.username, password: b.password, clientId: b.client_id ?? `tend-${config.village.id}`,
-    subscriptions: deviceMessages.subscriptions(), log, whenDurable, onDeviceMessage,
+    url: b.url,
+    username: b.username,
+    password: b.password,
+    clientId: b.client_id ?? `tend-${config.village.id}`,
+    subscriptions: deviceMessages.subscriptions(),
+    log,
+    whenDurable,
+    onDeviceMessage,
   });
   await broker.start();
   return {
-    address: broker.address, port: 0, publish: broker.publish,
-    link: () => broker.link(), connectedClients: () => broker.connectedClients(), stop: () => broker.stop(),
+    address: broker.address,
+    port: 0,
+    publish: broker.publish,
+    link: () => broker.link(),
+    connectedClients: () => broker.connectedClients(),
+    stop: () => broker.stop(),
   };
 }

@@ -20,8 +20,17 @@ import { Backoff } from '../../core/backoff.ts';
 import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 import { computeOffer, sameNews, significantChange, summarize, summarizeIncidents } from './summary.ts';
 import {
-  FED_LIMITS, FED_SUBSCRIPTIONS, FedPayloadError, decodeFed, fedTopic, parseFedTopic,
-  type FedIncidentSummary, type FedKind, type FedOffer, type FedRejectReason, type FedSummary,
+  FED_LIMITS,
+  FED_SUBSCRIPTIONS,
+  FedPayloadError,
+  decodeFed,
+  fedTopic,
+  parseFedTopic,
+  type FedIncidentSummary,
+  type FedKind,
+  type FedOffer,
+  type FedRejectReason,
+  type FedSummary,
 } from './topics.ts';
 
 export interface FederationTuning {
@@ -121,7 +130,11 @@ export class Federation {
     offer: { latest: null, published: null, lastPubAt: -Infinity, timer: null },
   };
   private readonly counters: FederationMetrics = {
-    received: 0, rejected: { too_large: 0, not_utf8: 0, not_json: 0, bad_fields: 0 }, published: 0, refused: 0, neighbours: 0,
+    received: 0,
+    rejected: { too_large: 0, not_utf8: 0, not_json: 0, bad_fields: 0 },
+    published: 0,
+    refused: 0,
+    neighbours: 0,
   };
   private readonly changeListeners = new Set<() => void>();
   private readonly listeners: { status: (s: ReserveStatus) => void; incident: (i: Incident) => void; assembly: (p: AssemblyPrompt) => void };
@@ -135,13 +148,15 @@ export class Federation {
     this.backoff = new Backoff({ first_ms: this.tuning.reconnectMinMs, max_ms: this.tuning.reconnectMaxMs });
     this.linkState = { name: 'federation', kind: 'federation', state: 'disconnected', last_error: null, since: new Date(opts.clock.now()).toISOString() };
     // the village's own loop emits these: a fault here is logged, never thrown back into it
-    const guard = <T>(what: string, fn: (x: T) => void) => (x: T) => {
-      try {
-        fn(x);
-      } catch (err) {
-        this.log.limited(`event:${what}`, () => `could not take the ${what}: ${(err as Error).message}`, 'error');
-      }
-    };
+    const guard =
+      <T>(what: string, fn: (x: T) => void) =>
+      (x: T) => {
+        try {
+          fn(x);
+        } catch (err) {
+          this.log.limited(`event:${what}`, () => `could not take the ${what}: ${(err as Error).message}`, 'error');
+        }
+      };
     this.listeners = {
       status: guard('status', (s: ReserveStatus) => this.onStatus(s)),
       incident: guard('incident', (i: Incident) => this.onIncident(i)),
@@ -197,7 +212,9 @@ export class Federation {
     this.client = client;
     client.on('connect', () => this.onConnect(client));
     client.on('close', () => this.onClose(client));
-    client.on('reconnect', () => { if (!this.stopping) this.setLink('reconnecting', this.linkState.last_error); });
+    client.on('reconnect', () => {
+      if (!this.stopping) this.setLink('reconnecting', this.linkState.last_error);
+    });
     client.on('error', (err) => {
       this.linkState.last_error = err.message;
       this.log.limited('link-error', () => err.message);
@@ -283,7 +300,8 @@ export class Federation {
   private onStatus(s: ReserveStatus): void {
     this.latestStatus = s;
     this.alerts = s.alerts;
-    for (const p of s.assembly) if (!this.prompts.has(p.incident_id) || this.prompts.get(p.incident_id)!.version <= p.version) this.prompts.set(p.incident_id, p);
+    for (const p of s.assembly)
+      if (!this.prompts.has(p.incident_id) || this.prompts.get(p.incident_id)!.version <= p.version) this.prompts.set(p.incident_id, p);
     this.out.summary.latest = summarize(s);
     this.schedule('summary');
     this.refreshOffer();
@@ -313,13 +331,31 @@ export class Federation {
     const all = new Map(this.incidents);
     for (const p of this.prompts.values()) {
       if (p.status !== 'open' || all.has(p.incident_id) || this.closedIncidents.has(p.incident_id)) continue;
-      all.set(p.incident_id, { id: p.incident_id, opened_at: p.opened_at, closed_at: null, alert_ids: [], domains: [], crisis: true, prompt_id: p.id, exercise: p.exercise });
+      all.set(p.incident_id, {
+        id: p.incident_id,
+        opened_at: p.opened_at,
+        closed_at: null,
+        alert_ids: [],
+        domains: [],
+        crisis: true,
+        prompt_id: p.id,
+        exercise: p.exercise,
+      });
     }
     for (const a of this.alerts) {
       if (!a.incident_id || a.state === 'resolved' || this.closedIncidents.has(a.incident_id)) continue;
       const known = all.get(a.incident_id);
       if (!known) {
-        all.set(a.incident_id, { id: a.incident_id, opened_at: a.started_at, closed_at: null, alert_ids: [a.id], domains: [a.domain], crisis: false, prompt_id: null, exercise: false });
+        all.set(a.incident_id, {
+          id: a.incident_id,
+          opened_at: a.started_at,
+          closed_at: null,
+          alert_ids: [a.id],
+          domains: [a.domain],
+          crisis: false,
+          prompt_id: null,
+          exercise: false,
+        });
       } else if (!known.domains.includes(a.domain) && !this.incidents.has(a.incident_id)) {
         known.domains = [...known.domains, a.domain];
       }
@@ -334,11 +370,13 @@ export class Federation {
     else if (this.ownOffer?.text) content = { text: this.ownOffer.text, withdrawn: false, source: 'edited' };
     else if (this.fed?.offer) content = { text: this.fed.offer, withdrawn: false, source: 'config' };
     else {
-      const c = this.latestStatus ? computeOffer(this.latestStatus, {
-        population: this.opts.config.village.population,
-        minimum_lpd: this.opts.config.village.minimum_water_lpd,
-        margin_days: this.fed?.offer_margin_days ?? 7,
-      }) : null;
+      const c = this.latestStatus
+        ? computeOffer(this.latestStatus, {
+            population: this.opts.config.village.population,
+            minimum_lpd: this.opts.config.village.minimum_water_lpd,
+            margin_days: this.fed?.offer_margin_days ?? 7,
+          })
+        : null;
       content = { text: c, withdrawn: false, source: c ? 'computed' : 'none' };
     }
     this.out.offer.latest = content;
@@ -351,9 +389,10 @@ export class Federation {
     if (!this.connected || !o.latest) return;
     const now = this.opts.clock.now();
     const since = now - o.lastPubAt;
-    const changed = kind === 'summary'
-      ? significantChange(this.out.summary.published, this.out.summary.latest!)
-      : !sameNews(o.latest as { at?: string }, o.published as { at?: string } | null);
+    const changed =
+      kind === 'summary'
+        ? significantChange(this.out.summary.published, this.out.summary.latest!)
+        : !sameNews(o.latest as { at?: string }, o.published as { at?: string } | null);
     if (force || (changed && since >= this.tuning.minPublishIntervalMs)) {
       if (o.timer) clearTimeout(o.timer);
       o.timer = null;
@@ -361,7 +400,10 @@ export class Federation {
     } else if (changed) {
       if (!o.timer) {
         const wait = Math.max(10, Math.min(this.tuning.minPublishIntervalMs, this.tuning.minPublishIntervalMs - since));
-        o.timer = setTimeout(() => { o.timer = null; if (this.connected) this.publishNow(kind); }, wait);
+        o.timer = setTimeout(() => {
+          o.timer = null;
+          if (this.connected) this.publishNow(kind);
+        }, wait);
         o.timer.unref?.();
       }
     } else if (since >= (kind === 'summary' ? this.tuning.heartbeatMs : this.tuning.heartbeatMs * 10)) {
@@ -392,7 +434,11 @@ export class Federation {
       const code = (err as { code?: number }).code;
       if (typeof code === 'number' && code >= 0x80) {
         this.counters.refused++;
-        this.log.limited(`refused:${kind}`, () => `the broker refused ${topic}: ${err.message} (check that the login name is the village id and the ACL allows fed/%u/#)`, 'error');
+        this.log.limited(
+          `refused:${kind}`,
+          () => `the broker refused ${topic}: ${err.message} (check that the login name is the village id and the ACL allows fed/%u/#)`,
+          'error',
+        );
       } else {
         // a cut while in flight: mqtt.js resends QoS 1 from its store, and we republish on connect
         this.log.limited(`publish:${kind}`, () => `publish ${topic} not confirmed: ${err.message}`);
@@ -427,7 +473,8 @@ export class Federation {
   /** Neighbours' current offers for the assembly prompt's `neighbours` section, freshest first. */
   offers(): FederationOffer[] {
     const now = this.opts.clock.now();
-    return this.book.view(this.freshness())
+    return this.book
+      .view(this.freshness())
       .filter((n) => n.offer !== null && n.heard_at !== null && now - Date.parse(n.heard_at) <= this.tuning.offerMaxAgeMs)
       .map((n) => ({ village: n.village, name: n.name, offer: n.offer!, heard_at: n.heard_at!, stale: n.stale }))
       .sort((a, b) => Number(a.stale) - Number(b.stale) || b.heard_at.localeCompare(a.heard_at));
@@ -446,7 +493,10 @@ export class Federation {
     else {
       if (typeof text !== 'string') throw new FederationInputError('offer text is not a string');
       // one line, no control characters: it is shown on other villages' pages and prompts
-      const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+      const clean = text
+        .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim();
       if (clean.length > FED_LIMITS.offer) throw new FederationInputError(`offer text is ${clean.length} characters; at most ${FED_LIMITS.offer}`);
       next = { text: clean, withdrawn: false, updated_at: at };
     }

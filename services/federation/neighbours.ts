@@ -62,7 +62,10 @@ const SKEW_SHOWN_MS = 120_000;
 export class NeighbourBook {
   private readonly map = new Map<string, NeighbourRecord>();
 
-  constructor(private readonly self: string, private readonly maxNeighbours = 1000) {}
+  constructor(
+    private readonly self: string,
+    private readonly maxNeighbours = 1000,
+  ) {}
 
   get size(): number {
     return this.map.size;

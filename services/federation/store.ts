@@ -53,8 +53,7 @@ export class FederationStore {
   }
 
   loadOffer(): OwnOffer | null {
-    const row = this.st.offer.get() as
-      | { text: string | null; withdrawn: number; updated_at: string } | undefined;
+    const row = this.st.offer.get() as { text: string | null; withdrawn: number; updated_at: string } | undefined;
     return row ? { text: row.text, withdrawn: row.withdrawn === 1, updated_at: row.updated_at } : null;
   }
 

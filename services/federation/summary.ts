@@ -47,10 +47,18 @@ const FIGURES = ['water_days_current', 'water_days_minimum', 'water_percent', 'p
  */
 export function significantChange(prev: FedSummary | null, next: FedSummary): boolean {
   if (!prev) return true;
-  if (prev.water_status !== next.water_status || prev.power_status !== next.power_status || prev.cold_status !== next.cold_status
-      || prev.weather_status !== next.weather_status || prev.cold_at_risk !== next.cold_at_risk
-      || prev.sensors_online !== next.sensors_online || prev.sensors_total !== next.sensors_total
-      || prev.name !== next.name || prev.population !== next.population) return true;
+  if (
+    prev.water_status !== next.water_status ||
+    prev.power_status !== next.power_status ||
+    prev.cold_status !== next.cold_status ||
+    prev.weather_status !== next.weather_status ||
+    prev.cold_at_risk !== next.cold_at_risk ||
+    prev.sensors_online !== next.sensors_online ||
+    prev.sensors_total !== next.sensors_total ||
+    prev.name !== next.name ||
+    prev.population !== next.population
+  )
+    return true;
   for (const k of FIGURES) {
     const a = prev[k] ?? null;
     const b = next[k] ?? null;
@@ -93,8 +101,16 @@ export function computeOffer(status: ReserveStatus, policy: OfferPolicy): string
     if (spare >= 500) parts.push(`can share about ${roughLitres(spare)} litres of water`);
   }
   const p = status.power;
-  if (p.soc_percent !== null && p.soc_percent >= 80 && p.solar_w !== null && p.load_w !== null && p.solar_w > p.load_w
-      && !p.stale && p.status !== 'critical' && p.status !== 'strained') {
+  if (
+    p.soc_percent !== null &&
+    p.soc_percent >= 80 &&
+    p.solar_w !== null &&
+    p.load_w !== null &&
+    p.solar_w > p.load_w &&
+    !p.stale &&
+    p.status !== 'critical' &&
+    p.status !== 'strained'
+  ) {
     parts.push('spare charging capacity (battery charged, sun above load)');
   }
   return parts.length ? parts.join('; ') : null;
@@ -104,11 +120,7 @@ export function computeOffer(status: ReserveStatus, policy: OfferPolicy): string
  * Open incidents as neighbours see them: ids, times, domains and generated titles only.
  * Prompt notes and anything people typed stay home.
  */
-export function summarizeIncidents(
-  incidents: Iterable<Incident>,
-  prompts: Iterable<AssemblyPrompt>,
-  alerts: Iterable<Alert>,
-): FedIncidentSummary[] {
+export function summarizeIncidents(incidents: Iterable<Incident>, prompts: Iterable<AssemblyPrompt>, alerts: Iterable<Alert>): FedIncidentSummary[] {
   const headlines = new Map<string, string>();
   for (const p of prompts) if (p.status === 'open') headlines.set(p.incident_id, p.headline.slice(0, FED_LIMITS.headline));
   const titles = new Map<string, string[]>();

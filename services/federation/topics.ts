@@ -55,7 +55,10 @@ export function parseFedTopic(topic: string): { village: string; kind: FedKind }
 const level = z.enum(['ok', 'watch', 'strained', 'critical', 'unknown']).catch('unknown');
 const num = z.number().nullable();
 const count = z.number().int().nonnegative();
-const iso = z.string().max(40).refine((s) => Number.isFinite(Date.parse(s)), 'not an ISO-8601 time');
+const iso = z
+  .string()
+  .max(40)
+  .refine((s) => Number.isFinite(Date.parse(s)), 'not an ISO-8601 time');
 const text = (max: number) => z.string().max(max);
 
 export const summarySchema = z.object({
@@ -125,7 +128,10 @@ export type FedMessage =
 export type FedRejectReason = 'too_large' | 'not_utf8' | 'not_json' | 'bad_fields';
 
 export class FedPayloadError extends Error {
-  constructor(readonly reason: FedRejectReason, detail: string) {
+  constructor(
+    readonly reason: FedRejectReason,
+    detail: string,
+  ) {
     super(detail);
   }
 }

@@ -34,7 +34,9 @@ export async function flushHistory(config: Config, out: Out, err: Out): Promise<
       out.write(out.isTTY ? `\r${progressLine(done, all, rate)}` : `${progressLine(done, all, rate)}\n`);
     });
     const s = history.stats();
-    out.write(`${out.isTTY ? '\n' : ''}sent ${sent} points; ${s.outbox_rows} left, ${s.rejected_total} set aside as refused, ${s.dropped_total} dropped by the outbox bound\n`);
+    out.write(
+      `${out.isTTY ? '\n' : ''}sent ${sent} points; ${s.outbox_rows} left, ${s.rejected_total} set aside as refused, ${s.dropped_total} dropped by the outbox bound\n`,
+    );
     return 0;
   } catch (e) {
     err.write(`${out.isTTY ? '\n' : ''}tend history flush: ${(e as Error).message}\n`);

@@ -85,23 +85,40 @@ export class History {
     on('status', (s) => this.onStatus(s));
     on('alert', (a) => {
       const p = alertPoint(this.village, a, clock.now());
-      if (p) { this.outbox.add(p); storage.commitSoon(); }
+      if (p) {
+        this.outbox.add(p);
+        storage.commitSoon();
+      }
     });
     on('incident', (i) => {
       const p = incidentPoint(this.village, i, clock.now());
-      if (p) { this.outbox.add(p); storage.commitSoon(); }
+      if (p) {
+        this.outbox.add(p);
+        storage.commitSoon();
+      }
     });
     on('device', (d) => {
       const p = devicePoint(this.village, d);
-      if (p) { this.outbox.add(p); storage.commitSoon(); }
+      if (p) {
+        this.outbox.add(p);
+        storage.commitSoon();
+      }
     });
     on('reject', (r) => {
       const key = `${r.device}\u0000${r.reason}`;
       const agg = this.rejects.get(key);
-      if (agg) { agg.count++; agg.detail = r.detail; } else this.rejects.set(key, { device: r.device, reason: r.reason, count: 1, detail: r.detail });
+      if (agg) {
+        agg.count++;
+        agg.detail = r.detail;
+      } else this.rejects.set(key, { device: r.device, reason: r.reason, count: 1, detail: r.detail });
     });
     this.writer = new InfluxWriter({
-      config: influx, outbox: this.outbox, fetch: this.opts.fetch, log: this.opts.log, now: () => clock.now(), ...this.opts.writer,
+      config: influx,
+      outbox: this.outbox,
+      fetch: this.opts.fetch,
+      log: this.opts.log,
+      now: () => clock.now(),
+      ...this.opts.writer,
     });
     this.writer.start();
   }
@@ -168,12 +185,17 @@ export class History {
     const influx = this.link();
     if (!influx) return [];
     const h = this.stats();
-    return [influx, {
-      name: `history outbox: ${h.outbox_rows.toLocaleString('en')} points waiting`, kind: 'storage',
-      state: h.dropped_total > 0 ? 'error' : 'connected',
-      last_error: h.dropped_total > 0 ? `outbox full: ${h.dropped_total.toLocaleString('en')} oldest raw readings dropped (reserve totals and alerts kept)` : null,
-      since,
-    }];
+    return [
+      influx,
+      {
+        name: `history outbox: ${h.outbox_rows.toLocaleString('en')} points waiting`,
+        kind: 'storage',
+        state: h.dropped_total > 0 ? 'error' : 'connected',
+        last_error:
+          h.dropped_total > 0 ? `outbox full: ${h.dropped_total.toLocaleString('en')} oldest raw readings dropped (reserve totals and alerts kept)` : null,
+        since,
+      },
+    ];
   }
 
   /** Gauges for /metrics, read when scraped. */
@@ -192,9 +214,11 @@ export class History {
     if (!this.writer) return null;
     const w = this.writer.st;
     return {
-      name: 'influxdb', kind: 'influx',
+      name: 'influxdb',
+      kind: 'influx',
       state: w.connected ? 'connected' : w.last_error ? 'reconnecting' : 'connecting',
-      last_error: w.last_error, since: new Date(this.opts.clock.now()).toISOString(),
+      last_error: w.last_error,
+      since: new Date(this.opts.clock.now()).toISOString(),
     };
   }
 

@@ -79,11 +79,17 @@ export class InfluxWriter {
       this.headers.authorization = `Token ${opts.config.password}`;
     }
     // a full batch is waiting: send now, unless backing off (commits must not cut a backoff short)
-    opts.outbox.onCommitted((rows) => { if (rows >= this.batchPoints && this.failures === 0) this.kick(); });
+    opts.outbox.onCommitted((rows) => {
+      if (rows >= this.batchPoints && this.failures === 0) this.kick();
+    });
   }
 
-  private get batchPoints(): number { return this.opts.config.batch_points ?? 5000; }
-  private get batchMs(): number { return this.opts.config.batch_ms ?? 1000; }
+  private get batchPoints(): number {
+    return this.opts.config.batch_points ?? 5000;
+  }
+  private get batchMs(): number {
+    return this.opts.config.batch_ms ?? 1000;
+  }
 
   start(): void {
     if (this.running) return;
@@ -127,7 +133,11 @@ export class InfluxWriter {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       this.wake = resolve;
-      this.sleepTimer = setTimeout(() => { this.wake = null; this.sleepTimer = null; resolve(); }, ms);
+      this.sleepTimer = setTimeout(() => {
+        this.wake = null;
+        this.sleepTimer = null;
+        resolve();
+      }, ms);
     });
   }
 
@@ -202,7 +212,10 @@ export class InfluxWriter {
   private async sendChunks(chunks: OutboxChunk[]): Promise<SendResult> {
     let body = chunks[0]!.lines;
     let points = chunks[0]!.n;
-    for (let i = 1; i < chunks.length; i++) { body += `\n${chunks[i]!.lines}`; points += chunks[i]!.n; }
+    for (let i = 1; i < chunks.length; i++) {
+      body += `\n${chunks[i]!.lines}`;
+      points += chunks[i]!.n;
+    }
     const first = chunks[0]!.id;
     const last = chunks[chunks.length - 1]!.id;
     let res: { status: number; text: string };
@@ -314,7 +327,10 @@ export class InfluxWriter {
         done = this.st.written_total + this.st.rejected_total - before;
         const secs = (Date.now() - start) / 1000;
         progress?.(Math.min(done, total), total, secs > 0 ? done / secs : 0);
-        if (ok) { failures = 0; continue; }
+        if (ok) {
+          failures = 0;
+          continue;
+        }
         if (++failures >= maxFailures) throw new Error(`InfluxDB not reachable: ${this.st.last_error ?? 'unknown error'}`);
         await new Promise((r) => setTimeout(r, this.st.backoff_ms));
       }

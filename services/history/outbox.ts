@@ -53,7 +53,11 @@ export class Outbox implements Flusher {
 
   private readonly log: Logger;
 
-  constructor(private readonly storage: Storage, private readonly maxBytes: number, log?: LogSink) {
+  constructor(
+    private readonly storage: Storage,
+    private readonly maxBytes: number,
+    log?: LogSink,
+  ) {
     this.log = moduleLog(log, 'history', { windowMs: 60_000 });
   }
 
@@ -103,7 +107,11 @@ export class Outbox implements Flusher {
   }
 
   private recount(): void {
-    const c = this.storage.db.prepare('SELECT coalesce(sum(n), 0) AS n, count(*) AS c, coalesce(sum(size), 0) AS b FROM outbox').get() as { n: number; c: number; b: number };
+    const c = this.storage.db.prepare('SELECT coalesce(sum(n), 0) AS n, count(*) AS c, coalesce(sum(size), 0) AS b FROM outbox').get() as {
+      n: number;
+      c: number;
+      b: number;
+    };
     this.rows = c.n;
     this.bytes = c.b + c.c * ROW_OVERHEAD;
   }

@@ -88,11 +88,16 @@ export function line(measurement: string, tags: Record<string, string | undefine
 /** `ok` 0, `watch` 1, `strained` 2, `critical` 3, `unknown` -1: a number Grafana can colour. */
 export function levelCode(l: Level): number {
   switch (l) {
-    case 'ok': return 0;
-    case 'watch': return 1;
-    case 'strained': return 2;
-    case 'critical': return 3;
-    default: return -1;
+    case 'ok':
+      return 0;
+    case 'watch':
+      return 1;
+    case 'strained':
+      return 2;
+    case 'critical':
+      return 3;
+    default:
+      return -1;
   }
 }
 
@@ -113,8 +118,14 @@ export function readingPoint(village: string, r: Reading): Point | null {
   // tags in sorted key order: device, kind, sensor, village
   let s = `reading,device=${tagv(r.device)},kind=${tagv(r.kind)},sensor=${tagv(r.sensor)},village=${tagv(village)} `;
   let sep = '';
-  if (Number.isFinite(r.value)) { s += `value=${r.value}`; sep = ','; }
-  if (Number.isFinite(r.raw)) { s += `${sep}raw=${r.raw}`; sep = ','; }
+  if (Number.isFinite(r.value)) {
+    s += `value=${r.value}`;
+    sep = ',';
+  }
+  if (Number.isFinite(r.raw)) {
+    s += `${sep}raw=${r.raw}`;
+    sep = ',';
+  }
   if (r.level_mm !== undefined && Number.isFinite(r.level_mm)) s += `${sep}level_mm=${r.level_mm}`;
   return { cls: PointClass.raw, line: `${s} ${Math.round(r.ts)}` };
 }
@@ -123,36 +134,109 @@ export function readingPoint(village: string, r: Reading): Point | null {
 export function statusPoints(s: ReserveStatus, ts: number): Point[] {
   const village = s.village.id;
   const out: Point[] = [];
-  const push = (cls: PointClass, l: string | null) => { if (l) out.push({ cls, line: l }); };
+  const push = (cls: PointClass, l: string | null) => {
+    if (l) out.push({ cls, line: l });
+  };
   for (const t of s.water.tanks) {
-    push(PointClass.derived, line('tank', { village, tank: t.id }, {
-      liters: t.liters, capacity_liters: t.capacity_liters, percent: t.percent, level_mm: t.level_mm,
-      stale: b01(t.stale), status: t.status, status_code: levelCode(t.status), name: t.name,
-    }, ts));
+    push(
+      PointClass.derived,
+      line(
+        'tank',
+        { village, tank: t.id },
+        {
+          liters: t.liters,
+          capacity_liters: t.capacity_liters,
+          percent: t.percent,
+          level_mm: t.level_mm,
+          stale: b01(t.stale),
+          status: t.status,
+          status_code: levelCode(t.status),
+          name: t.name,
+        },
+        ts,
+      ),
+    );
   }
   const w = s.water;
-  push(PointClass.derived, line('water', { village }, {
-    liters: w.liters, capacity_liters: w.capacity_liters, percent: w.percent, draw_lph: w.draw_lph,
-    days_left_current: w.days_left_current, days_left_minimum: w.days_left_minimum,
-    status: w.status, status_code: levelCode(w.status),
-  }, ts));
+  push(
+    PointClass.derived,
+    line(
+      'water',
+      { village },
+      {
+        liters: w.liters,
+        capacity_liters: w.capacity_liters,
+        percent: w.percent,
+        draw_lph: w.draw_lph,
+        days_left_current: w.days_left_current,
+        days_left_minimum: w.days_left_minimum,
+        status: w.status,
+        status_code: levelCode(w.status),
+      },
+      ts,
+    ),
+  );
   const p = s.power;
-  push(PointClass.derived, line('power', { village }, {
-    soc_percent: p.soc_percent, stored_kwh: p.stored_kwh, usable_kwh: p.usable_kwh, load_w: p.load_w,
-    solar_w: p.solar_w, net_w: p.net_w, hours_left: p.hours_left, voltage_v: p.voltage_v,
-    stale: b01(p.stale), status: p.status, status_code: levelCode(p.status),
-  }, ts));
+  push(
+    PointClass.derived,
+    line(
+      'power',
+      { village },
+      {
+        soc_percent: p.soc_percent,
+        stored_kwh: p.stored_kwh,
+        usable_kwh: p.usable_kwh,
+        load_w: p.load_w,
+        solar_w: p.solar_w,
+        net_w: p.net_w,
+        hours_left: p.hours_left,
+        voltage_v: p.voltage_v,
+        stale: b01(p.stale),
+        status: p.status,
+        status_code: levelCode(p.status),
+      },
+      ts,
+    ),
+  );
   for (const u of s.cold.units) {
-    push(PointClass.derived, line('cold', { village, unit: u.id }, {
-      temp_c: u.temp_c, safe_max_c: u.safe_max_c, minutes_above_safe: u.minutes_above_safe,
-      door_open: b01(u.door_open), stale: b01(u.stale), status: u.status, status_code: levelCode(u.status), name: u.name,
-    }, ts));
+    push(
+      PointClass.derived,
+      line(
+        'cold',
+        { village, unit: u.id },
+        {
+          temp_c: u.temp_c,
+          safe_max_c: u.safe_max_c,
+          minutes_above_safe: u.minutes_above_safe,
+          door_open: b01(u.door_open),
+          stale: b01(u.stale),
+          status: u.status,
+          status_code: levelCode(u.status),
+          name: u.name,
+        },
+        ts,
+      ),
+    );
   }
   const x = s.weather;
-  push(PointClass.derived, line('weather', { village }, {
-    pressure_hpa: x.pressure_hpa, pressure_tendency_hpa_3h: x.pressure_tendency_hpa_3h, wind_ms: x.wind_ms,
-    gust_ms: x.gust_ms, rain_mm: x.rain_mm, stale: b01(x.stale), status: x.status, status_code: levelCode(x.status),
-  }, ts));
+  push(
+    PointClass.derived,
+    line(
+      'weather',
+      { village },
+      {
+        pressure_hpa: x.pressure_hpa,
+        pressure_tendency_hpa_3h: x.pressure_tendency_hpa_3h,
+        wind_ms: x.wind_ms,
+        gust_ms: x.gust_ms,
+        rain_mm: x.rain_mm,
+        stale: b01(x.stale),
+        status: x.status,
+        status_code: levelCode(x.status),
+      },
+      ts,
+    ),
+  );
   push(PointClass.keep, reservePoint(s, ts));
   return out;
 }
@@ -161,38 +245,51 @@ export function statusPoints(s: ReserveStatus, ts: number): Point[] {
 export function reservePoint(s: ReserveStatus, ts: number): string | null {
   const active = s.alerts.filter((a) => a.state !== 'resolved');
   const incidents = new Set(active.map((a) => a.incident_id).filter((i): i is string => !!i));
-  return line('reserve', { village: s.village.id }, {
-    population: s.village.population,
-    water_liters: s.water.liters,
-    water_percent: s.water.percent,
-    water_days_current: s.water.days_left_current,
-    water_days_minimum: s.water.days_left_minimum,
-    power_hours_left: s.power.hours_left,
-    power_soc_percent: s.power.soc_percent,
-    cold_units: s.cold.units.length,
-    cold_units_at_risk: s.cold.units.filter((u) => u.minutes_above_safe > 0 || u.status === 'strained' || u.status === 'critical').length,
-    cold_minutes_above_safe_max: s.cold.units.reduce((m, u) => Math.max(m, u.minutes_above_safe), 0),
-    sensors_online: s.sensors.online,
-    sensors_total: s.sensors.total,
-    sensors_stale: s.sensors.stale.length,
-    rejected_total: s.sensors.rejected_total,
-    alerts_active: active.length,
-    incidents_open: incidents.size,
-    assembly_open: s.assembly.filter((a) => a.status === 'open').length,
-    water_status_code: levelCode(s.water.status),
-    power_status_code: levelCode(s.power.status),
-    cold_status_code: levelCode(s.cold.status),
-    weather_status_code: levelCode(s.weather.status),
-  }, ts);
+  return line(
+    'reserve',
+    { village: s.village.id },
+    {
+      population: s.village.population,
+      water_liters: s.water.liters,
+      water_percent: s.water.percent,
+      water_days_current: s.water.days_left_current,
+      water_days_minimum: s.water.days_left_minimum,
+      power_hours_left: s.power.hours_left,
+      power_soc_percent: s.power.soc_percent,
+      cold_units: s.cold.units.length,
+      cold_units_at_risk: s.cold.units.filter((u) => u.minutes_above_safe > 0 || u.status === 'strained' || u.status === 'critical').length,
+      cold_minutes_above_safe_max: s.cold.units.reduce((m, u) => Math.max(m, u.minutes_above_safe), 0),
+      sensors_online: s.sensors.online,
+      sensors_total: s.sensors.total,
+      sensors_stale: s.sensors.stale.length,
+      rejected_total: s.sensors.rejected_total,
+      alerts_active: active.length,
+      incidents_open: incidents.size,
+      assembly_open: s.assembly.filter((a) => a.status === 'open').length,
+      water_status_code: levelCode(s.water.status),
+      power_status_code: levelCode(s.power.status),
+      cold_status_code: levelCode(s.cold.status),
+      weather_status_code: levelCode(s.weather.status),
+    },
+    ts,
+  );
 }
 
 /** `alert`: one point per state change, at the time of that change. */
 export function alertPoint(village: string, a: Alert, now: number): Point | null {
   const ts = (a.state === 'resolved' ? iso(a.resolved_at) : a.state === 'firing' ? iso(a.fired_at) : iso(a.started_at)) ?? now;
-  const l = line('alert', { village, alert: a.id, rule: a.rule, subject: a.subject, domain: a.domain, severity: a.severity, state: a.state }, {
-    title: a.title, detail: a.detail, value: a.value, incident_id: a.incident_id ?? undefined,
-    firing: a.state === 'firing' ? 1 : 0,
-  }, ts);
+  const l = line(
+    'alert',
+    { village, alert: a.id, rule: a.rule, subject: a.subject, domain: a.domain, severity: a.severity, state: a.state },
+    {
+      title: a.title,
+      detail: a.detail,
+      value: a.value,
+      incident_id: a.incident_id ?? undefined,
+      firing: a.state === 'firing' ? 1 : 0,
+    },
+    ts,
+  );
   return l ? { cls: PointClass.keep, line: l } : null;
 }
 
@@ -200,11 +297,20 @@ export function alertPoint(village: string, a: Alert, now: number): Point | null
 export function incidentPoint(village: string, i: Incident, now: number): Point | null {
   const closed = i.closed_at !== null;
   const ts = (closed ? iso(i.closed_at) : iso(i.opened_at)) ?? now;
-  const l = line('incident', { village, incident: i.id, event: closed ? 'closed' : 'opened' }, {
-    title: `${i.crisis ? 'Crisis' : 'Incident'} ${closed ? 'closed' : 'opened'}: ${i.domains.join(', ') || 'no domain'}`,
-    domains: i.domains.join(','), alerts: i.alert_ids.length, crisis: i.crisis ? 1 : 0, exercise: i.exercise ? 1 : 0,
-    open: closed ? 0 : 1, prompt_id: i.prompt_id ?? undefined,
-  }, ts);
+  const l = line(
+    'incident',
+    { village, incident: i.id, event: closed ? 'closed' : 'opened' },
+    {
+      title: `${i.crisis ? 'Crisis' : 'Incident'} ${closed ? 'closed' : 'opened'}: ${i.domains.join(', ') || 'no domain'}`,
+      domains: i.domains.join(','),
+      alerts: i.alert_ids.length,
+      crisis: i.crisis ? 1 : 0,
+      exercise: i.exercise ? 1 : 0,
+      open: closed ? 0 : 1,
+      prompt_id: i.prompt_id ?? undefined,
+    },
+    ts,
+  );
   return l ? { cls: PointClass.keep, line: l } : null;
 }
 
@@ -222,9 +328,15 @@ export function rejectPoint(village: string, device: string, reason: RejectReaso
 
 /** `link`: connection state of a transport (broker, serial port, InfluxDB, federation). */
 export function linkPoint(village: string, link: { name: string; kind: string; state: string; last_error: string | null }, ts: number): Point | null {
-  const l = line('link', { village, link: link.name, kind: link.kind }, {
-    state: link.state, connected: link.state === 'connected' || link.state === 'listening' ? 1 : 0,
-    last_error: link.last_error ?? undefined,
-  }, ts);
+  const l = line(
+    'link',
+    { village, link: link.name, kind: link.kind },
+    {
+      state: link.state,
+      connected: link.state === 'connected' || link.state === 'listening' ? 1 : 0,
+      last_error: link.last_error ?? undefined,
+    },
+    ts,
+  );
   return l ? { cls: PointClass.derived, line: l } : null;
 }

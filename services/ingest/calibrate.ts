@@ -34,5 +34,5 @@ export function calibrate(sensor: SensorConfig, raw: number): { value: number; l
 }
 
 function clamp(x: number, lo: number, hi: number): number {
-  return x < lo ? lo : Math.min(x , hi);
+  return x < lo ? lo : Math.min(x, hi);
 }

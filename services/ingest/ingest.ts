@@ -36,13 +36,15 @@ export class Ingest implements TransportSink {
   acceptedTotal = 0;
   clockReplacedTotal = 0;
 
-  constructor(private readonly opts: {
-    config: Config;
-    clock: Clock;
-    events: VillageEventHub;
-    store: ReadingStore;
-    log?: LogSink;
-  }) {
+  constructor(
+    private readonly opts: {
+      config: Config;
+      clock: Clock;
+      events: VillageEventHub;
+      store: ReadingStore;
+      log?: LogSink;
+    },
+  ) {
     this.log = moduleLog(opts.log, 'ingest', { clock: opts.clock, windowMs: LOG_EVERY_MS });
     for (const d of opts.config.devices) this.devices.add(d.id);
     for (const s of opts.config.sensors) this.sensorsByKey.set(sensorKey(s.device, metricOf(s)), s);
@@ -69,7 +71,14 @@ export class Ingest implements TransportSink {
     }
     const { value, level_mm } = calibrate(sensor, raw.value);
     const reading: Reading = {
-      sensor: sensor.id, device: raw.device, kind: sensor.kind, raw: raw.value, value, ts, received, source: raw.source,
+      sensor: sensor.id,
+      device: raw.device,
+      kind: sensor.kind,
+      raw: raw.value,
+      value,
+      ts,
+      received,
+      source: raw.source,
     };
     if (level_mm !== undefined) reading.level_mm = level_mm;
     if (tsReplaced) reading.ts_replaced = true;
@@ -89,7 +98,11 @@ export class Ingest implements TransportSink {
     if (raw.value === 0) return;
     const key = `${raw.device}\0${raw.value}`;
     this.faults.set(key, (this.faults.get(key) ?? 0) + 1);
-    this.log.limited(`fault:${raw.device}`, () => `${raw.device} reports sensor fault ${raw.value} (${raw.value === 1 ? 'no echo or signal too low' : raw.value === 2 ? 'out of range' : 'device-specific'}); its level is not updated`);
+    this.log.limited(
+      `fault:${raw.device}`,
+      () =>
+        `${raw.device} reports sensor fault ${raw.value} (${raw.value === 1 ? 'no echo or signal too low' : raw.value === 2 ? 'out of range' : 'device-specific'}); its level is not updated`,
+    );
   }
 
   /** device faults as [device, code, count] for /metrics */
@@ -105,7 +118,10 @@ export class Ingest implements TransportSink {
     const key = `${label}\0${reason}`;
     this.rejects.set(key, (this.rejects.get(key) ?? 0) + 1);
     this.rejectedTotal++;
-    this.log.limited(label, () => `rejected from ${label}: ${reason}: ${detail} (${this.rejects.get(key)} ${reason} so far; logging this device at most once a minute)`);
+    this.log.limited(
+      label,
+      () => `rejected from ${label}: ${reason}: ${detail} (${this.rejects.get(key)} ${reason} so far; logging this device at most once a minute)`,
+    );
     this.opts.events.emit('reject', { device: label, reason, detail, at: this.opts.clock.now() });
   }
 

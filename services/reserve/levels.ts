@@ -42,11 +42,7 @@ export const POWER_SOC_PERCENT = { watch: 40, strained: 25, critical: 15 };
 export const POWER_HOURS_LEFT = { watch: 12, strained: 6, critical: 2 };
 
 export function powerLevel(soc: number | null, usableKwh: number | null, hoursLeft: number | null): Level {
-  return worst(
-    below(soc, POWER_SOC_PERCENT),
-    below(hoursLeft, POWER_HOURS_LEFT),
-    usableKwh !== null && usableKwh <= 0 ? 'critical' : 'unknown',
-  );
+  return worst(below(soc, POWER_SOC_PERCENT), below(hoursLeft, POWER_HOURS_LEFT), usableKwh !== null && usableKwh <= 0 ? 'critical' : 'unknown');
 }
 
 /**
@@ -70,9 +66,8 @@ export function coldLevel(minutesAboveSafe: number): Level {
 export const WEATHER = { fall_watch: 3.6, fall_strained: 6, gale: 17.2, storm: 24.5, hurricane: 32.7 };
 
 export function weatherLevel(tendency: number | null, gust: number | null): Level {
-  const p: Level = tendency === null ? 'unknown'
-    : tendency <= -WEATHER.fall_strained ? 'strained' : tendency <= -WEATHER.fall_watch ? 'watch' : 'ok';
-  const g: Level = gust === null ? 'unknown'
-    : gust >= WEATHER.hurricane ? 'critical' : gust >= WEATHER.storm ? 'strained' : gust >= WEATHER.gale ? 'watch' : 'ok';
+  const p: Level = tendency === null ? 'unknown' : tendency <= -WEATHER.fall_strained ? 'strained' : tendency <= -WEATHER.fall_watch ? 'watch' : 'ok';
+  const g: Level =
+    gust === null ? 'unknown' : gust >= WEATHER.hurricane ? 'critical' : gust >= WEATHER.storm ? 'strained' : gust >= WEATHER.gale ? 'watch' : 'ok';
   return worst(p, g);
 }

@@ -24,14 +24,19 @@ import type { Config, SensorConfig } from '../../config/schema.ts';
 import { tankCapacityLiters } from '../../config/tanks.ts';
 import type { Storage } from '../storage.ts';
 import type {
-  Clock, ColdUnitStatus, Level, PowerStatus, Reading, ReserveStatus, SensorHealth, TankStatus, WaterStatus,
+  Clock,
+  ColdUnitStatus,
+  Level,
+  PowerStatus,
+  Reading,
+  ReserveStatus,
+  SensorHealth,
+  TankStatus,
+  WaterStatus,
   WeatherStatus,
 } from '../../core/types.ts';
 import { coldLevel, powerLevel, tankLevel, waterLevel, weatherLevel, worst } from './levels.ts';
-import {
-  BUCKET_MS, DRAW_WINDOW_MS, MinuteWindow, TENDENCY_WINDOW_MS, drawLph, maxSince, pressureTendency3h,
-  type Bucket,
-} from './window.ts';
+import { BUCKET_MS, DRAW_WINDOW_MS, MinuteWindow, TENDENCY_WINDOW_MS, drawLph, maxSince, pressureTendency3h, type Bucket } from './window.ts';
 
 /** the narrow part of Storage the reserve uses */
 export type ReserveStorage = Pick<Storage, 'db' | 'register' | 'commitSoon' | 'commitNow'>;
@@ -106,7 +111,12 @@ export class Reserve {
       name: cfg.name ?? cfg.id,
       staleMs: Math.max(3 * (intervals.get(cfg.device) ?? 30) * 1000, STALE_FLOOR_MS),
       capacity: cfg.tank ? tankCapacityLiters(cfg.tank) : 0,
-      has: false, value: NaN, raw: NaN, level: null, ts: -Infinity, received: -Infinity,
+      has: false,
+      value: NaN,
+      raw: NaN,
+      level: null,
+      ts: -Infinity,
+      received: -Infinity,
       aboveSince: null,
       window: new MinuteWindow(keepFor(cfg)),
       queued: false,
@@ -173,10 +183,21 @@ export class Reserve {
       rolledBack: () => {
         for (const s of this.list) {
           if (!s.has) continue;
-          if (!s.queued) { s.queued = true; this.queuedSensors.push(s); }
-          for (const b of s.window.buckets) if (!b.dirty) { b.dirty = true; s.pending.push(b); }
+          if (!s.queued) {
+            s.queued = true;
+            this.queuedSensors.push(s);
+          }
+          for (const b of s.window.buckets)
+            if (!b.dirty) {
+              b.dirty = true;
+              s.pending.push(b);
+            }
         }
-        for (const [id, d] of this.devices) if (!d.queued) { d.queued = true; this.queuedDevices.push(id); }
+        for (const [id, d] of this.devices)
+          if (!d.queued) {
+            d.queued = true;
+            this.queuedDevices.push(id);
+          }
       },
     });
   }

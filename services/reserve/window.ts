@@ -113,18 +113,30 @@ export function drawLph(buckets: readonly Bucket[]): number | null {
   let sxy = 0;
   let span = 0;
   // running sums of the open segment (x in minutes before the newest bucket, y in litres)
-  let k = 0, sx = 0, sy = 0, sxxSeg = 0, sxySeg = 0;
+  let k = 0,
+    sx = 0,
+    sy = 0,
+    sxxSeg = 0,
+    sxySeg = 0;
   const point = (b: Bucket) => {
     const x = (bucketTime(b) - t0) / 60_000;
     const y = bucketMean(b);
-    k++; sx += x; sy += y; sxxSeg += x * x; sxySeg += x * y;
+    k++;
+    sx += x;
+    sy += y;
+    sxxSeg += x * x;
+    sxySeg += x * y;
   };
   const close = () => {
     if (k >= 2) {
       sxx += sxxSeg - (sx * sx) / k;
       sxy += sxySeg - (sx * sy) / k;
     }
-    k = 0; sx = 0; sy = 0; sxxSeg = 0; sxySeg = 0;
+    k = 0;
+    sx = 0;
+    sy = 0;
+    sxxSeg = 0;
+    sxySeg = 0;
   };
   for (let i = first; i < n - 1; i++) {
     const a = buckets[i]!;

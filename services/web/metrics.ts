@@ -26,23 +26,49 @@ export function createMetrics(src: MetricSources): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ village: src.village });
   new Counter({
-    name: 'tend_readings_accepted_total', help: 'Readings accepted by ingest, per device', labelNames: ['device'], registers: [registry],
-    collect() { this.reset(); for (const [device, n] of src.accepted()) this.inc({ device }, n); },
+    name: 'tend_readings_accepted_total',
+    help: 'Readings accepted by ingest, per device',
+    labelNames: ['device'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [device, n] of src.accepted()) this.inc({ device }, n);
+    },
   });
   new Counter({
-    name: 'tend_readings_rejected_total', help: 'Readings refused by ingest, per device and reason', labelNames: ['device', 'reason'], registers: [registry],
-    collect() { this.reset(); for (const [device, reason, n] of src.rejected()) this.inc({ device, reason }, n); },
+    name: 'tend_readings_rejected_total',
+    help: 'Readings refused by ingest, per device and reason',
+    labelNames: ['device', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [device, reason, n] of src.rejected()) this.inc({ device, reason }, n);
+    },
   });
   new Counter({
-    name: 'tend_device_clock_replaced_total', help: 'Readings whose device time was >10 min off and was replaced by receive time', registers: [registry],
-    collect() { this.reset(); this.inc(src.clockReplaced()); },
+    name: 'tend_device_clock_replaced_total',
+    help: 'Readings whose device time was >10 min off and was replaced by receive time',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(src.clockReplaced());
+    },
   });
   new Counter({
-    name: 'tend_device_faults_total', help: 'Sensor faults devices reported themselves (fault=1 no echo/low signal, fault=2 out of range)', labelNames: ['device', 'code'], registers: [registry],
-    collect() { this.reset(); for (const [device, code, n] of src.faults?.() ?? []) this.inc({ device, code }, n); },
+    name: 'tend_device_faults_total',
+    help: 'Sensor faults devices reported themselves (fault=1 no echo/low signal, fault=2 out of range)',
+    labelNames: ['device', 'code'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [device, code, n] of src.faults?.() ?? []) this.inc({ device, code }, n);
+    },
   });
   new Gauge({
-    name: 'tend_sensors', help: 'Configured sensors by freshness', labelNames: ['state'], registers: [registry],
+    name: 'tend_sensors',
+    help: 'Configured sensors by freshness',
+    labelNames: ['state'],
+    registers: [registry],
     collect() {
       const s = src.status().sensors;
       this.set({ state: 'online' }, s.online);
@@ -51,11 +77,19 @@ export function createMetrics(src: MetricSources): Registry {
     },
   });
   new Gauge({
-    name: 'tend_water_liters', help: 'Water in the village tanks (litres)', registers: [registry],
-    collect() { const l = src.status().water.liters; if (l !== null) this.set(l); },
+    name: 'tend_water_liters',
+    help: 'Water in the village tanks (litres)',
+    registers: [registry],
+    collect() {
+      const l = src.status().water.liters;
+      if (l !== null) this.set(l);
+    },
   });
   new Gauge({
-    name: 'tend_water_days_left', help: 'Days of water left', labelNames: ['use'], registers: [registry],
+    name: 'tend_water_days_left',
+    help: 'Days of water left',
+    labelNames: ['use'],
+    registers: [registry],
     collect() {
       const w = src.status().water;
       if (w.days_left_current !== null) this.set({ use: 'current' }, w.days_left_current);
@@ -63,38 +97,75 @@ export function createMetrics(src: MetricSources): Registry {
     },
   });
   new Gauge({
-    name: 'tend_power_hours_left', help: 'Hours of usable battery energy at the current load, ignoring solar', registers: [registry],
-    collect() { const h = src.status().power.hours_left; if (h !== null) this.set(h); },
+    name: 'tend_power_hours_left',
+    help: 'Hours of usable battery energy at the current load, ignoring solar',
+    registers: [registry],
+    collect() {
+      const h = src.status().power.hours_left;
+      if (h !== null) this.set(h);
+    },
   });
   new Gauge({
-    name: 'tend_link_up', help: 'Connection state of each transport (1 for the current state)', labelNames: ['link', 'kind', 'state'], registers: [registry],
+    name: 'tend_link_up',
+    help: 'Connection state of each transport (1 for the current state)',
+    labelNames: ['link', 'kind', 'state'],
+    registers: [registry],
     collect() {
       this.reset();
       for (const l of src.links()) for (const st of LINK_STATES) this.set({ link: l.name, kind: l.kind, state: st }, l.state === st ? 1 : 0);
     },
   });
   new Gauge({
-    name: 'tend_broker_clients', help: 'MQTT clients connected to the embedded broker', registers: [registry],
-    collect() { this.set(src.brokerClients()); },
+    name: 'tend_broker_clients',
+    help: 'MQTT clients connected to the embedded broker',
+    registers: [registry],
+    collect() {
+      this.set(src.brokerClients());
+    },
   });
   new Gauge({
-    name: 'tend_storage_ok', help: '1 when the SQLite storage accepts writes, 0 when it fails (disk full, read-only)', registers: [registry],
-    collect() { this.set(src.storageError() ? 0 : 1); },
+    name: 'tend_storage_ok',
+    help: '1 when the SQLite storage accepts writes, 0 when it fails (disk full, read-only)',
+    registers: [registry],
+    collect() {
+      this.set(src.storageError() ? 0 : 1);
+    },
   });
   new Gauge({
-    name: 'tend_alerts_active', help: 'Alerts pending or firing', registers: [registry],
-    collect() { this.set(src.status().alerts.length); },
+    name: 'tend_alerts_active',
+    help: 'Alerts pending or firing',
+    registers: [registry],
+    collect() {
+      this.set(src.status().alerts.length);
+    },
   });
   new Gauge({
-    name: 'tend_assembly_open', help: 'Open assembly prompts', registers: [registry],
-    collect() { this.set(src.status().assembly.length); },
+    name: 'tend_assembly_open',
+    help: 'Open assembly prompts',
+    registers: [registry],
+    collect() {
+      this.set(src.status().assembly.length);
+    },
   });
   new Counter({
-    name: 'tend_listener_failures_total', help: 'Event listeners that threw and were skipped, per module (the others still ran)', labelNames: ['module'], registers: [registry],
-    collect() { this.reset(); for (const [module, n] of src.listenerFailures?.() ?? []) this.inc({ module }, n); },
+    name: 'tend_listener_failures_total',
+    help: 'Event listeners that threw and were skipped, per module (the others still ran)',
+    labelNames: ['module'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [module, n] of src.listenerFailures?.() ?? []) this.inc({ module }, n);
+    },
   });
   for (const [name, help, value] of src.extra ?? []) {
-    new Gauge({ name, help, registers: [registry], collect() { this.set(value()); } });
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(value());
+      },
+    });
   }
   return registry;
 }

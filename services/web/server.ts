@@ -49,7 +49,10 @@ export interface WebSources {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -63,17 +66,27 @@ export class WebServer {
   port = 0;
   url = '';
 
-  constructor(private readonly src: WebSources, private readonly opts: { host: string; port: number; tls?: { cert_file: string; key_file: string } }) {
+  constructor(
+    private readonly src: WebSources,
+    private readonly opts: { host: string; port: number; tls?: { cert_file: string; key_file: string } },
+  ) {
     this.tokenDigest = createHash('sha256').update(src.token).digest();
     this.log = moduleLog(src.log, 'web');
   }
 
   async start(): Promise<void> {
-    for (const [name, type] of [['index.html', 'text/html; charset=utf-8'], ['app.js', 'text/javascript; charset=utf-8'], ['style.css', 'text/css; charset=utf-8']] as const) {
+    for (const [name, type] of [
+      ['index.html', 'text/html; charset=utf-8'],
+      ['app.js', 'text/javascript; charset=utf-8'],
+      ['style.css', 'text/css; charset=utf-8'],
+    ] as const) {
       try {
         this.files.set(name, { body: readFileSync(join(PAGE_DIR, name)), type });
       } catch {
-        this.files.set(name, { body: Buffer.from(name === 'index.html' ? '<!doctype html><title>tend</title><p>The page files are missing; the API is at /api/status.' : ''), type });
+        this.files.set(name, {
+          body: Buffer.from(name === 'index.html' ? '<!doctype html><title>tend</title><p>The page files are missing; the API is at /api/status.' : ''),
+          type,
+        });
       }
     }
     const handler = (req: IncomingMessage, res: ServerResponse) => {

@@ -29,13 +29,22 @@ export async function benchAlertLatency(opts: AlertLatencyOptions = {}): Promise
       { id: 'signboard', secret: 'bench-sign-secret', interval_s: 60 },
     ],
     sensors: Array.from({ length: units }, (_, i) => ({
-      id: `unit-${i}`, device: 'cold-bench', metric: `t${i}`, kind: 'cold_temp', cold: { safe_max_c: 5 },
+      id: `unit-${i}`,
+      device: 'cold-bench',
+      metric: `t${i}`,
+      kind: 'cold_temp',
+      cold: { safe_max_c: 5 },
     })),
     alerts: { rules: { cold_above_safe: { hold_s: 0, clear_hold_s: 0, reopen_s: 0 }, sensor_offline: { enabled: false } } },
   });
   const tmp = tempDir('tend-bench-alerts-');
   const village = await startVillage({ config, storageDir: tmp.dir, brokerPort: 0, web: false, log: () => {}, statusThrottleMs: opts.statusThrottleMs });
-  const device = await mqtt.connectAsync(village.brokerUrl, { username: 'cold-bench', password: 'bench-cold-secret', clientId: 'bench-cold', reconnectPeriod: 0 });
+  const device = await mqtt.connectAsync(village.brokerUrl, {
+    username: 'cold-bench',
+    password: 'bench-cold-secret',
+    clientId: 'bench-cold',
+    reconnectPeriod: 0,
+  });
   const sign = await mqtt.connectAsync(village.brokerUrl, { username: 'signboard', password: 'bench-sign-secret', clientId: 'bench-sign', reconnectPeriod: 0 });
   try {
     const topic = `tend/${config.village.id}/dev/cold-bench/reading`;
@@ -95,8 +104,11 @@ export async function benchAlertLatency(opts: AlertLatencyOptions = {}): Promise
 
 // run alone: npx tsx test/bench/alerts.ts [count]
 if (import.meta.url === `file://${process.argv[1]}`) {
-  benchAlertLatency({ count: Number(process.argv[2] ?? 1000) }).then((r) => console.log(JSON.stringify(r)), (err) => {
-    console.error(err);
-    process.exit(1);
-  });
+  benchAlertLatency({ count: Number(process.argv[2] ?? 1000) }).then(
+    (r) => console.log(JSON.stringify(r)),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

@@ -95,11 +95,14 @@ export async function benchFederation(opts: { villages?: number; burst?: number;
       fed.start();
       events.emit('status', makeStatus(id, Date.now(), v.knobs));
     }
-    const everyoneSees = (expected: (id: string) => number | null) => villages.every((v) => ids.every((id) => {
-      if (id === v.id) return true;
-      const nb = v.fed.neighbour(id);
-      return nb !== null && nb.water_days_minimum === expected(id);
-    }));
+    const everyoneSees = (expected: (id: string) => number | null) =>
+      villages.every((v) =>
+        ids.every((id) => {
+          if (id === v.id) return true;
+          const nb = v.fed.neighbour(id);
+          return nb !== null && nb.water_days_minimum === expected(id);
+        }),
+      );
     const litres = new Map(ids.map((id) => [id, 100_000]));
     const days = (id: string) => Math.round((litres.get(id)! / (250 * 15)) * 10) / 10;
     await until(() => everyoneSees(days), 120_000, 'every village to see the other 99', 100);
@@ -136,14 +139,16 @@ export async function benchFederation(opts: { villages?: number; burst?: number;
       const done = new Set<string>();
       const start = performance.now();
       let last = start;
-      const offs = others.map((v) => v.fed.onChange(() => {
-        if (done.has(v.id)) return;
-        if (v.fed.neighbour(sender.id)?.water_days_minimum === want) {
-          done.add(v.id);
-          reached++;
-          last = performance.now();
-        }
-      }));
+      const offs = others.map((v) =>
+        v.fed.onChange(() => {
+          if (done.has(v.id)) return;
+          if (v.fed.neighbour(sender.id)?.water_days_minimum === want) {
+            done.add(v.id);
+            reached++;
+            last = performance.now();
+          }
+        }),
+      );
       sender.knobs = { ...sender.knobs, liters: l };
       sender.events.emit('status', makeStatus(sender.id, Date.now(), sender.knobs));
       await until(() => reached === others.length, 60_000, `round ${r} to reach everyone`);
@@ -161,17 +166,22 @@ export async function benchFederation(opts: { villages?: number; burst?: number;
       fanout_rounds: rounds,
     };
   } finally {
-    await Promise.all(villages.map(async (v) => {
-      await v.fed.stop().catch(() => {});
-      v.storage.close();
-    }));
+    await Promise.all(
+      villages.map(async (v) => {
+        await v.fed.stop().catch(() => {});
+        v.storage.close();
+      }),
+    );
     await broker.close();
   }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  benchFederation({ log: (m) => console.error(m) }).then((r) => console.log(JSON.stringify(r, null, 2)), (err) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
+  benchFederation({ log: (m) => console.error(m) }).then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (err) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
 }

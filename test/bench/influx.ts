@@ -29,7 +29,17 @@ export interface InfluxBench {
 function reading(i: number, t0: number): Reading {
   // 200 sensors on 50 devices, one reading each per "tick"
   const s = i % 200;
-  return { sensor: `tank-${s}`, device: `node-${s >> 2}`, kind: 'tank_level', raw: 1000 + (i % 997), value: 4000 + (i % 991) * 1.5, level_mm: 1000 + (i % 997), ts: t0 + Math.floor(i / 200) * 10, received: t0, source: 'mqtt' };
+  return {
+    sensor: `tank-${s}`,
+    device: `node-${s >> 2}`,
+    kind: 'tank_level',
+    raw: 1000 + (i % 997),
+    value: 4000 + (i % 991) * 1.5,
+    level_mm: 1000 + (i % 997),
+    ts: t0 + Math.floor(i / 200) * 10,
+    received: t0,
+    source: 'mqtt',
+  };
 }
 
 /**
@@ -64,14 +74,16 @@ async function baseline(influx: Influxd, n: number): Promise<number> {
   }
   const start = performance.now();
   let next = 0;
-  await Promise.all([0, 1].map(async () => {
-    while (next < bodies.length) {
-      const body = bodies[next++]!;
-      const r = await fetch(`${influx.url}/write?db=baseline&precision=ms`, { method: 'POST', body });
-      await r.text();
-      if (r.status !== 204) throw new Error(`baseline write: HTTP ${r.status}`);
-    }
-  }));
+  await Promise.all(
+    [0, 1].map(async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        const r = await fetch(`${influx.url}/write?db=baseline&precision=ms`, { method: 'POST', body });
+        await r.text();
+        if (r.status !== 204) throw new Error(`baseline write: HTTP ${r.status}`);
+      }
+    }),
+  );
   return n / ((performance.now() - start) / 1000);
 }
 
@@ -88,7 +100,12 @@ export async function benchInflux(opts: { points?: number } = {}): Promise<Influ
       const dir = tempDir('tend-bench-outbox-');
       const storage = new Storage(dir.dir);
       const events = new VillageEventHub();
-      const config = parseConfig({ version: 1, village: { id: 'benchvale', name: 'Benchvale', population: 200 }, storage: { dir: dir.dir }, influx: { url: 'http://127.0.0.1:9', database: 'x' } });
+      const config = parseConfig({
+        version: 1,
+        village: { id: 'benchvale', name: 'Benchvale', population: 200 },
+        storage: { dir: dir.dir },
+        influx: { url: 'http://127.0.0.1:9', database: 'x' },
+      });
       const h = new History({ config, clock: { now: () => Date.now() }, storage, events, writer: { minBackoffMs: 600_000 } });
       h.start();
       const t0 = Date.now();
@@ -102,7 +119,12 @@ export async function benchInflux(opts: { points?: number } = {}): Promise<Influ
     }
 
     await influx.query('CREATE DATABASE bench');
-    const config = parseConfig({ version: 1, village: { id: 'benchvale', name: 'Benchvale', population: 200 }, storage: { dir: tmp.dir }, influx: { url: influx.url, database: 'bench' } });
+    const config = parseConfig({
+      version: 1,
+      village: { id: 'benchvale', name: 'Benchvale', population: 200 },
+      storage: { dir: tmp.dir },
+      influx: { url: influx.url, database: 'bench' },
+    });
     const storage = new Storage(tmp.dir);
     const events = new VillageEventHub();
     const history = new History({ config, clock: { now: () => Date.now() }, storage, events });
@@ -136,5 +158,11 @@ export async function benchInflux(opts: { points?: number } = {}): Promise<Influ
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
-  benchInflux({ points: Number(process.argv[2] ?? 500_000) }).then((r) => console.log(JSON.stringify(r, null, 2)), (e) => { console.error(e); process.exit(1); });
+  benchInflux({ points: Number(process.argv[2] ?? 500_000) }).then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

@@ -19,7 +19,11 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
 const QUICK = process.argv.includes('--quick');
 /** `--only ingest,memory`: run just those parts (names as in the step keys below) */
-const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',') ?? null;
+const ONLY =
+  process.argv
+    .find((a) => a.startsWith('--only='))
+    ?.slice(7)
+    .split(',') ?? null;
 const want = (part: string) => !ONLY || ONLY.includes(part);
 const results: Record<string, unknown> = {};
 const notes: string[] = [];
@@ -30,14 +34,23 @@ function set(path: string, value: unknown) {
 
 function benchConfig(devices: number, metricsPerDevice: number, extra: Partial<Config> = {}): Config {
   const devs = Array.from({ length: devices }, (_, i) => ({ id: `node-${i}`, secret: `bench-secret-${i}`, transport: 'mqtt', interval_s: 10 }));
-  const sensors = devs.flatMap((d, i) => Array.from({ length: metricsPerDevice }, (_, m) => ({
-    id: `tank-${i}-${m}`, device: d.id, metric: metricsPerDevice === 1 ? 'level_mm' : `level_mm${m}`, kind: 'tank_level',
-    tank: { shape: 'box', length_mm: 2000, width_mm: 2000, height_mm: 2000 },
-  })));
+  const sensors = devs.flatMap((d, i) =>
+    Array.from({ length: metricsPerDevice }, (_, m) => ({
+      id: `tank-${i}-${m}`,
+      device: d.id,
+      metric: metricsPerDevice === 1 ? 'level_mm' : `level_mm${m}`,
+      kind: 'tank_level',
+      tank: { shape: 'box', length_mm: 2000, width_mm: 2000, height_mm: 2000 },
+    })),
+  );
   return parseConfig({ version: 1, village: { id: 'benchvale', name: 'Benchvale', population: 200 }, devices: devs, sensors, ...extra });
 }
 
-interface PublisherRun { start(): void; done: Promise<void>; kill(): void }
+interface PublisherRun {
+  start(): void;
+  done: Promise<void>;
+  kill(): void;
+}
 
 async function startPublishers(url: string, config: Config, total: number, batch: number, processes = 2): Promise<PublisherRun[]> {
   const devs = config.devices;
@@ -45,14 +58,30 @@ async function startPublishers(url: string, config: Config, total: number, batch
   const runs: PublisherRun[] = [];
   for (let p = 0; p < processes; p++) {
     const mine = devs.slice(p * per, (p + 1) * per).map((d) => ({ id: d.id, secret: d.secret }));
-    const child = fork(join(HERE, 'publisher.ts'), [JSON.stringify({
-      url, devices: mine, village: config.village.id, count: Math.ceil(total / batch / processes), batch, metric: 'level_mm', qos: 0,
-    })], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(
+      join(HERE, 'publisher.ts'),
+      [
+        JSON.stringify({
+          url,
+          devices: mine,
+          village: config.village.id,
+          count: Math.ceil(total / batch / processes),
+          batch,
+          metric: 'level_mm',
+          qos: 0,
+        }),
+      ],
+      { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    );
     await new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());
       child.once('exit', (c) => reject(new Error(`publisher exited ${c}`)));
     });
-    const done = new Promise<void>((resolve) => child.on('message', (m: { done?: boolean }) => { if (m.done) resolve(); }));
+    const done = new Promise<void>((resolve) =>
+      child.on('message', (m: { done?: boolean }) => {
+        if (m.done) resolve();
+      }),
+    );
     runs.push({ start: () => child.send('go'), done, kill: () => child.kill() });
   }
   return runs;
@@ -79,11 +108,15 @@ async function plainAedes(config: Config): Promise<{ url: string; count(): numbe
     authenticate: (_c, u, p, done) => done(null, !!u && secrets.get(u) === p?.toString()),
   });
   let n = 0;
-  broker.subscribe(`tend/${config.village.id}/dev/+/reading`, (packet, cb) => {
-    const obj = JSON.parse(packet.payload.toString()) as Record<string, number>;
-    n += Object.keys(obj).length - 1; // minus seq
-    cb();
-  }, () => {});
+  broker.subscribe(
+    `tend/${config.village.id}/dev/+/reading`,
+    (packet, cb) => {
+      const obj = JSON.parse(packet.payload.toString()) as Record<string, number>;
+      n += Object.keys(obj).length - 1; // minus seq
+      cb();
+    },
+    () => {},
+  );
   const server = createServer(broker.handle);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
@@ -106,7 +139,11 @@ async function benchIngest(batch: number, total: number): Promise<{ tend: number
     await plain.stop();
     const tmp = tempDir('tend-bench-');
     const village = await startVillage({ config, storageDir: tmp.dir, brokerPort: 0, webPort: 0, log: () => {} });
-    const tend = await measure(() => village.ingest.acceptedTotal, total, () => startPublishers(village.brokerUrl, config, total, batch));
+    const tend = await measure(
+      () => village.ingest.acceptedTotal,
+      total,
+      () => startPublishers(village.brokerUrl, config, total, batch),
+    );
     await village.stop();
     tmp.remove();
     best = { tend: Math.max(best.tend, tend), ceiling: Math.max(best.ceiling, ceiling) };
@@ -130,18 +167,35 @@ async function benchMosquitto(total: number): Promise<{ tend: number; ceiling: n
   try {
     const sub = await mqtt.connectAsync(broker.url, { username: 'tend', password: 'bench-tend-secret', clientId: 'bench-plain' });
     let n = 0;
-    sub.on('message', (_t, p) => { const o = JSON.parse(p.toString()); n += Object.keys(o).length - 1; });
+    sub.on('message', (_t, p) => {
+      const o = JSON.parse(p.toString());
+      n += Object.keys(o).length - 1;
+    });
     await sub.subscribeAsync('tend/benchvale/dev/+/reading', { qos: 0 });
-    const ceiling = await measure(() => n, total, () => startPublishers(broker.url, base, total, 1));
+    const ceiling = await measure(
+      () => n,
+      total,
+      () => startPublishers(broker.url, base, total, 1),
+    );
     await sub.endAsync();
-    const config = benchConfig(8, 1, { broker: { url: broker.url, username: 'tend', password: 'bench-tend-secret', client_id: 'tend-bench' } } as Partial<Config>);
+    const config = benchConfig(8, 1, {
+      broker: { url: broker.url, username: 'tend', password: 'bench-tend-secret', client_id: 'tend-bench' },
+    } as Partial<Config>);
     const tmp = tempDir('tend-bench-');
     const village = await startVillage({ config, storageDir: tmp.dir, webPort: 0, log: () => {} });
-    const tend = await measure(() => village.ingest.acceptedTotal, total, () => startPublishers(broker.url, config, total, 1));
+    const tend = await measure(
+      () => village.ingest.acceptedTotal,
+      total,
+      () => startPublishers(broker.url, config, total, 1),
+    );
     await village.stop();
     tmp.remove();
     let version = 'mosquitto';
-    try { version = execFileSync('mosquitto', ['-h']).toString().split('\n')[0]!; } catch (e) { version = String((e as { stdout?: Buffer }).stdout ?? '').split('\n')[0] ?? 'mosquitto'; }
+    try {
+      version = execFileSync('mosquitto', ['-h']).toString().split('\n')[0]!;
+    } catch (e) {
+      version = String((e as { stdout?: Buffer }).stdout ?? '').split('\n')[0] ?? 'mosquitto';
+    }
     return { tend, ceiling, version };
   } finally {
     await broker.close();
@@ -162,9 +216,10 @@ async function benchMemory(): Promise<{ rss_mb: number; growth_last_half_mb: num
   const seconds = QUICK ? 120 : 600;
   for (let s = 0; s < seconds; s++) {
     now += 1000;
-    for (let i = 0; i < 50; i++) for (let m = 0; m < 10; m++) {
-      village.ingest.reading({ device: `node-${i}`, metric: `level_mm${m}`, value: 1000 + Math.sin(s / 60 + i) * 300, ts: now, source: 'mqtt' });
-    }
+    for (let i = 0; i < 50; i++)
+      for (let m = 0; m < 10; m++) {
+        village.ingest.reading({ device: `node-${i}`, metric: `level_mm${m}`, value: 1000 + Math.sin(s / 60 + i) * 300, ts: now, source: 'mqtt' });
+      }
     village.refresh();
     village.storage.commitNow();
     if (s % 10 === 0) {
@@ -183,7 +238,8 @@ async function benchMemory(): Promise<{ rss_mb: number; growth_last_half_mb: num
 function memoryInChild(): Promise<{ rss_mb: number; growth_last_half_mb: number; baseline_rss_mb: number }> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(import.meta.url), ['--memory-child', ...(QUICK ? ['--quick'] : [])], {
-      execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: ['--expose-gc', '--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child.once('message', (m) => resolve(m as { rss_mb: number; growth_last_half_mb: number; baseline_rss_mb: number }));
     child.once('exit', (c) => reject(new Error(`memory bench exited ${c}`)));
@@ -196,8 +252,13 @@ async function benchStartup(): Promise<number> {
   const web = await freePort();
   const mqttPort = await freePort();
   const file = join(tmp.dir, 'v.yaml');
-  writeFileSync(file, readFileSync(join(ROOT, 'config', 'demo.yaml'), 'utf8')
-    .replace('port: 1883', `port: ${mqttPort}`).replace('port: 8080', `port: ${web}`).replace('dir: ./data/demo', `dir: ${tmp.dir}`));
+  writeFileSync(
+    file,
+    readFileSync(join(ROOT, 'config', 'demo.yaml'), 'utf8')
+      .replace('port: 1883', `port: ${mqttPort}`)
+      .replace('port: 8080', `port: ${web}`)
+      .replace('dir: ./data/demo', `dir: ${tmp.dir}`),
+  );
   const times: number[] = [];
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
@@ -214,7 +275,9 @@ async function benchStartup(): Promise<number> {
           });
           if (ok) break;
         }
-      } catch { /* not yet */ }
+      } catch {
+        /* not yet */
+      }
       await new Promise((r) => setTimeout(r, 5));
     }
     times.push(performance.now() - t0);
@@ -306,14 +369,30 @@ async function main() {
 
   const r = results as Record<string, number>;
   const rows: [string, string, string][] = [
-    ['ingest, 1 reading/message', `${fmt(r['ingest.readings_per_s'])}/s`, `${fmt(r['ingest.ratio'], 2)} × plain aedes (${fmt(r['ingest.ceiling_per_s'])}/s); target ≥ 0.8 and ≥ 30,000/s`],
+    [
+      'ingest, 1 reading/message',
+      `${fmt(r['ingest.readings_per_s'])}/s`,
+      `${fmt(r['ingest.ratio'], 2)} × plain aedes (${fmt(r['ingest.ceiling_per_s'])}/s); target ≥ 0.8 and ≥ 30,000/s`,
+    ],
     ['ingest, 20 readings/message', `${fmt(r['ingest_batched.readings_per_s'])}/s`, `${fmt(r['ingest_batched.ratio'], 2)} × ceiling; target ≥ 200,000/s`],
-    ['ingest via Mosquitto', `${fmt(r['mosquitto.readings_per_s'])}/s`, `${fmt(r['mosquitto.ratio'], 2)} × plain subscriber (${fmt(r['mosquitto.ceiling_per_s'])}/s)`],
+    [
+      'ingest via Mosquitto',
+      `${fmt(r['mosquitto.readings_per_s'])}/s`,
+      `${fmt(r['mosquitto.ratio'], 2)} × plain subscriber (${fmt(r['mosquitto.ceiling_per_s'])}/s)`,
+    ],
     ['alert latency p50 / p99', `${fmt(r['alert_latency_ms.p50'], 1)} / ${fmt(r['alert_latency_ms.p99'], 1)} ms`, 'target p99 < 50 ms'],
     ['serial parser', `${fmt(r['serial.mb_per_s'], 1)} MB/s`, `plain line splitter ${fmt(r['serial.baseline_mb_per_s'], 1)} MB/s; target ≥ 10 MB/s`],
     ['InfluxDB writes', `${fmt(r['influx.points_per_s'])} points/s`, `influxd alone ${fmt(r['influx.baseline_points_per_s'])}/s; target ≥ 100,000/s`],
-    ['federation fan-out (100 villages)', `${fmt(r['federation.fanout_ms_p50'], 1)} ms p50`, `${fmt(r['federation.messages_per_s'])} msg/s, ${fmt(r['federation.memory_per_village_kb'])} kB/village`],
-    ['memory, 500 sensors × 10 min', `${fmt(r['memory.rss_mb'], 1)} MB RSS`, `growth over last half ${fmt(r['memory.growth_last_half_mb'], 1)} MB; process without a village ${fmt(r['memory.baseline_rss_mb'], 1)} MB; target < 150 MB, flat`],
+    [
+      'federation fan-out (100 villages)',
+      `${fmt(r['federation.fanout_ms_p50'], 1)} ms p50`,
+      `${fmt(r['federation.messages_per_s'])} msg/s, ${fmt(r['federation.memory_per_village_kb'])} kB/village`,
+    ],
+    [
+      'memory, 500 sensors × 10 min',
+      `${fmt(r['memory.rss_mb'], 1)} MB RSS`,
+      `growth over last half ${fmt(r['memory.growth_last_half_mb'], 1)} MB; process without a village ${fmt(r['memory.baseline_rss_mb'], 1)} MB; target < 150 MB, flat`,
+    ],
     ['start-up to ready', `${fmt(r.startup_ms)} ms`, 'target < 2,000 ms'],
   ];
   const w0 = Math.max(...rows.map((x) => x[0].length));
@@ -352,8 +431,21 @@ async function main() {
 }
 
 if (process.argv.includes('--memory-child')) {
-  benchMemory().then((m) => { process.send!(m); process.exit(0); }, (err) => { console.error(err); process.exit(1); });
-} else main().then(() => process.exit(0), (err) => {
-  console.error(err);
-  process.exit(1);
-});
+  benchMemory().then(
+    (m) => {
+      process.send!(m);
+      process.exit(0);
+    },
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+} else
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );

@@ -9,7 +9,12 @@ import { SentenceParser } from '../../firmware-bridge/protocol/sentence-parser.t
  * MB here are 10^6 bytes. `baseline_mb_per_s` is node-serialport's ReadlineParser on the same
  * bytes: line splitting only, no checksum or field checks, for scale.
  */
-export function benchSentenceParser(opts: { megabytes?: number } = {}): { mb_per_s: number; baseline_mb_per_s: number; sentences_per_s: number; bytes: number } {
+export function benchSentenceParser(opts: { megabytes?: number } = {}): {
+  mb_per_s: number;
+  baseline_mb_per_s: number;
+  sentences_per_s: number;
+  bytes: number;
+} {
   const target = (opts.megabytes ?? 32) * 1024 * 1024;
   const lines: string[] = [];
   for (let i = 0; i < 1000; i++) {

@@ -18,8 +18,18 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const DAY0 = Date.parse('2026-11-20T00:00:00Z');
 const DAY = 24 * 3600_000;
 
-interface Target { query: string; resultFormat?: string }
-interface Panel { type: string; title: string; id?: number; datasource?: { type: string; uid: string }; targets?: Target[]; timeFrom?: string }
+interface Target {
+  query: string;
+  resultFormat?: string;
+}
+interface Panel {
+  type: string;
+  title: string;
+  id?: number;
+  datasource?: { type: string; uid: string };
+  targets?: Target[];
+  timeFrom?: string;
+}
 
 describe('dashboards as code', () => {
   it('the committed JSON equals what `tend dashboards` generates', async () => {
@@ -27,7 +37,9 @@ describe('dashboards as code', () => {
     try {
       const files = await generateDashboards(tmp.dir);
       expect(files.map((f) => f.split('/').pop()).sort()).toEqual([...DASHBOARD_FILES].sort());
-      const committed = readdirSync(join(ROOT, 'dashboards', 'json')).filter((f) => f.endsWith('.json')).sort();
+      const committed = readdirSync(join(ROOT, 'dashboards', 'json'))
+        .filter((f) => f.endsWith('.json'))
+        .sort();
       expect(committed).toEqual([...DASHBOARD_FILES].sort());
       for (const f of DASHBOARD_FILES) {
         expect(readFileSync(join(ROOT, 'dashboards', 'json', f), 'utf8'), `${f} is stale: run tend dashboards`).toBe(readFileSync(join(tmp.dir, f), 'utf8'));
@@ -41,14 +53,22 @@ describe('dashboards as code', () => {
     const all = buildDashboards();
     expect(Object.values(all).map((d) => d.title)).toEqual(['Village reserves', 'Water', 'Power', 'Cold storage', 'Sensors']);
     for (const [file, d] of Object.entries(all)) {
-      const json = JSON.parse(dashboardJson(d)) as { panels: Panel[]; templating: { list: { name: string }[] }; annotations: { list: { name: string; enable: boolean; filter?: unknown }[] }; id?: unknown };
+      const json = JSON.parse(dashboardJson(d)) as {
+        panels: Panel[];
+        templating: { list: { name: string }[] };
+        annotations: { list: { name: string; enable: boolean; filter?: unknown }[] };
+        id?: unknown;
+      };
       expect(json.id ?? null, file).toBeNull();
       const vars = json.templating.list.map((v) => v.name);
       expect(vars.slice(0, 2), file).toEqual(['datasource', 'village']);
       if (file === 'water.json') expect(vars).toContain('tank');
       // alert and incident annotations, on for every panel (no panel filter)
       const anns = json.annotations.list;
-      expect(anns.map((a) => a.name), file).toEqual(['Alerts', 'Incidents']);
+      expect(
+        anns.map((a) => a.name),
+        file,
+      ).toEqual(['Alerts', 'Incidents']);
       expect(anns.every((a) => a.enable && !a.filter)).toBe(true);
       expect(json.panels.length).toBeGreaterThan(2);
       for (const p of json.panels) {
@@ -96,10 +116,19 @@ describe('every panel query returns data after a simulated day', () => {
     const storage = new Storage(tmp.dir);
     const events = new VillageEventHub();
     const history = new History({
-      config, clock: { now: () => now }, storage, events,
+      config,
+      clock: { now: () => now },
+      storage,
+      events,
       links: () => [
         { name: 'broker', kind: 'broker', state: 'listening', last_error: null, since: new Date(now).toISOString() },
-        { name: 'shed-uno', kind: 'serial', state: now > DAY0 + 12 * 3600_000 ? 'reconnecting' : 'connected', last_error: null, since: new Date(now).toISOString() },
+        {
+          name: 'shed-uno',
+          kind: 'serial',
+          state: now > DAY0 + 12 * 3600_000 ? 'reconnecting' : 'connected',
+          last_error: null,
+          since: new Date(now).toISOString(),
+        },
       ],
     });
     history.start();
@@ -116,8 +145,14 @@ describe('every panel query returns data after a simulated day', () => {
         const leak = t >= DAY0 + 10 * 3600_000 && t < DAY0 + 11 * 3600_000;
         const a = alert(DAY0 + 10 * 3600_000, leak ? {} : { state: 'resolved', resolved_at: new Date(DAY0 + 11 * 3600_000).toISOString() });
         events.emit('status', status(t, { leak, alerts: leak ? [a] : [] }));
-        if (t === DAY0 + 10 * 3600_000) { events.emit('alert', a); events.emit('incident', incident(t)); }
-        if (t === DAY0 + 11 * 3600_000) { events.emit('alert', a); events.emit('incident', incident(DAY0 + 10 * 3600_000, { closed_at: new Date(t).toISOString() })); }
+        if (t === DAY0 + 10 * 3600_000) {
+          events.emit('alert', a);
+          events.emit('incident', incident(t));
+        }
+        if (t === DAY0 + 11 * 3600_000) {
+          events.emit('alert', a);
+          events.emit('incident', incident(DAY0 + 10 * 3600_000, { closed_at: new Date(t).toISOString() }));
+        }
         if (t === DAY0 + 3 * 3600_000) events.emit('device', { device: 'weather-mast', online: false, at: t });
         if (t === DAY0 + 4 * 3600_000) events.emit('device', { device: 'weather-mast', online: true, at: t });
         if (t % (2 * 3600_000) === 0) events.emit('reject', { device: 'tank-north', reason: 'not_json', detail: 'x', at: t });
@@ -131,7 +166,10 @@ describe('every panel query returns data after a simulated day', () => {
       storage.close();
     }
   }, 180_000);
-  afterAll(async () => { await influx?.close(); tmp.remove(); });
+  afterAll(async () => {
+    await influx?.close();
+    tmp.remove();
+  });
 
   const regexEscape = (s: string) => s.replace(/[\\^$*+?.()|[\]{}/]/g, '\\$&');
 

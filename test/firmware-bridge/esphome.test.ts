@@ -58,7 +58,9 @@ describe('ESPHome examples', () => {
     const cfg = configSchema.parse({ version: 1, village: { id: 'ashgrove', name: 'A', population: 180 }, ...tendConfig });
     const sensor = node.sensor[0];
     // ESPHome: <name>/sensor/<object id>/state, object id = name lower-cased, spaces to _
-    const objectId = String(sensor.name).toLowerCase().replace(/[^a-z0-9]+/g, '_');
+    const objectId = String(sensor.name)
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_');
     const topic = `${subst(node.esphome.name, vars)}/sensor/${objectId}/state`;
     expect(cfg.sensors[0]!.source?.topic).toBe(topic);
     expect(node.mqtt.topic_prefix).toBeUndefined(); // default prefix: the node name

@@ -29,10 +29,16 @@ describe('a serial tank-node on a pty, through the village', () => {
       version: 1,
       village: { id: 'ashgrove', name: 'Ashgrove', population: 180 },
       devices: [{ id: 'shed-uno', transport: 'serial', serial: { path: first.dev }, interval_s: 2 }],
-      sensors: [{
-        id: 'north', name: 'North tank', device: 'shed-uno', metric: 'distance_mm', kind: 'tank_distance',
-        tank: { shape: 'vertical_cylinder', diameter_mm: 2000, height_mm: 2000, sensor_height_mm: 2100 },
-      }],
+      sensors: [
+        {
+          id: 'north',
+          name: 'North tank',
+          device: 'shed-uno',
+          metric: 'distance_mm',
+          kind: 'tank_distance',
+          tank: { shape: 'vertical_cylinder', diameter_mm: 2000, height_mm: 2000, sensor_height_mm: 2100 },
+        },
+      ],
     });
     const village = await startTestVillage({ config });
     cleanups.push(() => village.cleanup());
@@ -65,10 +71,14 @@ describe('a serial tank-node on a pty, through the village', () => {
     await waitFor(() => village.links().find((l) => l.name === 'serial:shed-uno')?.state === 'connected', 30_000, 'reconnected');
     sim = await trackedSim(cleanups, pair.sim);
     await writeSim(sim, encodeSentence({ device: 'shed-uno', seq: seq++, metrics: { distance_mm: 700 } }));
-    await waitFor(async () => {
-      const tk = await tank(village.webUrl, 'north');
-      return tk && !tk.stale && tk.level_mm === 1400;
-    }, 20_000, 'fresh level after replug');
+    await waitFor(
+      async () => {
+        const tk = await tank(village.webUrl, 'north');
+        return tk && !tk.stale && tk.level_mm === 1400;
+      },
+      20_000,
+      'fresh level after replug',
+    );
   }, 90_000);
 });
 
@@ -85,7 +95,11 @@ describe('a StandardFirmata board through johnny-five, through the village', () 
       devices: [{ id: 'well-uno', transport: 'firmata', serial: { path: pair.dev }, interval_s: 1 }],
       sensors: [
         {
-          id: 'well', name: 'Well tank', device: 'well-uno', kind: 'tank_pressure', firmata: { pin: 'A0', scale: [0.5, 4.5, 0, 50] },
+          id: 'well',
+          name: 'Well tank',
+          device: 'well-uno',
+          kind: 'tank_pressure',
+          firmata: { pin: 'A0', scale: [0.5, 4.5, 0, 50] },
           tank: { shape: 'vertical_cylinder', diameter_mm: 1500, height_mm: 3000 },
         },
         { id: 'fridge', device: 'well-uno', kind: 'cold_temp', metric: 'A1', firmata: { pin: 'A1', scale: [0, 5, -50, 150] }, cold: { safe_max_c: 5 } },
@@ -97,17 +111,29 @@ describe('a StandardFirmata board through johnny-five, through the village', () 
     cleanups.push(() => village.cleanup());
     const kpa = ((410 * 5) / 1023 - 0.5) * 12.5;
     // johnny-five waits 5 s for a quiet board before asking; tend asks after 2.5 s
-    await waitFor(async () => {
-      const tk = await tank(village.webUrl, 'well');
-      return tk && tk.level_mm !== null && Math.abs(tk.level_mm - kpa * 101.97) < 1;
-    }, 30_000, 'well level on /api/status');
+    await waitFor(
+      async () => {
+        const tk = await tank(village.webUrl, 'well');
+        return tk && tk.level_mm !== null && Math.abs(tk.level_mm - kpa * 101.97) < 1;
+      },
+      30_000,
+      'well level on /api/status',
+    );
     // the A1 report may land a moment after A0's: wait for it rather than race it
-    const unit = await waitFor(async () => {
-      const u = (await getJson(`${village.webUrl}/api/status`)).cold.units.find((x: { id: string }) => x.id === 'fridge');
-      return u && u.temp_c !== null ? u : null;
-    }, 10_000, 'fridge temperature');
-    expect(unit.temp_c).toBeCloseTo((225 * 5) / 1023 * 40 - 50, 1);
-    await waitFor(async () => (await getJson(`${village.webUrl}/api/status`)).cold.units.find((u: { id: string }) => u.id === 'fridge')?.door_open === true, 10_000, 'door open');
+    const unit = await waitFor(
+      async () => {
+        const u = (await getJson(`${village.webUrl}/api/status`)).cold.units.find((x: { id: string }) => x.id === 'fridge');
+        return u && u.temp_c !== null ? u : null;
+      },
+      10_000,
+      'fridge temperature',
+    );
+    expect(unit.temp_c).toBeCloseTo(((225 * 5) / 1023) * 40 - 50, 1);
+    await waitFor(
+      async () => (await getJson(`${village.webUrl}/api/status`)).cold.units.find((u: { id: string }) => u.id === 'fridge')?.door_open === true,
+      10_000,
+      'door open',
+    );
     const sensors = await getJson(`${village.webUrl}/api/sensors`);
     expect(sensors.links.find((l: { name: string }) => l.name === 'firmata:well-uno')).toMatchObject({ kind: 'firmata', state: 'connected' });
     expect(emu.seen.capabilityQueries).toBeGreaterThanOrEqual(1);

@@ -60,12 +60,19 @@ export async function launchBrowser(opts: { timeoutMs?: number; extraArgs?: stri
       if (closed) return;
       closed = true;
       const browser: Browser | null = context.browser();
-      const graceful = context.close().then(() => true, () => false);
+      const graceful = context.close().then(
+        () => true,
+        () => false,
+      );
       const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), 10_000).unref());
       const ok = await Promise.race([graceful, timedOut]);
       if (!ok) {
         // close hung: kill the process tree playwright started
-        try { await browser?.close(); } catch { /* already gone */ }
+        try {
+          await browser?.close();
+        } catch {
+          /* already gone */
+        }
       }
       profile.remove();
     },

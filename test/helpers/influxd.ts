@@ -21,8 +21,16 @@ export interface Influxd {
   close(): Promise<void>;
 }
 
-export interface InfluxSeries { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }
-export interface InfluxResult { results: { statement_id: number; series?: InfluxSeries[]; error?: string }[]; error?: string }
+export interface InfluxSeries {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: unknown[][];
+}
+export interface InfluxResult {
+  results: { statement_id: number; series?: InfluxSeries[]; error?: string }[];
+  error?: string;
+}
 
 export async function startInfluxd(opts: { database?: string } = {}): Promise<Influxd> {
   const tmp = tempDir('tend-influxd-');
@@ -30,28 +38,31 @@ export async function startInfluxd(opts: { database?: string } = {}): Promise<In
   const port = await freePort();
   const rpc = await freePort();
   const conf = join(dir, 'influxdb.conf');
-  writeFileSync(conf, [
-    'reporting-disabled = true',
-    `bind-address = "127.0.0.1:${rpc}"`,
-    '[meta]',
-    `  dir = "${dir}/meta"`,
-    '[data]',
-    `  dir = "${dir}/data"`,
-    `  wal-dir = "${dir}/wal"`,
-    '  query-log-enabled = false',
-    '[coordinator]',
-    '  write-timeout = "30s"',
-    '[monitor]',
-    '  store-enabled = false',
-    '[http]',
-    '  enabled = true',
-    `  bind-address = "127.0.0.1:${port}"`,
-    '  log-enabled = false',
-    '  max-body-size = 25000000',
-    '[continuous_queries]',
-    '  enabled = false',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      'reporting-disabled = true',
+      `bind-address = "127.0.0.1:${rpc}"`,
+      '[meta]',
+      `  dir = "${dir}/meta"`,
+      '[data]',
+      `  dir = "${dir}/data"`,
+      `  wal-dir = "${dir}/wal"`,
+      '  query-log-enabled = false',
+      '[coordinator]',
+      '  write-timeout = "30s"',
+      '[monitor]',
+      '  store-enabled = false',
+      '[http]',
+      '  enabled = true',
+      `  bind-address = "127.0.0.1:${port}"`,
+      '  log-enabled = false',
+      '  max-body-size = 25000000',
+      '[continuous_queries]',
+      '  enabled = false',
+      '',
+    ].join('\n'),
+  );
 
   let output = '';
   const url = `http://127.0.0.1:${port}`;
@@ -66,11 +77,20 @@ export async function startInfluxd(opts: { database?: string } = {}): Promise<In
   };
 
   const { start, stop, running } = serverProcess({
-    name: 'influxd', command: 'influxd', args: ['run', '-config', conf], cwd: dir, stdout: true,
-    out: (d) => { output = (output + d.toString()).slice(-20_000); },
+    name: 'influxd',
+    command: 'influxd',
+    args: ['run', '-config', conf],
+    cwd: dir,
+    stdout: true,
+    out: (d) => {
+      output = (output + d.toString()).slice(-20_000);
+    },
     log: () => output,
-    ready: ping, readyWhat: `answer /ping on ${port}`,
-    startTimeoutMs: 30_000, pollMs: 100, killAfterMs: 15_000,
+    ready: ping,
+    readyWhat: `answer /ping on ${port}`,
+    startTimeoutMs: 30_000,
+    pollMs: 100,
+    killAfterMs: 15_000,
   });
 
   const query = async (q: string, db = opts.database ?? 'tend'): Promise<InfluxResult> => {
@@ -91,15 +111,22 @@ export async function startInfluxd(opts: { database?: string } = {}): Promise<In
     throw err;
   }
   return {
-    port, url, dir,
+    port,
+    url,
+    dir,
     running,
-    stop, start, query,
+    stop,
+    start,
+    query,
     rows: async (q, db) => {
       const s = (await query(q, db)).results[0]?.series?.[0];
       if (!s) return [];
       return s.values.map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]])));
     },
     log: () => output,
-    close: async () => { await stop(); tmp.remove(); },
+    close: async () => {
+      await stop();
+      tmp.remove();
+    },
   };
 }

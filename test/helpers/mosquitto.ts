@@ -47,7 +47,10 @@ export interface Mosquitto {
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -55,7 +58,7 @@ function canConnect(port: number): Promise<boolean> {
 export async function startMosquitto(opts: MosquittoOptions): Promise<Mosquitto> {
   const tmp = tempDir('tend-mosquitto-');
   const dir = tmp.dir;
-  const port = opts.port ?? await freePort();
+  const port = opts.port ?? (await freePort());
   const passwd = join(dir, 'passwd');
   const acl = join(dir, 'acl');
   const logFile = join(dir, 'mosquitto.log');
@@ -75,33 +78,44 @@ export async function startMosquitto(opts: MosquittoOptions): Promise<Mosquitto>
   }
   writeFileSync(acl, opts.acl ?? FEDERATION_ACL);
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, [
-    // run as ourselves: as root mosquitto would switch to user "mosquitto", who cannot read the temp dir
-    `user ${userInfo().username}`,
-    `listener ${port} 127.0.0.1`,
-    'allow_anonymous false',
-    `password_file ${passwd}`,
-    `acl_file ${acl}`,
-    'persistence true',
-    `persistence_location ${dir}/`,
-    'autosave_interval 1',
-    `log_dest file ${logFile}`,
-    'log_type error',
-    'log_type warning',
-    'log_type notice',
-    'log_type information',
-    ...(opts.extraConfig ?? []),
-    '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      // run as ourselves: as root mosquitto would switch to user "mosquitto", who cannot read the temp dir
+      `user ${userInfo().username}`,
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous false',
+      `password_file ${passwd}`,
+      `acl_file ${acl}`,
+      'persistence true',
+      `persistence_location ${dir}/`,
+      'autosave_interval 1',
+      `log_dest file ${logFile}`,
+      'log_type error',
+      'log_type warning',
+      'log_type notice',
+      'log_type information',
+      ...(opts.extraConfig ?? []),
+      '',
+    ].join('\n'),
+  );
 
   let stderr = '';
   const readLog = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const { start, stop, running } = serverProcess({
-    name: 'mosquitto', command: 'mosquitto', args: ['-c', conf], cwd: dir,
-    out: (d) => { stderr += d.toString(); },
+    name: 'mosquitto',
+    command: 'mosquitto',
+    args: ['-c', conf],
+    cwd: dir,
+    out: (d) => {
+      stderr += d.toString();
+    },
     log: () => stderr + readLog(),
-    ready: () => canConnect(port), readyWhat: `accept connections on ${port}`,
-    startTimeoutMs: 15_000, pollMs: 50, killAfterMs: 10_000,
+    ready: () => canConnect(port),
+    readyWhat: `accept connections on ${port}`,
+    startTimeoutMs: 15_000,
+    pollMs: 50,
+    killAfterMs: 10_000,
   });
 
   try {
@@ -119,6 +133,9 @@ export async function startMosquitto(opts: MosquittoOptions): Promise<Mosquitto>
     stop,
     start,
     log: () => stderr + readLog(),
-    close: async () => { await stop(); tmp.remove(); },
+    close: async () => {
+      await stop();
+      tmp.remove();
+    },
   };
 }

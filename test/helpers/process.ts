@@ -43,7 +43,12 @@ export function serverProcess(o: ServerProcessOptions): ServerProcess {
     c.once('exit', () => process.removeListener('exit', onExit));
     c.stdout?.on('data', o.out);
     c.stderr!.on('data', o.out);
-    exited = new Promise((resolve) => c.once('exit', () => { if (child === c) child = null; resolve(); }));
+    exited = new Promise((resolve) =>
+      c.once('exit', () => {
+        if (child === c) child = null;
+        resolve();
+      }),
+    );
     const end = Date.now() + o.startTimeoutMs;
     for (;;) {
       if (child !== c) throw new Error(`${o.name} exited on start: ${o.log()}`);

@@ -33,7 +33,13 @@ export async function startTestVillage(opts: Partial<StartOptions> = {}): Promis
 /** Connect a real MQTT client as a device of the config (its id and secret). */
 export async function connectDevice(village: Village, device: string, extra: mqtt.IClientOptions = {}): Promise<MqttClient> {
   const d = village.config.devices.find((x) => x.id === device);
-  const client = mqtt.connect(village.brokerUrl, { username: device, password: d?.secret, reconnectPeriod: 0, clientId: `test-${device}-${Math.random().toString(16).slice(2)}`, ...extra });
+  const client = mqtt.connect(village.brokerUrl, {
+    username: device,
+    password: d?.secret,
+    reconnectPeriod: 0,
+    clientId: `test-${device}-${Math.random().toString(16).slice(2)}`,
+    ...extra,
+  });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', reject);

@@ -22,7 +22,10 @@ function tryConnect(url: string, opts: mqtt.IClientOptions): Promise<{ ok: boole
   return new Promise((resolve) => {
     const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 10_000, ...opts });
     c.once('connect', () => resolve({ ok: true, client: c }));
-    c.once('error', (err) => { c.end(true); resolve({ ok: false, code: (err as { code?: number }).code }); });
+    c.once('error', (err) => {
+      c.end(true);
+      resolve({ ok: false, code: (err as { code?: number }).code });
+    });
   });
 }
 
@@ -54,7 +57,10 @@ describe('who may publish where', () => {
   it("refuses a device publishing another device's reading and status: not delivered, not ingested", async () => {
     const w = await watcher('tank-north', [`${V}/dev/tank-north/#`]);
     const acceptedBefore = village.ingest.accepted.get('tank-north') ?? 0;
-    for (const [topic, payload] of [[`${V}/dev/tank-north/reading`, '{"distance_mm": 100}'], [`${V}/dev/tank-north/status`, 'offline']] as const) {
+    for (const [topic, payload] of [
+      [`${V}/dev/tank-north/reading`, '{"distance_mm": 100}'],
+      [`${V}/dev/tank-north/status`, 'offline'],
+    ] as const) {
       const attacker = await connectDevice(village, 'tank-school');
       await publishRefused(attacker, topic, payload);
       attacker.end(true);
@@ -120,8 +126,23 @@ describe('who may subscribe to what', () => {
     const c = await connectDevice(village, 'tank-north');
     const got: string[] = [];
     c.on('message', (t) => got.push(t));
-    const filters = ['#', '$SYS/#', '$SYS/broker/clients/connected', '+/#', '+/+/+/+/+', 'tend/#', `${V}/#`, `${V}/dev/+/reading`, `${V}/dev/tank-school/#`, `${V}/+`];
-    const suback = new Promise<number[]>((resolve) => c.on('packetreceive', (p) => { if (p.cmd === 'suback') resolve(p.granted as number[]); }));
+    const filters = [
+      '#',
+      '$SYS/#',
+      '$SYS/broker/clients/connected',
+      '+/#',
+      '+/+/+/+/+',
+      'tend/#',
+      `${V}/#`,
+      `${V}/dev/+/reading`,
+      `${V}/dev/tank-school/#`,
+      `${V}/+`,
+    ];
+    const suback = new Promise<number[]>((resolve) =>
+      c.on('packetreceive', (p) => {
+        if (p.cmd === 'suback') resolve(p.granted as number[]);
+      }),
+    );
     c.subscribe(filters, { qos: 1 }, () => {});
     expect(await suback).toEqual(filters.map(() => 128));
     // other devices publish; the refused subscriber sees none of it

@@ -13,13 +13,7 @@ import type { Reading } from '../../core/types.ts';
 const DEVICES = 3;
 const TEND_PASSWORD = 'tend-broker-pass-42';
 // devices write only under their own prefix; tend reads the device topics and writes the outputs
-const ACL = [
-  'pattern write tend/stormvale/dev/%u/#',
-  'pattern read tend/stormvale/dev/%u/#',
-  'user tend',
-  'topic readwrite tend/#',
-  '',
-].join('\n');
+const ACL = ['pattern write tend/stormvale/dev/%u/#', 'pattern read tend/stormvale/dev/%u/#', 'user tend', 'topic readwrite tend/#', ''].join('\n');
 
 let mosquitto: Mosquitto;
 let village: Awaited<ReturnType<typeof startTestVillage>>;
@@ -84,29 +78,41 @@ describe('external broker restarted mid-stream', () => {
     const gapTo = Object.fromEntries(sent);
     await mosquitto.start();
     // all gap readings acknowledged by Mosquitto (the devices have reconnected)
-    await waitFor(() => devices.every((_, i) => {
-      const id = nodeId(i);
-      for (let s = gapFrom[id]!; s < gapTo[id]!; s++) if (!acked.get(id)!.has(s)) return false;
-      return true;
-    }), 30_000, 'the devices deliver their gap readings to Mosquitto');
+    await waitFor(
+      () =>
+        devices.every((_, i) => {
+          const id = nodeId(i);
+          for (let s = gapFrom[id]!; s < gapTo[id]!; s++) if (!acked.get(id)!.has(s)) return false;
+          return true;
+        }),
+      30_000,
+      'the devices deliver their gap readings to Mosquitto',
+    );
     tendStateWhenGapAcked = village.links()[0]!.state;
     await waitFor(() => village.links()[0]!.state === 'connected', 60_000, 'tend reconnects');
     // a little more streaming after the reconnect
     const after = Object.fromEntries(sent);
-    await waitFor(() => devices.every((_, i) => (got.get(nodeId(i))?.has(after[nodeId(i)]! + 5) ?? false)), 30_000, 'readings after the restart');
+    await waitFor(() => devices.every((_, i) => got.get(nodeId(i))?.has(after[nodeId(i)]! + 5) ?? false), 30_000, 'readings after the restart');
     running = false;
     await Promise.all(publishers);
     // every acknowledged reading arrived at tend: before, during and after the gap
-    await waitFor(() => devices.every((_, i) => {
-      const id = nodeId(i);
-      for (const s of acked.get(id)!) if (!got.get(id)!.has(s)) return false;
-      return true;
-    }), 30_000, 'all acknowledged readings at tend');
+    await waitFor(
+      () =>
+        devices.every((_, i) => {
+          const id = nodeId(i);
+          for (const s of acked.get(id)!) if (!got.get(id)!.has(s)) return false;
+          return true;
+        }),
+      30_000,
+      'all acknowledged readings at tend',
+    );
     for (let i = 0; i < DEVICES; i++) {
       const id = nodeId(i);
       const missing: number[] = [];
       for (let s = 0; s < after[id]!; s++) if (!got.get(id)!.has(s)) missing.push(s);
-      expect(missing, `${id} readings missing at tend (gap ${gapFrom[id]}…${gapTo[id]}); tend was ${tendStateWhenGapAcked} when the gap was delivered`).toEqual([]);
+      expect(missing, `${id} readings missing at tend (gap ${gapFrom[id]}…${gapTo[id]}); tend was ${tendStateWhenGapAcked} when the gap was delivered`).toEqual(
+        [],
+      );
       expect(gapTo[id]! - gapFrom[id]!).toBeGreaterThanOrEqual(20);
     }
     // counted on /metrics too (QoS 1 is at least once: duplicates are allowed, losses are not)

@@ -28,7 +28,8 @@ const VALID_EVERY = 250;
 function malformed(r: () => number, metric: string): Buffer {
   const k = Math.floor(r() * 16);
   switch (k) {
-    case 0: { // random bytes, never starting with '{' so they cannot by chance be an object
+    case 0: {
+      // random bytes, never starting with '{' so they cannot by chance be an object
       const b = Buffer.alloc(1 + Math.floor(r() * 200));
       for (let j = 0; j < b.length; j++) b[j] = Math.floor(r() * 256);
       if (b[0] === 0x7b || (b[0]! >= 0x30 && b[0]! <= 0x39) || b[0] === 0x2d) b[0] = 0xff;
@@ -38,11 +39,13 @@ function malformed(r: () => number, metric: string): Buffer {
       return Buffer.concat([Buffer.from('{"'), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from('": 1}')]);
     case 2: // invalid UTF-8 as a value
       return Buffer.concat([Buffer.from(`{"${metric}": "`), Buffer.from([0xed, 0xa0, 0x80, 0xc0, 0xaf]), Buffer.from('"}')]);
-    case 3: { // deeply nested arrays (as deep as fits in the size limit)
+    case 3: {
+      // deeply nested arrays (as deep as fits in the size limit)
       const d = 1000 + Math.floor(r() * 1000);
       return Buffer.from(`${'['.repeat(d)}${']'.repeat(d)}`);
     }
-    case 4: { // deeply nested objects under the metric key
+    case 4: {
+      // deeply nested objects under the metric key
       const d = 300 + Math.floor(r() * 300);
       return Buffer.from(`{"${metric}": ${'{"a":'.repeat(d)}1${'}'.repeat(d)}}`);
     }
@@ -58,7 +61,8 @@ function malformed(r: () => number, metric: string): Buffer {
       return Buffer.from(`{"${metric}": ${r() < 0.5 ? '1e400' : '-1e400'}}`);
     case 10: // bare NaN is not JSON
       return Buffer.from(`{"${metric}": NaN}`);
-    case 11: { // oversized: over MAX_PAYLOAD_BYTES (4096), up to 64 KiB
+    case 11: {
+      // oversized: over MAX_PAYLOAD_BYTES (4096), up to 64 KiB
       const n = 4097 + Math.floor(r() * 60_000);
       return Buffer.from(`{"${metric}": 1, "pad": "${'x'.repeat(n)}"}`);
     }
@@ -91,32 +95,37 @@ describe('payload fuzzer', () => {
 
     const per = TOTAL / targets.length;
     let validSent = 0;
-    await Promise.all(targets.map(async (t, ti) => {
-      const r = rng(1000 + ti);
-      const c = clients[ti]!;
-      const topic = `tend/ashgrove/dev/${t.device}/reading`;
-      for (let i = 0; i < per; i++) {
-        c.publish(topic, malformed(r, t.metric), { qos: 0 });
-        if (i % VALID_EVERY === 0) {
-          c.publish(topic, t.valid(i), { qos: 0 });
-          validSent++;
+    await Promise.all(
+      targets.map(async (t, ti) => {
+        const r = rng(1000 + ti);
+        const c = clients[ti]!;
+        const topic = `tend/ashgrove/dev/${t.device}/reading`;
+        for (let i = 0; i < per; i++) {
+          c.publish(topic, malformed(r, t.metric), { qos: 0 });
+          if (i % VALID_EVERY === 0) {
+            c.publish(topic, t.valid(i), { qos: 0 });
+            validSent++;
+          }
+          // let the client socket drain: QoS 0 has no flow control of its own
+          if (i % 200 === 0) {
+            await new Promise((res) => setImmediate(res));
+            const stream = (c as unknown as { stream: { writableLength: number } }).stream;
+            while (stream.writableLength > 1 << 20) await new Promise((res) => setTimeout(res, 5));
+          }
+          if (i % 5000 === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss / 2 ** 20);
         }
-        // let the client socket drain: QoS 0 has no flow control of its own
-        if (i % 200 === 0) {
-          await new Promise((res) => setImmediate(res));
-          const stream = (c as unknown as { stream: { writableLength: number } }).stream;
-          while (stream.writableLength > 1 << 20) await new Promise((res) => setTimeout(res, 5));
-        }
-        if (i % 5000 === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss / 2 ** 20);
-      }
-      // a QoS 1 round trip: everything this client sent before it has been read by the broker
-      await c.publishAsync(topic, t.valid(per), { qos: 1 });
-      validSent++;
-    }));
+        // a QoS 1 round trip: everything this client sent before it has been read by the broker
+        await c.publishAsync(topic, t.valid(per), { qos: 1 });
+        validSent++;
+      }),
+    );
 
     // every malformed payload counted as exactly one reject, every valid one accepted
-    await waitFor(() => village.ingest.rejectedTotal - rejectedBefore >= TOTAL, 30_000,
-      `${TOTAL} rejects (have ${village.ingest.rejectedTotal - rejectedBefore})`);
+    await waitFor(
+      () => village.ingest.rejectedTotal - rejectedBefore >= TOTAL,
+      30_000,
+      `${TOTAL} rejects (have ${village.ingest.rejectedTotal - rejectedBefore})`,
+    );
     await waitFor(() => village.ingest.acceptedTotal - acceptedBefore >= validSent, 30_000, `${validSent} valid readings`);
     expect(village.ingest.rejectedTotal - rejectedBefore).toBe(TOTAL);
     expect(village.ingest.acceptedTotal - acceptedBefore).toBe(validSent);

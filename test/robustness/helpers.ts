@@ -24,7 +24,10 @@ export const secretOf = (device: string) => `secret-${device}-0123`;
 export function manyTanksConfig(n: number, extra: Record<string, unknown> = {}): Config {
   const devices = Array.from({ length: n }, (_, i) => ({ id: nodeId(i), secret: secretOf(nodeId(i)), interval_s: 60 }));
   const sensors = devices.map((d, i) => ({
-    id: `tank-${String(i).padStart(4, '0')}`, device: d.id, metric: 'distance_mm', kind: 'tank_distance',
+    id: `tank-${String(i).padStart(4, '0')}`,
+    device: d.id,
+    metric: 'distance_mm',
+    kind: 'tank_distance',
     tank: { shape: 'vertical_cylinder', diameter_mm: 2000, height_mm: 2000, sensor_height_mm: 2100 },
     range: [0, 5000],
   }));
@@ -87,7 +90,12 @@ export async function rawConnect(port: number): Promise<RawConn> {
   let closed = false;
   socket.on('data', (d) => received.push(d));
   socket.on('error', () => {});
-  const closedP = new Promise<void>((r) => socket.once('close', () => { closed = true; r(); }));
+  const closedP = new Promise<void>((r) =>
+    socket.once('close', () => {
+      closed = true;
+      r();
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('error', reject);

@@ -28,8 +28,14 @@ const hex = (h: string) => Buffer.from(h.replace(/\s+/g, ''), 'hex');
 
 function connectFrame(o: Partial<mqttPacket.IConnectPacket> = {}): Buffer {
   return mqttPacket.generate({
-    cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0,
-    clientId: `raw-${Math.random().toString(16).slice(2)}`, username: 'tank-north', password: Buffer.from('demo-north-5e1f'),
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    keepalive: 0,
+    clientId: `raw-${Math.random().toString(16).slice(2)}`,
+    username: 'tank-north',
+    password: Buffer.from('demo-north-5e1f'),
     ...o,
   } as mqttPacket.IConnectPacket);
 }
@@ -38,10 +44,14 @@ function connectFrame(o: Partial<mqttPacket.IConnectPacket> = {}): Buffer {
 async function loggedIn(): Promise<RawConn> {
   const c = await rawConnect(village.brokerPort);
   c.socket.write(connectFrame());
-  await waitFor(() => {
-    const all = Buffer.concat(c.received);
-    return all.length >= 4 && all[0] === 0x20 && all[3] === 0x00;
-  }, 10_000, 'CONNACK accepted');
+  await waitFor(
+    () => {
+      const all = Buffer.concat(c.received);
+      return all.length >= 4 && all[0] === 0x20 && all[3] === 0x00;
+    },
+    10_000,
+    'CONNACK accepted',
+  );
   c.received.length = 0;
   return c;
 }
@@ -86,25 +96,53 @@ const cases: Case[] = [
   { name: 'a 5-byte remaining length after login', login: true, bytes: () => hex('30 80 80 80 80 01') },
   // SUBSCRIBE must carry flags 0010 [MQTT-3.8.1-1]; CONNECT 0000 [MQTT-2.2.2-2]
   { name: 'bad reserved flags on SUBSCRIBE', login: true, bytes: () => hex('80 0a 00 01 00 05 74 65 6e 64 2f 00') },
-  { name: 'bad reserved flags on CONNECT', login: false, bytes: () => { const b = connectFrame(); b[0] = 0x1f; return b; } },
+  {
+    name: 'bad reserved flags on CONNECT',
+    login: false,
+    bytes: () => {
+      const b = connectFrame();
+      b[0] = 0x1f;
+      return b;
+    },
+  },
   // QoS 3 is malformed [MQTT-3.3.1-4]
   { name: 'QoS 3 in PUBLISH', login: true, bytes: () => publishFrame(Buffer.from(NORTH), Buffer.from('{"distance_mm":1}'), 0x36) },
   // topic names are at least one character and carry no wildcards [MQTT-4.7.3-1], [MQTT-3.3.2-2]
   { name: 'an empty topic in PUBLISH', login: true, bytes: () => publishFrame(Buffer.alloc(0), Buffer.from('{"distance_mm":1}')) },
-  { name: 'a wildcard topic in PUBLISH (+)', login: true, bytes: () => publishFrame(Buffer.from('tend/ashgrove/dev/+/reading'), Buffer.from('{"distance_mm":1}')) },
-  { name: 'a wildcard topic in PUBLISH (#)', login: true, bytes: () => publishFrame(Buffer.from('tend/ashgrove/dev/tank-north/#'), Buffer.from('{"distance_mm":1}')) },
+  {
+    name: 'a wildcard topic in PUBLISH (+)',
+    login: true,
+    bytes: () => publishFrame(Buffer.from('tend/ashgrove/dev/+/reading'), Buffer.from('{"distance_mm":1}')),
+  },
+  {
+    name: 'a wildcard topic in PUBLISH (#)',
+    login: true,
+    bytes: () => publishFrame(Buffer.from('tend/ashgrove/dev/tank-north/#'), Buffer.from('{"distance_mm":1}')),
+  },
   // U+0000 is not allowed in a UTF-8 string [MQTT-1.5.3-2]
   { name: 'a NUL in a topic', login: true, bytes: () => publishFrame(Buffer.from(`${NORTH}\0x`), Buffer.from('{"distance_mm":1}')) },
-  { name: 'a topic that is not UTF-8', login: true, bytes: () => publishFrame(Buffer.concat([Buffer.from('tend/ashgrove/dev/'), hex('c3 28 ff'), Buffer.from('/reading')]), Buffer.from('{"distance_mm":1}')) },
+  {
+    name: 'a topic that is not UTF-8',
+    login: true,
+    bytes: () => publishFrame(Buffer.concat([Buffer.from('tend/ashgrove/dev/'), hex('c3 28 ff'), Buffer.from('/reading')]), Buffer.from('{"distance_mm":1}')),
+  },
   // oversized: a header announcing 256 MB, then a few MB actually sent
-  { name: 'an oversized PUBLISH (announced 256 MB)', login: true, bytes: () => {
-    const head = Buffer.concat([Buffer.from([0x30]), varint(268_435_455), hex('00 24'), Buffer.from(NORTH)]);
-    return [head, ...Array.from({ length: 8 }, () => Buffer.alloc(512 * 1024, 0x78))];
-  } },
-  { name: 'an oversized CONNECT before login', login: false, bytes: () => {
-    const head = Buffer.concat([Buffer.from([0x10]), varint(200_000_000), hex('00 04'), Buffer.from('MQTT'), hex('04 02 00 00')]);
-    return [head, ...Array.from({ length: 8 }, () => Buffer.alloc(512 * 1024, 0x41))];
-  } },
+  {
+    name: 'an oversized PUBLISH (announced 256 MB)',
+    login: true,
+    bytes: () => {
+      const head = Buffer.concat([Buffer.from([0x30]), varint(268_435_455), hex('00 24'), Buffer.from(NORTH)]);
+      return [head, ...Array.from({ length: 8 }, () => Buffer.alloc(512 * 1024, 0x78))];
+    },
+  },
+  {
+    name: 'an oversized CONNECT before login',
+    login: false,
+    bytes: () => {
+      const head = Buffer.concat([Buffer.from([0x10]), varint(200_000_000), hex('00 04'), Buffer.from('MQTT'), hex('04 02 00 00')]);
+      return [head, ...Array.from({ length: 8 }, () => Buffer.alloc(512 * 1024, 0x41))];
+    },
+  },
   // a second CONNECT on one connection is a protocol violation [MQTT-3.1.0-2]
   { name: 'a second CONNECT', login: true, bytes: () => connectFrame() },
   { name: 'PUBLISH before CONNECT', login: false, bytes: () => publishFrame(Buffer.from(NORTH), Buffer.from('{"distance_mm":1}')) },

@@ -15,11 +15,13 @@ const clients: MqttClient[] = [];
 const HASHED_EVERY = 10;
 beforeAll(async () => {
   const config = manyTanksConfig(N);
-  await Promise.all(config.devices.map(async (d, i) => {
-    if (i % HASHED_EVERY !== 0) return;
-    d.secret_hash = await hashSecret(d.secret!);
-    delete d.secret;
-  }));
+  await Promise.all(
+    config.devices.map(async (d, i) => {
+      if (i % HASHED_EVERY !== 0) return;
+      d.secret_hash = await hashSecret(d.secret!);
+      delete d.secret;
+    }),
+  );
   village = await startTestVillage({ config });
 }, 120_000);
 afterAll(async () => {
@@ -31,24 +33,32 @@ afterAll(async () => {
 async function storm(wave: number): Promise<{ refused: string[] }> {
   const refused: string[] = [];
   clients.length = 0;
-  await Promise.all(Array.from({ length: N }, async (_, i) => {
-    const id = nodeId(i);
-    const c = mqtt.connect(village.brokerUrl, {
-      username: id, password: secretOf(id), clientId: id, clean: false, reconnectPeriod: 0, connectTimeout: 60_000, keepalive: 60,
-    });
-    clients.push(c);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        c.once('connect', () => resolve());
-        c.once('error', reject);
-        c.once('close', () => reject(new Error('closed before CONNACK')));
+  await Promise.all(
+    Array.from({ length: N }, async (_, i) => {
+      const id = nodeId(i);
+      const c = mqtt.connect(village.brokerUrl, {
+        username: id,
+        password: secretOf(id),
+        clientId: id,
+        clean: false,
+        reconnectPeriod: 0,
+        connectTimeout: 60_000,
+        keepalive: 60,
       });
-      // distance 100 + i + wave → a level unique to each device and wave
-      await c.publishAsync(`tend/stormvale/dev/${id}/reading`, JSON.stringify({ distance_mm: 100 + i + wave, seq: wave }), { qos: 1 });
-    } catch (err) {
-      refused.push(`${id}: ${(err as Error).message}`);
-    }
-  }));
+      clients.push(c);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          c.once('connect', () => resolve());
+          c.once('error', reject);
+          c.once('close', () => reject(new Error('closed before CONNACK')));
+        });
+        // distance 100 + i + wave → a level unique to each device and wave
+        await c.publishAsync(`tend/stormvale/dev/${id}/reading`, JSON.stringify({ distance_mm: 100 + i + wave, seq: wave }), { qos: 1 });
+      } catch (err) {
+        refused.push(`${id}: ${(err as Error).message}`);
+      }
+    }),
+  );
   return { refused };
 }
 
@@ -70,10 +80,14 @@ describe('reconnect storm', () => {
     expect(village.ingest.rejectedTotal).toBe(0);
 
     // every tank shows its second-wave level
-    const st = await waitFor(() => {
-      const s = village.refresh();
-      return s.water.tanks.every((t, i) => t.level_mm === 2100 - (100 + i + 1)) ? s : null;
-    }, 30_000, 'all 500 tanks at their second-wave level');
+    const st = await waitFor(
+      () => {
+        const s = village.refresh();
+        return s.water.tanks.every((t, i) => t.level_mm === 2100 - (100 + i + 1)) ? s : null;
+      },
+      30_000,
+      'all 500 tanks at their second-wave level',
+    );
     expect(st.water.tanks).toHaveLength(N);
     expect(st.sensors.online).toBe(N);
     // the log is not one line per device

@@ -23,8 +23,14 @@ const SECRETS: Record<string, string> = { 'tank-school': 'demo-school-77a2', 'ta
 
 function connectFrame(device: string, clientId = `raw-${Math.random().toString(16).slice(2)}`, password = SECRETS[device]!): Buffer {
   return mqttPacket.generate({
-    cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId,
-    username: device, password: Buffer.from(password),
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    keepalive: 0,
+    clientId,
+    username: device,
+    password: Buffer.from(password),
   });
 }
 
@@ -161,19 +167,26 @@ describe('connection churn', () => {
       const ack = Buffer.concat(c.received);
       if (ack[3] === 0) accepted++;
       else refused++;
-      if (kind === 0) c.socket.end(mqttPacket.generate({ cmd: 'disconnect' })); // clean DISCONNECT
-      else if (kind === 1) c.socket.destroy(); // power cut: no DISCONNECT
-      else if (kind === 2) c.socket.end(); // FIN without DISCONNECT
-      else if (kind === 3) { c.socket.resetAndDestroy(); } // RST
+      if (kind === 0)
+        c.socket.end(mqttPacket.generate({ cmd: 'disconnect' })); // clean DISCONNECT
+      else if (kind === 1)
+        c.socket.destroy(); // power cut: no DISCONNECT
+      else if (kind === 2)
+        c.socket.end(); // FIN without DISCONNECT
+      else if (kind === 3) {
+        c.socket.resetAndDestroy();
+      } // RST
       else c.socket.destroy();
       await c.closed;
       done++;
     };
     const churn = async (count: number) => {
       let next = 0;
-      await Promise.all(Array.from({ length: PARALLEL }, async () => {
-        while (next < count) await one(next++);
-      }));
+      await Promise.all(
+        Array.from({ length: PARALLEL }, async () => {
+          while (next < count) await one(next++);
+        }),
+      );
     };
     // warm up first: the first thousand connections grow the allocator's pools once (measured:
     // RSS flat over later rounds of 10,000), which is not a leak
@@ -183,7 +196,7 @@ describe('connection churn', () => {
     const rssBefore = await settledRssMb();
     await churn(TOTAL);
     expect(done).toBe(TOTAL);
-    expect(accepted).toBe(TOTAL * 4 / 5);
+    expect(accepted).toBe((TOTAL * 4) / 5);
     expect(refused).toBe(TOTAL / 5);
     await waitFor(async () => metricValue(await scrape(village), 'tend_broker_clients') === 0, 30_000, 'client count back to 0');
     const rssAfter = await settledRssMb();

@@ -17,7 +17,11 @@ import { metricValue, scrape } from './helpers.ts';
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.reverse()) {
-    try { await c(); } catch { /* keep cleaning */ }
+    try {
+      await c();
+    } catch {
+      /* keep cleaning */
+    }
   }
   cleanups.length = 0;
 });
@@ -32,7 +36,11 @@ function smallDisk(): string | null {
     return null;
   }
   cleanups.push(() => {
-    try { execFileSync('umount', ['-l', dir], { stdio: 'ignore' }); } catch { /* already gone */ }
+    try {
+      execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
+    } catch {
+      /* already gone */
+    }
     rmSync(dir, { recursive: true, force: true });
   });
   return dir;
@@ -49,7 +57,11 @@ function fill(dir: string): string {
     if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
     // the last few bytes too
     const small = Buffer.alloc(512, 1);
-    try { for (;;) writeSync(fd, small); } catch { /* full */ }
+    try {
+      for (;;) writeSync(fd, small);
+    } catch {
+      /* full */
+    }
   } finally {
     closeSync(fd);
   }
@@ -75,11 +87,15 @@ async function monitorsThroughFailure(v: Village, device: MqttClient, breakIt: (
   breakIt();
   // keep the tank reporting: each reading changes rows, so each commit needs to write
   let d = 400;
-  await waitFor(async () => {
-    d += 1;
-    await device.publishAsync('tend/ashgrove/dev/tank-north/reading', JSON.stringify({ distance_mm: d }), { qos: 1 });
-    return v.storage.lastError !== null;
-  }, 30_000, 'the storage failure noticed');
+  await waitFor(
+    async () => {
+      d += 1;
+      await device.publishAsync('tend/ashgrove/dev/tank-north/reading', JSON.stringify({ distance_mm: d }), { qos: 1 });
+      return v.storage.lastError !== null;
+    },
+    30_000,
+    'the storage failure noticed',
+  );
   // monitoring goes on in memory: the tank drains towards empty and the status follows
   const accepted0 = v.ingest.accepted.get('tank-north') ?? 0;
   for (const dist of [1500, 1800, 2000, 2080]) {
@@ -119,9 +135,18 @@ describe('storage failure', () => {
     }
     const v = await start(dir);
     const device = await connectDevice(v, 'tank-north');
-    cleanups.push(() => { device.end(true); });
+    cleanups.push(() => {
+      device.end(true);
+    });
     let filler = '';
-    const level = await monitorsThroughFailure(v, device, () => { filler = fill(dir); }, () => rmSync(filler));
+    const level = await monitorsThroughFailure(
+      v,
+      device,
+      () => {
+        filler = fill(dir);
+      },
+      () => rmSync(filler),
+    );
     // nothing accepted after recovery is lost: a restart on the same dir has it
     device.end(true);
     await v.stop();
@@ -134,10 +159,15 @@ describe('storage failure', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const v = await start(dir);
     const device = await connectDevice(v, 'tank-north');
-    cleanups.push(() => { device.end(true); });
-    const level = await monitorsThroughFailure(v, device,
+    cleanups.push(() => {
+      device.end(true);
+    });
+    const level = await monitorsThroughFailure(
+      v,
+      device,
       () => v.storage.db.pragma('query_only = 1'),
-      () => v.storage.db.pragma('query_only = 0'));
+      () => v.storage.db.pragma('query_only = 0'),
+    );
     device.end(true);
     await v.stop();
     const again = await start(dir);

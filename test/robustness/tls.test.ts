@@ -16,8 +16,27 @@ const key = join(certs.dir, 'key.pem');
 let village: Awaited<ReturnType<typeof startTestVillage>>;
 
 beforeAll(async () => {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2',
-    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   const config = demoConfig();
   config.broker = { embedded: { host: '127.0.0.1', port: 0, allow_anonymous: false, tls: { cert_file: cert, key_file: key } } };
   config.web = { ...config.web, tls: { cert_file: cert, key_file: key } };
@@ -45,21 +64,35 @@ describe('TLS', () => {
     const ca = readFileSync(cert);
     const device = await mqtt.connectAsync(village.brokerUrl, { username: 'tank-hill', password: 'demo-hill-c3d9', ca, reconnectPeriod: 0 });
     await device.publishAsync('tend/ashgrove/dev/tank-hill/reading', JSON.stringify({ level_mm: 1200 }), { qos: 1 });
-    const status = await waitFor(async () => {
-      const s = await httpsJson<ReserveStatus>(`${village.webUrl}/api/status`, ca);
-      return s.water.tanks.find((t) => t.id === 'hill')!.level_mm === 1200 ? s : null;
-    }, 5000, 'the reading over TLS');
+    const status = await waitFor(
+      async () => {
+        const s = await httpsJson<ReserveStatus>(`${village.webUrl}/api/status`, ca);
+        return s.water.tanks.find((t) => t.id === 'hill')!.level_mm === 1200 ? s : null;
+      },
+      5000,
+      'the reading over TLS',
+    );
     expect(status.water.tanks.find((t) => t.id === 'hill')!.liters).toBe(9800);
     await device.endAsync();
   });
 
   it('refuses a client that does not trust the certificate, and plain MQTT on the TLS port', async () => {
-    const attempt = (url: string) => new Promise<'connected' | 'refused'>((resolve) => {
-      const c = mqtt.connect(url, { username: 'tank-hill', password: 'demo-hill-c3d9', reconnectPeriod: 0, connectTimeout: 3000 });
-      c.once('connect', () => { c.end(true); resolve('connected'); });
-      c.once('error', () => { c.end(true); resolve('refused'); });
-      c.once('close', () => { c.end(true); resolve('refused'); });
-    });
+    const attempt = (url: string) =>
+      new Promise<'connected' | 'refused'>((resolve) => {
+        const c = mqtt.connect(url, { username: 'tank-hill', password: 'demo-hill-c3d9', reconnectPeriod: 0, connectTimeout: 3000 });
+        c.once('connect', () => {
+          c.end(true);
+          resolve('connected');
+        });
+        c.once('error', () => {
+          c.end(true);
+          resolve('refused');
+        });
+        c.once('close', () => {
+          c.end(true);
+          resolve('refused');
+        });
+      });
     expect(await attempt(village.brokerUrl)).toBe('refused');
     expect(await attempt(village.brokerUrl.replace('mqtts://', 'mqtt://'))).toBe('refused');
   });

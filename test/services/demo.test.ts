@@ -28,20 +28,28 @@ describe('tend demo', () => {
     const page = await waitFor(() => out.match(/page:\s+(http:\/\/\S+)/)?.[1], 30_000, `the page address (got: ${out})`);
     const html = await (await fetch(page)).text();
     expect(html).toContain('<!doctype html>');
-    const first = await waitFor(async () => {
-      const s = await (await fetch(`${page}/api/status`)).json();
-      return s.water.tanks.every((t: { liters: number | null }) => t.liters !== null) && s.power.soc_percent !== null ? s : null;
-    }, 15_000, 'the simulated devices to report');
+    const first = await waitFor(
+      async () => {
+        const s = await (await fetch(`${page}/api/status`)).json();
+        return s.water.tanks.every((t: { liters: number | null }) => t.liters !== null) && s.power.soc_percent !== null ? s : null;
+      },
+      15_000,
+      'the simulated devices to report',
+    );
     expect(first.village).toEqual({ id: 'ashgrove', name: 'Ashgrove', population: 180 });
     expect(first.water.tanks).toHaveLength(3);
     expect(first.cold.units).toHaveLength(3);
     expect(first.sensors.total).toBe(15);
     // the devices publish every 5 s; their next reading changes the figures
     const seen = (s: ReserveStatus) => JSON.stringify([s.water.tanks.map((t) => t.level_mm), s.power.load_w, s.cold.units.map((u) => u.temp_c)]);
-    await waitFor(async () => {
-      const s = await (await fetch(`${page}/api/status`)).json();
-      return seen(s) !== seen(first) ? s : null;
-    }, 20_000, 'the figures to change');
+    await waitFor(
+      async () => {
+        const s = await (await fetch(`${page}/api/status`)).json();
+        return seen(s) !== seen(first) ? s : null;
+      },
+      20_000,
+      'the figures to change',
+    );
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child!.on('exit', (c) => r(c)));
     expect(code).toBe(0);

@@ -13,7 +13,13 @@ describe('event hub', () => {
     const hub = new VillageEventHub((l) => lines.push(l));
     const seen: string[] = [];
     hub.on('reading', () => seen.push('before'), 'state');
-    hub.on('reading', () => { throw new Error('disk on fire'); }, 'history');
+    hub.on(
+      'reading',
+      () => {
+        throw new Error('disk on fire');
+      },
+      'history',
+    );
     hub.on('reading', () => seen.push('after'), 'web');
     expect(() => hub.emit('reading', reading)).not.toThrow();
     expect(seen).toEqual(['before', 'after']);
@@ -25,7 +31,13 @@ describe('event hub', () => {
   it('logs a listener that keeps failing once a minute, not once per event', () => {
     const lines: string[] = [];
     const hub = new VillageEventHub((l) => lines.push(l));
-    hub.on('status', () => { throw new Error('boom'); }, 'webhooks');
+    hub.on(
+      'status',
+      () => {
+        throw new Error('boom');
+      },
+      'webhooks',
+    );
     for (let i = 0; i < 1000; i++) hub.emit('status', {} as never);
     expect(lines).toHaveLength(1);
     expect(hub.failures.get('webhooks')).toBe(1000);
@@ -34,7 +46,10 @@ describe('event hub', () => {
   it('off removes only the listener named, also during an emit', () => {
     const hub = new VillageEventHub();
     const seen: number[] = [];
-    const a = () => { seen.push(1); hub.off('alert', b); };
+    const a = () => {
+      seen.push(1);
+      hub.off('alert', b);
+    };
     const b = () => seen.push(2);
     hub.on('alert', a).on('alert', b);
     hub.emit('alert', {} as never); // b was removed during this emit: it still ran this time
@@ -46,14 +61,24 @@ describe('event hub', () => {
 
 describe('a failing output in a running village', () => {
   const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => { for (const c of cleanups.splice(0)) await c(); });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
 
   it('still acknowledges and shows the reading when a reading listener throws', async () => {
     const village = await startTestVillage({ tick: false });
     cleanups.push(() => village.cleanup());
-    village.events.on('reading', () => { throw new Error('history exploded'); }, 'broken-output');
+    village.events.on(
+      'reading',
+      () => {
+        throw new Error('history exploded');
+      },
+      'broken-output',
+    );
     const device = await connectDevice(village, 'tank-north');
-    cleanups.push(async () => { await device.endAsync(true); });
+    cleanups.push(async () => {
+      await device.endAsync(true);
+    });
     // QoS 1: the PUBACK comes back only once the reading is durable, so this resolves only if ingest went through
     await device.publishAsync(`tend/${village.config.village.id}/dev/tank-north/reading`, JSON.stringify({ distance_mm: 700 }), { qos: 1 });
     const deadline = Date.now() + 5000;

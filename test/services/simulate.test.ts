@@ -7,18 +7,23 @@ import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/load.ts';
 import { checkAlert, checkPrompt, checkText } from '../../services/assembly/language.ts';
-import {
-  DEFAULT_START, parseScenario, runSimulate, Simulation, STORM_CONFIG, STORM_SCENARIO,
-} from '../../services/simulate.ts';
+import { DEFAULT_START, parseScenario, runSimulate, Simulation, STORM_CONFIG, STORM_SCENARIO } from '../../services/simulate.ts';
 import type { Alert, AssemblyPrompt, Incident, ReserveStatus } from '../../core/types.ts';
 import { tempDir } from '../helpers/net.ts';
 
 const cleanups: (() => void)[] = [];
-afterAll(() => { for (const c of cleanups.splice(0)) c(); });
+afterAll(() => {
+  for (const c of cleanups.splice(0)) c();
+});
 
 function sink(): { stream: Writable; text: () => string } {
   let buf = '';
-  const stream = new Writable({ write(chunk, _enc, done) { buf += String(chunk); done(); } });
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      buf += String(chunk);
+      done();
+    },
+  });
   return { stream, text: () => buf };
 }
 
@@ -31,32 +36,52 @@ describe('tend simulate storm (end to end over real MQTT)', () => {
     const out = sink();
     const compared: { prompt: string; version: number }[] = [];
     const mismatches: string[] = [];
-    const sim = new Simulation(config, lines, {
-      config: STORM_CONFIG, scenario: STORM_SCENARIO, speed: 0, json: true, start: Date.parse(DEFAULT_START), tickS: 120,
-      storage: null, verbose: false, web: true,
-      // at the moment a prompt is issued or updated, the page's /api/status shows the same figures
-      afterPromptChange: async (village, prompts) => {
-        const res = await fetch(`${village.webUrl}/api/status`);
-        const status = (await res.json()) as ReserveStatus;
-        for (const p of prompts) {
-          if (p.status !== 'open') continue;
-          const want = {
-            water_days_current: status.water.days_left_current,
-            water_days_minimum: status.water.days_left_minimum,
-            power_hours_left: status.power.hours_left,
-          };
-          const got = { water_days_current: p.reserves.water_days_current, water_days_minimum: p.reserves.water_days_minimum, power_hours_left: p.reserves.power_hours_left };
-          if (JSON.stringify(want) !== JSON.stringify(got)) mismatches.push(`${p.id} v${p.version}: ${JSON.stringify(got)} ≠ ${JSON.stringify(want)}`);
-          compared.push({ prompt: p.id, version: p.version });
-        }
+    const sim = new Simulation(
+      config,
+      lines,
+      {
+        config: STORM_CONFIG,
+        scenario: STORM_SCENARIO,
+        speed: 0,
+        json: true,
+        start: Date.parse(DEFAULT_START),
+        tickS: 120,
+        storage: null,
+        verbose: false,
+        web: true,
+        // at the moment a prompt is issued or updated, the page's /api/status shows the same figures
+        afterPromptChange: async (village, prompts) => {
+          const res = await fetch(`${village.webUrl}/api/status`);
+          const status = (await res.json()) as ReserveStatus;
+          for (const p of prompts) {
+            if (p.status !== 'open') continue;
+            const want = {
+              water_days_current: status.water.days_left_current,
+              water_days_minimum: status.water.days_left_minimum,
+              power_hours_left: status.power.hours_left,
+            };
+            const got = {
+              water_days_current: p.reserves.water_days_current,
+              water_days_minimum: p.reserves.water_days_minimum,
+              power_hours_left: p.reserves.power_hours_left,
+            };
+            if (JSON.stringify(want) !== JSON.stringify(got)) mismatches.push(`${p.id} v${p.version}: ${JSON.stringify(got)} ≠ ${JSON.stringify(want)}`);
+            compared.push({ prompt: p.id, version: p.version });
+          }
+        },
       },
-    }, out.stream);
+      out.stream,
+    );
     try {
       expect(await sim.run()).toBe(0);
     } finally {
       await sim.close();
     }
-    const events = out.text().trim().split('\n').map((l) => JSON.parse(l) as Ev);
+    const events = out
+      .text()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Ev);
     const alerts = events.filter((e) => e.event === 'alert') as unknown as (Alert & { t: number })[];
     const incidents = events.filter((e) => e.event === 'incident') as unknown as (Incident & { t: number })[];
     const prompts = events.filter((e) => e.event === 'assembly') as unknown as (AssemblyPrompt & { t: number })[];
@@ -117,7 +142,9 @@ describe('tend simulate --config --scenario', () => {
   const tmp = tempDir('tend-sim-');
   cleanups.push(tmp.remove);
   const cfg = join(tmp.dir, 'village.yaml');
-  writeFileSync(cfg, `version: 1
+  writeFileSync(
+    cfg,
+    `version: 1
 village: { id: elmfield, name: Elmfield, population: 40 }
 devices:
   - { id: cold-node, secret: cold-secret-1, interval_s: 60 }
@@ -127,7 +154,8 @@ sensors:
   - { id: gust, name: Gusts, device: mast, metric: g, kind: wind_gust }
 alerts:
   rules: { storm: { hold_s: 0, clear_hold_s: 600 } }
-`);
+`,
+  );
   const scenario = join(tmp.dir, 'drill.jsonl');
   const rows: string[] = [];
   for (let t = 0; t <= 4 * 3600; t += 60) {
@@ -143,7 +171,11 @@ alerts:
     const out = sink();
     const code = await runSimulate(['--config', cfg, '--scenario', scenario, '--json', '--speed', '0'], out.stream);
     expect(code).toBe(0);
-    const events = out.text().trim().split('\n').map((l) => JSON.parse(l) as Ev);
+    const events = out
+      .text()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Ev);
     expect(events.every((e) => typeof e.t === 'number' && ['alert', 'incident', 'assembly', 'status'].includes(e.event))).toBe(true);
     expect(events.at(-1)!.event).toBe('status');
     const firing = events.filter((e) => e.event === 'alert' && e.state === 'firing');
@@ -170,7 +202,10 @@ alerts:
 
   it('a bad scenario line is a clear error with file and line, exit 2', async () => {
     const bad = join(tmp.dir, 'bad.jsonl');
-    writeFileSync(bad, '{"t": 0, "device": "cold-node", "reading": {"t": 3}}\n{"t": 60, "device": "pump", "reading": {"x": 1}}\nnot json\n{"t": 10, "device": "mast", "status": "offline"}\n');
+    writeFileSync(
+      bad,
+      '{"t": 0, "device": "cold-node", "reading": {"t": 3}}\n{"t": 60, "device": "pump", "reading": {"x": 1}}\nnot json\n{"t": 10, "device": "mast", "status": "offline"}\n',
+    );
     const out = sink();
     expect(await runSimulate(['--config', cfg, '--scenario', bad, '--json'], out.stream)).toBe(2);
     expect(out.text()).toContain(`${bad}:2: unknown device "pump"`);

@@ -11,10 +11,20 @@ class FakeTimers implements LoopTimers {
   private seq = 0;
   private readonly due = new Map<number, { at: number; fn: () => void; every?: number }>();
   now = () => this.t;
-  setTimeout = (fn: () => void, ms: number) => { this.due.set(++this.seq, { at: this.t + ms, fn }); return this.seq; };
-  clearTimeout = (h: unknown) => { this.due.delete(h as number); };
-  setInterval = (fn: () => void, ms: number) => { this.due.set(++this.seq, { at: this.t + ms, fn, every: ms }); return this.seq; };
-  clearInterval = (h: unknown) => { this.due.delete(h as number); };
+  setTimeout = (fn: () => void, ms: number) => {
+    this.due.set(++this.seq, { at: this.t + ms, fn });
+    return this.seq;
+  };
+  clearTimeout = (h: unknown) => {
+    this.due.delete(h as number);
+  };
+  setInterval = (fn: () => void, ms: number) => {
+    this.due.set(++this.seq, { at: this.t + ms, fn, every: ms });
+    return this.seq;
+  };
+  clearInterval = (h: unknown) => {
+    this.due.delete(h as number);
+  };
   /** move time forward, running what falls due in order */
   advance(ms: number): void {
     const end = this.t + ms;
@@ -34,7 +44,17 @@ class FakeTimers implements LoopTimers {
   }
 }
 
-const reading = { device: 'tank-north', sensor: 'north', kind: 'tank_distance', metric: 'distance_mm', raw: 800, value: 5000, ts: 0, received: 0, source: 'mqtt' } as never;
+const reading = {
+  device: 'tank-north',
+  sensor: 'north',
+  kind: 'tank_distance',
+  metric: 'distance_mm',
+  raw: 800,
+  value: 5000,
+  ts: 0,
+  received: 0,
+  source: 'mqtt',
+} as never;
 
 function loopWorld(opts: { throttleMs?: number; tick?: boolean; auto?: boolean } = {}) {
   const timers = new FakeTimers();
@@ -44,24 +64,54 @@ function loopWorld(opts: { throttleMs?: number; tick?: boolean; auto?: boolean }
   let liters = 1000;
   let alerts: Alert[] = [];
   let prompts: AssemblyPrompt[] = [];
-  const status = () => ({ village: { id: 'v', name: 'V', population: 10 }, at: new Date(timers.t).toISOString(), water: { liters } } as unknown as Omit<ReserveStatus, 'alerts' | 'assembly'>);
+  const status = () =>
+    ({ village: { id: 'v', name: 'V', population: 10 }, at: new Date(timers.t).toISOString(), water: { liters } }) as unknown as Omit<
+      ReserveStatus,
+      'alerts' | 'assembly'
+    >;
   const loop = new StatusLoop({
-    events, timers, ...opts,
-    reserve: { status: () => { calls.push('reserve'); return status(); }, sensors: () => [] },
+    events,
+    timers,
+    ...opts,
+    reserve: {
+      status: () => {
+        calls.push('reserve');
+        return status();
+      },
+      sensors: () => [],
+    },
     rejectedTotal: () => 0,
     alerts: {
-      judge: (s: ReserveStatus): Judgement => { calls.push(`judge ${(s.water as { liters: number }).liters}`); return { now: timers.t, changed: [], incidents: [] }; },
+      judge: (s: ReserveStatus): Judgement => {
+        calls.push(`judge ${(s.water as { liters: number }).liters}`);
+        return { now: timers.t, changed: [], incidents: [] };
+      },
       alerts: () => alerts,
     },
-    assembly: { follow: () => { calls.push('follow'); }, prompts: () => prompts },
+    assembly: {
+      follow: () => {
+        calls.push('follow');
+      },
+      prompts: () => prompts,
+    },
     publish: (topic, payload) => published.push({ topic, payload }),
     topics: { reserve: 'v/reserve', alerts: 'v/alerts', assembly: 'v/assembly' },
   });
   return {
-    timers, events, calls, published, loop,
-    setLiters: (l: number) => { liters = l; },
-    setAlerts: (a: Alert[]) => { alerts = a; },
-    setPrompts: (p: AssemblyPrompt[]) => { prompts = p; },
+    timers,
+    events,
+    calls,
+    published,
+    loop,
+    setLiters: (l: number) => {
+      liters = l;
+    },
+    setAlerts: (a: Alert[]) => {
+      alerts = a;
+    },
+    setPrompts: (p: AssemblyPrompt[]) => {
+      prompts = p;
+    },
     computes: () => calls.filter((c) => c === 'reserve').length,
   };
 }

@@ -23,23 +23,29 @@ describe('a reading reaches the reserve status', () => {
   it('changes litres, percent and the village totals within a second, on the API, the retained topic and SSE', async () => {
     const sseEvents: string[] = [];
     const controller = new AbortController();
-    const sse = fetch(`${village.webUrl}/api/stream`, { signal: controller.signal }).then(async (res) => {
-      const reader = res.body!.getReader();
-      const dec = new TextDecoder();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        sseEvents.push(dec.decode(value));
-      }
-    }).catch(() => {});
+    const sse = fetch(`${village.webUrl}/api/stream`, { signal: controller.signal })
+      .then(async (res) => {
+        const reader = res.body!.getReader();
+        const dec = new TextDecoder();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          sseEvents.push(dec.decode(value));
+        }
+      })
+      .catch(() => {});
     const device = await connectDevice(village, 'tank-north');
     const t0 = Date.now();
     await device.publishAsync('tend/ashgrove/dev/tank-north/reading', JSON.stringify({ distance_mm: 812 }), { qos: 1 });
     const expected = calibrate(village.config.sensors.find((s) => s.id === 'north')!, 812);
-    const status = await waitFor(async () => {
-      const s = await getJson(`${village.webUrl}/api/status`);
-      return s.water.tanks.find((t: { id: string }) => t.id === 'north').liters !== null ? s : null;
-    }, 5000, 'north tank litres');
+    const status = await waitFor(
+      async () => {
+        const s = await getJson(`${village.webUrl}/api/status`);
+        return s.water.tanks.find((t: { id: string }) => t.id === 'north').liters !== null ? s : null;
+      },
+      5000,
+      'north tank litres',
+    );
     expect(Date.now() - t0).toBeLessThan(1500);
     const north = status.water.tanks.find((t: { id: string }) => t.id === 'north');
     expect(north.level_mm).toBeCloseTo(2100 - 812, 6);
@@ -72,10 +78,14 @@ describe('a reading reaches the reserve status', () => {
     await device.publishAsync('tend/ashgrove/dev/tank-school/reading', JSON.stringify({ pressure_kpa: 9.807 }), { qos: 1 });
     await waitFor(async () => (await getJson(`${village.webUrl}/api/status`)).water.tanks.find((t: { id: string }) => t.id === 'school').liters !== null, 5000);
     await device.publishAsync('tend/ashgrove/dev/tank-school/status', 'offline', { qos: 1, retain: true });
-    const s = await waitFor(async () => {
-      const st = await getJson(`${village.webUrl}/api/status`);
-      return st.water.tanks.find((t: { id: string }) => t.id === 'school').stale ? st : null;
-    }, 5000, 'school tank stale');
+    const s = await waitFor(
+      async () => {
+        const st = await getJson(`${village.webUrl}/api/status`);
+        return st.water.tanks.find((t: { id: string }) => t.id === 'school').stale ? st : null;
+      },
+      5000,
+      'school tank stale',
+    );
     const school = s.water.tanks.find((t: { id: string }) => t.id === 'school');
     expect(school.liters).toBeGreaterThan(0);
     expect(school.status).toBe('unknown');
@@ -102,8 +112,7 @@ describe('ports and restarts', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     const taken = (blocker.address() as { port: number }).port;
     const tmp = tempDir();
-    await expect(startVillage({ config: demoConfig(), storageDir: tmp.dir, brokerPort: 0, webPort: taken, log: () => {} }))
-      .rejects.toThrow(PortInUseError);
+    await expect(startVillage({ config: demoConfig(), storageDir: tmp.dir, brokerPort: 0, webPort: taken, log: () => {} })).rejects.toThrow(PortInUseError);
     const v = await startVillage({ config: demoConfig(), storageDir: tmp.dir, brokerPort: taken, webPort: taken, portFallback: true, log: () => {} });
     expect(v.webPort).not.toBe(taken);
     expect(v.brokerPort).not.toBe(taken);
@@ -118,12 +127,15 @@ describe('ports and restarts', () => {
     const taken = (blocker.address() as { port: number }).port;
     const tmp = tempDir();
     const file = join(tmp.dir, 'v.yaml');
-    writeFileSync(file, `version: 1
+    writeFileSync(
+      file,
+      `version: 1
 village: { id: testvale, name: Testvale, population: 50 }
 broker: { embedded: { host: 127.0.0.1, port: ${taken} } }
 web: { host: 127.0.0.1, port: 0 }
 storage: { dir: ${tmp.dir} }
-`);
+`,
+    );
     const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli.ts', 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));

@@ -29,7 +29,8 @@ const POWER_STEP_STORM = 120; // the power monitor reports every 2 minutes while
 
 function mulberry32(seed: number): () => number {
   return () => {
-    seed |= 0; seed = (seed + 0x6d2b79f5) | 0;
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
@@ -42,10 +43,12 @@ const H = (day: number, hour: number) => (day * 24 + hour) * 3600;
 
 /** level (mm) holding `liters` in this tank (bisection on the calibration) */
 function levelFor(tank: TankConfig, liters: number): number {
-  let lo = 0, hi = tankHeightMm(tank);
+  let lo = 0,
+    hi = tankHeightMm(tank);
   for (let i = 0; i < 40; i++) {
     const mid = (lo + hi) / 2;
-    if (litersAtLevel(tank, mid) < liters) lo = mid; else hi = mid;
+    if (litersAtLevel(tank, mid) < liters) lo = mid;
+    else hi = mid;
   }
   return (lo + hi) / 2;
 }
@@ -54,7 +57,13 @@ const sensor = (id: string) => config.sensors.find((s) => s.id === id)!;
 const tanks = ['north', 'school', 'hill'].map((id) => {
   const s = sensor(id);
   const capacity = tankCapacityLiters(s.tank!);
-  return { id, s, capacity, liters: capacity * ({ north: 0.82, school: 0.74, hill: 0.86 } as Record<string, number>)[id]!, share: ({ north: 0.35, school: 0.3, hill: 0.35 } as Record<string, number>)[id]! };
+  return {
+    id,
+    s,
+    capacity,
+    liters: capacity * ({ north: 0.82, school: 0.74, hill: 0.86 } as Record<string, number>)[id]!,
+    share: ({ north: 0.35, school: 0.3, hill: 0.35 } as Record<string, number>)[id]!,
+  };
 });
 
 let soc = 88;
@@ -83,8 +92,8 @@ function pressureAt(t: number): number {
 function gustAt(t: number): number {
   const h = t / 3600 - 24;
   if (h < 7 || h > 30) return 6 + noise(2);
-  if (h < 10) return 8 + (h - 7) * 3.5 + noise(1.5);       // to gale (17.2 m/s) by 10:00
-  if (h < 12) return 18.5 + (h - 10) * 4 + noise(1.5);     // storm force (24.5) by noon
+  if (h < 10) return 8 + (h - 7) * 3.5 + noise(1.5); // to gale (17.2 m/s) by 10:00
+  if (h < 12) return 18.5 + (h - 10) * 4 + noise(1.5); // storm force (24.5) by noon
   if (h < 15) return 27 + noise(2);
   return Math.max(6, 27 - (h - 15) * 1.6) + noise(1.5);
 }
@@ -119,7 +128,7 @@ for (let t = 0; t <= DAYS * 86400; t += 60) {
   if (unstable) load += 400; // pumps for bailing, the clinic on full
   // while the inverter trips, about a third of the load goes unserved
   const served = unstable ? load * 0.65 : load;
-  soc = Math.max(5, Math.min(100, soc + ((solar - served) * dt) / 1000 / 60 * 100));
+  soc = Math.max(5, Math.min(100, soc + (((solar - served) * dt) / 1000 / 60) * 100));
 
   // ---- cold
   const shed = inWindow(t, FRIDGE_SHED[0], FRIDGE_SHED[1]);
@@ -132,17 +141,24 @@ for (let t = 0; t <= DAYS * 86400; t += 60) {
     lastPower = t;
     const shedNow = unstable && Math.floor(t / POWER_STEP_STORM) % 2 === 1; // the inverter trips and recovers
     const volts = 46 + soc * 0.08 + (unstable ? noise(4.5) : noise(0.15));
-    emit(t, 'power-shed', { reading: { soc_pct: round(soc), voltage_v: round(volts, 2), load_w: Math.round(shedNow ? load * 0.3 : load), solar_w: Math.round(solar) } });
+    emit(t, 'power-shed', {
+      reading: { soc_pct: round(soc), voltage_v: round(volts, 2), load_w: Math.round(shedNow ? load * 0.3 : load), solar_w: Math.round(solar) },
+    });
   }
   if (t % STEP !== 0) continue;
   for (const k of tanks) {
     const level = levelFor(k.s.tank!, k.liters) + noise(3);
-    const reading = k.id === 'north' ? { distance_mm: Math.round(k.s.tank!.sensor_height_mm! - level) }
-      : k.id === 'school' ? { pressure_kpa: round(Math.max(0, level) / MM_PER_KPA, 3) }
-        : { level_mm: Math.round(Math.max(0, level)) };
+    const reading =
+      k.id === 'north'
+        ? { distance_mm: Math.round(k.s.tank!.sensor_height_mm! - level) }
+        : k.id === 'school'
+          ? { pressure_kpa: round(Math.max(0, level) / MM_PER_KPA, 3) }
+          : { level_mm: Math.round(Math.max(0, level)) };
     emit(t, `tank-${k.id}`, { reading });
   }
-  emit(t, 'cold-store', { reading: { fridge1_c: round(fridge + noise(0.2)), fridge2_c: round(4.6 + noise(0.3)), freezer_c: round(freezer + noise(0.2)), freezer_door: 0 } });
+  emit(t, 'cold-store', {
+    reading: { fridge1_c: round(fridge + noise(0.2)), fridge2_c: round(4.6 + noise(0.3)), freezer_c: round(freezer + noise(0.2)), freezer_door: 0 },
+  });
   const down = inWindow(t, MAST_DOWN[0], MAST_DOWN[1]);
   if (down && !mastDown) emit(t, 'weather-mast', { status: 'offline' });
   if (!down && mastDown) emit(t, 'weather-mast', { status: 'online' });
@@ -150,7 +166,9 @@ for (let t = 0; t <= DAYS * 86400; t += 60) {
   if (!down) {
     const gust = Math.max(0, gustAt(t));
     const rain = inWindow(t, H(1, 9), H(1, 22)) ? 2 + rand() * 4 : 0;
-    emit(t, 'weather-mast', { reading: { pressure_hpa: round(pressureAt(t) + noise(0.1)), wind_ms: round(gust * 0.6), gust_ms: round(gust), rain_mm: round(rain) } });
+    emit(t, 'weather-mast', {
+      reading: { pressure_hpa: round(pressureAt(t) + noise(0.1)), wind_ms: round(gust * 0.6), gust_ms: round(gust), rain_mm: round(rain) },
+    });
   }
 }
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -35,23 +35,42 @@
   window.tend = { state: state };
 
   // ---------- small DOM helpers (text only) ----------
-  function $(id) { return document.getElementById(id); }
+  function $(id) {
+    return document.getElementById(id);
+  }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
     if (text !== undefined && text !== null) e.textContent = String(text);
     return e;
   }
-  function setText(id, text) { var e = typeof id === 'string' ? $(id) : id; if (e) e.textContent = text == null ? '' : String(text); }
-  function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); }
-  function isNum(n) { return Number.isFinite(n); }
-  function str(v) { return v == null ? '' : String(v); }
+  function setText(id, text) {
+    var e = typeof id === 'string' ? $(id) : id;
+    if (e) e.textContent = text == null ? '' : String(text);
+  }
+  function clear(e) {
+    while (e.firstChild) e.removeChild(e.firstChild);
+  }
+  function isNum(n) {
+    return Number.isFinite(n);
+  }
+  function str(v) {
+    return v == null ? '' : String(v);
+  }
 
   // ---------- formatting ----------
-  function fmtInt(n) { return isNum(n) ? Math.round(n).toLocaleString('en-GB') : '—'; }
-  function fmtNum(n, digits) { return isNum(n) ? n.toFixed(digits) : '—'; }
-  function fmtDays(n) { return isNum(n) ? (n < 100 ? n.toFixed(1) : String(Math.round(n))) : '—'; }
-  function fmtSigned(n, digits) { return isNum(n) ? (n > 0 ? '+' : n < 0 ? '−' : '±') + Math.abs(n).toFixed(digits) : '—'; }
+  function fmtInt(n) {
+    return isNum(n) ? Math.round(n).toLocaleString('en-GB') : '—';
+  }
+  function fmtNum(n, digits) {
+    return isNum(n) ? n.toFixed(digits) : '—';
+  }
+  function fmtDays(n) {
+    return isNum(n) ? (n < 100 ? n.toFixed(1) : String(Math.round(n))) : '—';
+  }
+  function fmtSigned(n, digits) {
+    return isNum(n) ? (n > 0 ? '+' : n < 0 ? '−' : '±') + Math.abs(n).toFixed(digits) : '—';
+  }
   function fmtWatts(w) {
     if (!isNum(w)) return '—';
     return Math.abs(w) >= 1000 ? (w / 1000).toFixed(1) + ' kW' : Math.round(w) + ' W';
@@ -62,7 +81,9 @@
     var n = Date.parse(t);
     return Number.isNaN(n) ? null : n;
   }
-  function serverNow() { return Date.now() + state.serverOffset; }
+  function serverNow() {
+    return Date.now() + state.serverOffset;
+  }
   function fmtAgo(iso) {
     var t = parseTime(iso);
     if (t == null) return 'never';
@@ -78,16 +99,23 @@
     var t = parseTime(iso);
     if (t == null) return '';
     var d = new Date(t);
-    function p(n) { return (n < 10 ? '0' : '') + n; }
+    function p(n) {
+      return (n < 10 ? '0' : '') + n;
+    }
     var today = new Date(serverNow());
     var sameDay = d.toDateString() === today.toDateString();
     var hm = p(d.getHours()) + ':' + p(d.getMinutes());
     return sameDay ? hm : d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short' }) + ' ' + hm;
   }
-  function levelWord(l) { return LEVEL_WORDS[l] || 'NO DATA'; }
+  function levelWord(l) {
+    return LEVEL_WORDS[l] || 'NO DATA';
+  }
   function setLevel(badgeId, sectionId, level) {
     var b = $(badgeId);
-    if (b) { b.textContent = levelWord(level); b.dataset.level = level || 'unknown'; }
+    if (b) {
+      b.textContent = levelWord(level);
+      b.dataset.level = level || 'unknown';
+    }
     var s = sectionId && $(sectionId);
     if (s) s.dataset.status = level || 'unknown';
   }
@@ -117,8 +145,21 @@
   }
 
   // ---------- token (write key) ----------
-  function getToken() { try { return localStorage.getItem(KEY_TOKEN) || ''; } catch (_e) { return ''; } }
-  function setToken(t) { try { if (t) localStorage.setItem(KEY_TOKEN, t); else localStorage.removeItem(KEY_TOKEN); } catch (_e) { /* private mode */ } }
+  function getToken() {
+    try {
+      return localStorage.getItem(KEY_TOKEN) || '';
+    } catch (_e) {
+      return '';
+    }
+  }
+  function setToken(t) {
+    try {
+      if (t) localStorage.setItem(KEY_TOKEN, t);
+      else localStorage.removeItem(KEY_TOKEN);
+    } catch (_e) {
+      /* private mode */
+    }
+  }
   (function takeTokenFromUrl() {
     // A crew member may be handed a link with ?token=…; keep it on this phone, then drop it
     // from the address bar so it does not end up in screenshots or shared links.
@@ -131,7 +172,9 @@
         u.searchParams.delete('token');
         history.replaceState(null, '', u.pathname + (u.search || '') + u.hash);
       }
-    } catch (_e) { /* old browser: the key field still works */ }
+    } catch (_e) {
+      /* old browser: the key field still works */
+    }
   })();
   function authHeaders() {
     var h = { 'Content-Type': 'application/json' };
@@ -146,7 +189,13 @@
   // ---------- sound for new prompts (WebAudio; browsers allow it only after a user gesture) ----------
   var sound = {
     ctx: null,
-    enabled: (function () { try { return localStorage.getItem(KEY_SOUND) !== 'off'; } catch (_e) { return true; } })(),
+    enabled: (function () {
+      try {
+        return localStorage.getItem(KEY_SOUND) !== 'off';
+      } catch (_e) {
+        return true;
+      }
+    })(),
     pending: null, // a chime waiting for the first tap
     plays: 0,
   };
@@ -154,7 +203,11 @@
     if (sound.ctx) return sound.ctx;
     var AC = window.AudioContext || window.webkitAudioContext;
     if (!AC) return null;
-    try { sound.ctx = new AC(); } catch (_e) { return null; }
+    try {
+      sound.ctx = new AC();
+    } catch (_e) {
+      return null;
+    }
     return sound.ctx;
   }
   function unlockSound() {
@@ -168,7 +221,8 @@
       sound.pending = null;
       chime(p);
     };
-    if (ctx.state === 'suspended') ctx.resume().then(go, go); else go();
+    if (ctx.state === 'suspended') ctx.resume().then(go, go);
+    else go();
   }
   ['pointerdown', 'keydown', 'touchstart'].forEach(function (ev) {
     document.addEventListener(ev, unlockSound, { capture: true, passive: true });
@@ -183,7 +237,20 @@
       return;
     }
     // Three rising two-tone pips for a real prompt, two soft low pips for an exercise.
-    var tones = kind === 'exercise' ? [[440, 0], [440, 0.35]] : [[660, 0], [880, 0.18], [660, 0.5], [880, 0.68], [660, 1.0], [880, 1.18]];
+    var tones =
+      kind === 'exercise'
+        ? [
+            [440, 0],
+            [440, 0.35],
+          ]
+        : [
+            [660, 0],
+            [880, 0.18],
+            [660, 0.5],
+            [880, 0.68],
+            [660, 1.0],
+            [880, 1.18],
+          ];
     var t0 = ctx.currentTime + 0.05;
     tones.forEach(function (tn) {
       var o = ctx.createOscillator();
@@ -193,7 +260,8 @@
       g.gain.setValueAtTime(0.0001, t0 + tn[1]);
       g.gain.exponentialRampToValueAtTime(0.35, t0 + tn[1] + 0.02);
       g.gain.exponentialRampToValueAtTime(0.0001, t0 + tn[1] + 0.16);
-      o.connect(g); g.connect(ctx.destination);
+      o.connect(g);
+      g.connect(ctx.destination);
       o.start(t0 + tn[1]);
       o.stop(t0 + tn[1] + 0.18);
     });
@@ -204,7 +272,9 @@
   function updateSoundHint() {
     var hints = document.querySelectorAll('.sound-hint');
     var blocked = sound.enabled && !!sound.pending;
-    Array.prototype.forEach.call(hints, function (h) { h.hidden = !blocked; });
+    Array.prototype.forEach.call(hints, function (h) {
+      h.hidden = !blocked;
+    });
   }
   function showSoundToggle() {
     var b = $('sound-toggle');
@@ -213,7 +283,11 @@
   }
   $('sound-toggle').addEventListener('click', function () {
     sound.enabled = !sound.enabled;
-    try { localStorage.setItem(KEY_SOUND, sound.enabled ? 'on' : 'off'); } catch (_e) { /* ignore */ }
+    try {
+      localStorage.setItem(KEY_SOUND, sound.enabled ? 'on' : 'off');
+    } catch (_e) {
+      /* ignore */
+    }
     if (!sound.enabled) sound.pending = null;
     showSoundToggle();
     updateSoundHint();
@@ -241,7 +315,8 @@
     if (!s || typeof s !== 'object' || !s.water) return;
     // An API fetch can answer after a newer SSE status arrived: never step back in time
     // (unless nothing came for a while, e.g. the village restarted on another clock).
-    var prev = state.status && parseTime(state.status.at), at0 = parseTime(s.at);
+    var prev = state.status && parseTime(state.status.at),
+      at0 = parseTime(s.at);
     if (prev != null && at0 != null && at0 < prev && Date.now() - state.statusReceived < 5000) return;
     state.status = s;
     state.statusReceived = Date.now();
@@ -252,10 +327,20 @@
     renderPower(s.power);
     renderCold(s.cold);
     renderWeather(s.weather);
-    if (s.sensors) setText('sensors-count', (s.sensors.online | 0) + ' of ' + (s.sensors.total | 0) + ' reporting' +
-      (s.sensors.rejected_total ? ' · ' + s.sensors.rejected_total + ' bad messages refused' : ''));
+    if (s.sensors)
+      setText(
+        'sensors-count',
+        (s.sensors.online | 0) +
+          ' of ' +
+          (s.sensors.total | 0) +
+          ' reporting' +
+          (s.sensors.rejected_total ? ' · ' + s.sensors.rejected_total + ' bad messages refused' : ''),
+      );
     if (Array.isArray(s.alerts)) applyAlertList(s.alerts, true);
-    if (Array.isArray(s.assembly)) s.assembly.forEach(function (p) { upsertPrompt(p, false); });
+    if (Array.isArray(s.assembly))
+      s.assembly.forEach(function (p) {
+        upsertPrompt(p, false);
+      });
     renderPageAge();
   }
 
@@ -289,9 +374,13 @@
       if (box.children[i] !== card) box.insertBefore(card, box.children[i] || null);
       renderTank(card, t);
     });
-    Array.prototype.slice.call(box.children).forEach(function (c) { if (!seen[c.dataset.tank]) box.removeChild(c); });
+    Array.prototype.slice.call(box.children).forEach(function (c) {
+      if (!seen[c.dataset.tank]) box.removeChild(c);
+    });
   }
-  function cssId(id) { return String(id).replace(/["\\]/g, '\\$&'); }
+  function cssId(id) {
+    return String(id).replace(/["\\]/g, '\\$&');
+  }
 
   function renderTank(card, t) {
     var sh = state.sensors[t.id];
@@ -302,7 +391,7 @@
     setText(card.querySelector('.tank-name'), t.name || t.id);
     var b = card.querySelector('.tank-status');
     b.textContent = stale ? (offline ? 'OFFLINE' : 'STALE') : levelWord(t.status);
-    b.dataset.level = stale ? 'unknown' : (t.status || 'unknown');
+    b.dataset.level = stale ? 'unknown' : t.status || 'unknown';
     showStale(card.querySelector('.stale-label'), stale, t.last_seen, offline);
     setText(card.querySelector('.liters'), fmtInt(t.liters));
     setText(card.querySelector('.percent'), isNum(t.percent) ? fmtNum(t.percent, 0) + '%' : '');
@@ -326,25 +415,46 @@
     var h = state.history[t.id];
     var last = h[h.length - 1];
     // one live point a minute at most (the newest value wins), so a day stays ~1,440 points
-    if (last && last.live && ts - last.b < 60000) { if (ts > last.t) { last.t = ts; last.v = t.liters; } }
-    else if (!last || ts > last.t) h.push({ t: ts, v: t.liters, live: true, b: ts });
+    if (last && last.live && ts - last.b < 60000) {
+      if (ts > last.t) {
+        last.t = ts;
+        last.v = t.liters;
+      }
+    } else if (!last || ts > last.t) h.push({ t: ts, v: t.liters, live: true, b: ts });
   }
 
   function loadHistory(id) {
     var now = Date.now();
     if (state.historyFetched[id] && now - state.historyFetched[id] < HISTORY_REFRESH_MS) return;
     state.historyFetched[id] = now;
-    getJSON('/api/history?sensor=' + encodeURIComponent(id) + '&hours=24').then(function (r) {
-      var pts = (r && Array.isArray(r.points) ? r.points : []).map(function (p) {
-        return { t: parseTime(p.ts), v: p.value };
-      }).filter(function (p) { return p.t != null && isNum(p.v); });
-      pts.sort(function (a, b) { return a.t - b.t; });
-      var live = (state.history[id] || []).filter(function (p) { return !pts.length || p.t > pts[pts.length - 1].t; });
-      state.history[id] = pts.concat(live);
-      var card = $('tanks').querySelector('[data-tank="' + cssId(id) + '"]');
-      var t = state.status && (state.status.water.tanks || []).filter(function (x) { return x.id === id; })[0];
-      if (card && t) drawSpark(card, t);
-    }, function () { state.historyFetched[id] = now - HISTORY_REFRESH_MS + 30000; /* retry in 30 s */ });
+    getJSON('/api/history?sensor=' + encodeURIComponent(id) + '&hours=24').then(
+      function (r) {
+        var pts = (r && Array.isArray(r.points) ? r.points : [])
+          .map(function (p) {
+            return { t: parseTime(p.ts), v: p.value };
+          })
+          .filter(function (p) {
+            return p.t != null && isNum(p.v);
+          });
+        pts.sort(function (a, b) {
+          return a.t - b.t;
+        });
+        var live = (state.history[id] || []).filter(function (p) {
+          return !pts.length || p.t > pts[pts.length - 1].t;
+        });
+        state.history[id] = pts.concat(live);
+        var card = $('tanks').querySelector('[data-tank="' + cssId(id) + '"]');
+        var t =
+          state.status &&
+          (state.status.water.tanks || []).filter(function (x) {
+            return x.id === id;
+          })[0];
+        if (card && t) drawSpark(card, t);
+      },
+      function () {
+        state.historyFetched[id] = now - HISTORY_REFRESH_MS + 30000; /* retry in 30 s */
+      },
+    );
   }
 
   var SVGNS = 'http://www.w3.org/2000/svg';
@@ -352,25 +462,42 @@
     var box = card.querySelector('.spark');
     var end = serverNow();
     var start = end - 24 * 3600 * 1000;
-    var pts = (state.history[t.id] || []).filter(function (p) { return p.t >= start; });
+    var pts = (state.history[t.id] || []).filter(function (p) {
+      return p.t >= start;
+    });
     state.history[t.id] = pts;
     clear(box);
-    if (pts.length < 2) { box.appendChild(el('span', 'muted', '24 h history: not enough readings yet')); return; }
-    var W = 300, H = 48;
-    var max = isNum(t.capacity_liters) && t.capacity_liters > 0 ? t.capacity_liters : Math.max.apply(null, pts.map(function (p) { return p.v; }));
+    if (pts.length < 2) {
+      box.appendChild(el('span', 'muted', '24 h history: not enough readings yet'));
+      return;
+    }
+    var W = 300,
+      H = 48;
+    var max =
+      isNum(t.capacity_liters) && t.capacity_liters > 0
+        ? t.capacity_liters
+        : Math.max.apply(
+            null,
+            pts.map(function (p) {
+              return p.v;
+            }),
+          );
     var svg = document.createElementNS(SVGNS, 'svg');
     svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
     svg.setAttribute('preserveAspectRatio', 'none');
     svg.setAttribute('role', 'img');
-    var lo = Infinity, hi = -Infinity;
+    var lo = Infinity,
+      hi = -Infinity;
     var coords = pts.map(function (p) {
-      lo = Math.min(lo, p.v); hi = Math.max(hi, p.v);
+      lo = Math.min(lo, p.v);
+      hi = Math.max(hi, p.v);
       var x = ((p.t - start) / (end - start)) * W;
       var y = H - 1 - (Math.max(0, Math.min(max, p.v)) / max) * (H - 2);
       return x.toFixed(1) + ',' + y.toFixed(1);
     });
     var area = document.createElementNS(SVGNS, 'polygon');
-    var first = coords[0].split(',')[0], lastX = coords[coords.length - 1].split(',')[0];
+    var first = coords[0].split(',')[0],
+      lastX = coords[coords.length - 1].split(',')[0];
     area.setAttribute('points', first + ',' + H + ' ' + coords.join(' ') + ' ' + lastX + ',' + H);
     area.setAttribute('class', 'spark-area');
     var line = document.createElementNS(SVGNS, 'polyline');
@@ -393,7 +520,10 @@
     showStale($('power-stale'), !!p.stale, sensorSeen(['battery_soc', 'load_power', 'battery_voltage']), false);
     setText('power-hours', fmtDays(p.hours_left));
     setText('power-soc', isNum(p.soc_percent) ? fmtNum(p.soc_percent, 0) + '%' : '—');
-    setText('power-stored', isNum(p.stored_kwh) ? fmtNum(p.stored_kwh, 1) + ' kWh stored' + (isNum(p.usable_kwh) ? ', ' + fmtNum(p.usable_kwh, 1) + ' kWh usable' : '') : '');
+    setText(
+      'power-stored',
+      isNum(p.stored_kwh) ? fmtNum(p.stored_kwh, 1) + ' kWh stored' + (isNum(p.usable_kwh) ? ', ' + fmtNum(p.usable_kwh, 1) + ' kWh usable' : '') : '',
+    );
     setText('power-net', isNum(p.net_w) ? (p.net_w > 0 ? '+' : p.net_w < 0 ? '−' : '') + fmtWatts(Math.abs(p.net_w)) : '—');
     var word = !isNum(p.net_w) ? 'net' : p.net_w > 0 ? 'charging' : p.net_w < 0 ? 'discharging' : 'balanced';
     setText('power-net-word', word);
@@ -431,7 +561,7 @@
       var head = el('header');
       head.appendChild(el('h3', null, u.name || u.id));
       var b = el('span', 'badge', stale ? (offline ? 'OFFLINE' : 'STALE') : levelWord(u.status));
-      b.dataset.level = stale ? 'unknown' : (u.status || 'unknown');
+      b.dataset.level = stale ? 'unknown' : u.status || 'unknown';
       head.appendChild(b);
       card.appendChild(head);
       var lab = el('div', 'stale-label');
@@ -465,24 +595,48 @@
     var words = '';
     if (isNum(tnd)) {
       // WMO tendency wording: a fall of 3.6 hPa in 3 h is "quickly", 6 hPa "very quickly".
-      words = tnd <= -6 ? 'falling very fast' : tnd <= -3.6 ? 'falling fast' : tnd < -0.5 ? 'falling' :
-        tnd >= 6 ? 'rising very fast' : tnd >= 3.6 ? 'rising fast' : tnd > 0.5 ? 'rising' : 'steady';
+      words =
+        tnd <= -6
+          ? 'falling very fast'
+          : tnd <= -3.6
+            ? 'falling fast'
+            : tnd < -0.5
+              ? 'falling'
+              : tnd >= 6
+                ? 'rising very fast'
+                : tnd >= 3.6
+                  ? 'rising fast'
+                  : tnd > 0.5
+                    ? 'rising'
+                    : 'steady';
       setText('weather-tendency', fmtSigned(tnd, 1) + ' hPa in 3 h, ' + words);
     } else {
       setText('weather-tendency', '3-hour tendency not known yet');
     }
     $('weather-tendency').dataset.trend = words;
     setText('weather-wind', fmtNum(w.wind_ms, 1));
-    var gust = isNum(w.gust_ms) ? 'gusts ' + fmtNum(w.gust_ms, 1) + ' m/s' + (w.gust_ms >= 24.5 ? ' (storm force)' : w.gust_ms >= 17.2 ? ' (gale force)' : '') : 'gusts —';
+    var gust = isNum(w.gust_ms)
+      ? 'gusts ' + fmtNum(w.gust_ms, 1) + ' m/s' + (w.gust_ms >= 24.5 ? ' (storm force)' : w.gust_ms >= 17.2 ? ' (gale force)' : '')
+      : 'gusts —';
     if (isNum(w.rain_mm)) gust += ' · rain ' + fmtNum(w.rain_mm, 1) + ' mm';
     setText('weather-gust', gust);
   }
 
   // ---------- sensors and device links ----------
   var KIND_UNITS = {
-    tank_distance: 'L', tank_pressure: 'L', tank_level: 'L', battery_soc: '%', battery_voltage: 'V',
-    load_power: 'W', solar_power: 'W', cold_temp: '°C', door_open: '', pressure: 'hPa',
-    wind_speed: 'm/s', wind_gust: 'm/s', rain: 'mm',
+    tank_distance: 'L',
+    tank_pressure: 'L',
+    tank_level: 'L',
+    battery_soc: '%',
+    battery_voltage: 'V',
+    load_power: 'W',
+    solar_power: 'W',
+    cold_temp: '°C',
+    door_open: '',
+    pressure: 'hPa',
+    wind_speed: 'm/s',
+    wind_gust: 'm/s',
+    rain: 'mm',
   };
   function sensorValue(s) {
     if (!isNum(s.value)) return '—';
@@ -492,14 +646,22 @@
     return (digits ? fmtNum(s.value, digits) : fmtInt(s.value)) + (u ? ' ' + u : '');
   }
   function refreshSensors() {
-    getJSON('/api/sensors').then(function (r) {
-      var list = r && Array.isArray(r.sensors) ? r.sensors : [];
-      state.sensors = {};
-      list.forEach(function (s) { if (s && s.id != null) state.sensors[s.id] = s; });
-      renderSensors(list);
-      renderLinks(r && Array.isArray(r.links) ? r.links : []);
-      if (state.status) { renderWater(state.status.water); renderCold(state.status.cold); }
-    }, function () {});
+    getJSON('/api/sensors').then(
+      function (r) {
+        var list = r && Array.isArray(r.sensors) ? r.sensors : [];
+        state.sensors = {};
+        list.forEach(function (s) {
+          if (s && s.id != null) state.sensors[s.id] = s;
+        });
+        renderSensors(list);
+        renderLinks(r && Array.isArray(r.links) ? r.links : []);
+        if (state.status) {
+          renderWater(state.status.water);
+          renderCold(state.status.cold);
+        }
+      },
+      function () {},
+    );
   }
   function renderSensors(list) {
     var ul = $('sensor-list');
@@ -522,11 +684,21 @@
       ul.appendChild(li);
     });
   }
-  var LINK_WORDS = { connected: 'connected', listening: 'listening', connecting: 'connecting', reconnecting: 'reconnecting', error: 'error', disconnected: 'disconnected' };
+  var LINK_WORDS = {
+    connected: 'connected',
+    listening: 'listening',
+    connecting: 'connecting',
+    reconnecting: 'reconnecting',
+    error: 'error',
+    disconnected: 'disconnected',
+  };
   function renderLinks(links) {
     var ul = $('link-list');
     clear(ul);
-    if (!links.length) { ul.appendChild(el('li', 'muted', 'no device links reported')); return; }
+    if (!links.length) {
+      ul.appendChild(el('li', 'muted', 'no device links reported'));
+      return;
+    }
     links.forEach(function (l) {
       var li = el('li', 'link');
       li.dataset.link = str(l.name);
@@ -546,24 +718,41 @@
     if (!Array.isArray(list)) return;
     if (!fromStatus) state.alerts = {};
     var keep = {};
-    list.forEach(function (a) { if (a && a.id != null) { state.alerts[a.id] = a; keep[a.id] = true; } });
+    list.forEach(function (a) {
+      if (a && a.id != null) {
+        state.alerts[a.id] = a;
+        keep[a.id] = true;
+      }
+    });
     if (fromStatus) {
       // the status carries the active set: anything not in it is no longer active
-      Object.keys(state.alerts).forEach(function (id) { if (!keep[id]) delete state.alerts[id]; });
+      Object.keys(state.alerts).forEach(function (id) {
+        if (!keep[id]) delete state.alerts[id];
+      });
     }
     renderAlerts();
   }
   function applyAlert(a) {
     if (!a || a.id == null) return;
-    if (a.state === 'resolved') delete state.alerts[a.id]; else state.alerts[a.id] = a;
+    if (a.state === 'resolved') delete state.alerts[a.id];
+    else state.alerts[a.id] = a;
     renderAlerts();
   }
-  // biome-ignore lint/suspicious/noPrototypeBuiltins: Object.hasOwn is ES2022, newer than the old phone browsers this page serves
-  function sevRank(s) { return Object.prototype.hasOwnProperty.call(SEVERITY_RANK, s) ? SEVERITY_RANK[s] : 9; }
+  function sevRank(s) {
+    // biome-ignore lint/suspicious/noPrototypeBuiltins: Object.hasOwn is ES2022, newer than the old phone browsers this page serves
+    return Object.prototype.hasOwnProperty.call(SEVERITY_RANK, s) ? SEVERITY_RANK[s] : 9;
+  }
   function renderAlerts() {
-    var list = Object.keys(state.alerts).map(function (k) { return state.alerts[k]; })
-      .filter(function (a) { return a.state !== 'resolved'; })
-      .sort(function (a, b) { return sevRank(a.severity) - sevRank(b.severity) || str(a.started_at).localeCompare(str(b.started_at)); });
+    var list = Object.keys(state.alerts)
+      .map(function (k) {
+        return state.alerts[k];
+      })
+      .filter(function (a) {
+        return a.state !== 'resolved';
+      })
+      .sort(function (a, b) {
+        return sevRank(a.severity) - sevRank(b.severity) || str(a.started_at).localeCompare(str(b.started_at));
+      });
     var ul = $('alert-list');
     clear(ul);
     $('alerts').hidden = list.length === 0;
@@ -582,19 +771,35 @@
 
   // ---------- assembly prompts ----------
   var promptEls = {}; // id -> { root, body, form, banner }
-  function promptKey(p) { return [p.version | 0, str(p.updated_at), p.notes_total != null ? p.notes_total : (p.notes || []).length]; }
-  function newer(a, b) { // a at least as new as b
-    var ka = promptKey(a), kb = promptKey(b), i;
-    for (i = 0; i < ka.length; i++) { if (ka[i] > kb[i]) return true; if (ka[i] < kb[i]) return false; }
+  function promptKey(p) {
+    return [p.version | 0, str(p.updated_at), p.notes_total != null ? p.notes_total : (p.notes || []).length];
+  }
+  function newer(a, b) {
+    // a at least as new as b
+    var ka = promptKey(a),
+      kb = promptKey(b),
+      i;
+    for (i = 0; i < ka.length; i++) {
+      if (ka[i] > kb[i]) return true;
+      if (ka[i] < kb[i]) return false;
+    }
     return true;
   }
   function applyPromptList(list) {
     if (!Array.isArray(list)) return;
     var ids = {};
-    list.forEach(function (p) { if (p && p.id != null) { ids[p.id] = true; upsertPrompt(p, true); } });
+    list.forEach(function (p) {
+      if (p && p.id != null) {
+        ids[p.id] = true;
+        upsertPrompt(p, true);
+      }
+    });
     // the list is authoritative: a prompt we hold open but the server no longer lists has closed
     Object.keys(state.prompts).forEach(function (id) {
-      if (!ids[id] && state.prompts[id].status === 'open') { state.prompts[id].status = 'closed'; renderPrompt(state.prompts[id]); }
+      if (!ids[id] && state.prompts[id].status === 'open') {
+        state.prompts[id].status = 'closed';
+        renderPrompt(state.prompts[id]);
+      }
     });
   }
   function upsertPrompt(p, authoritative) {
@@ -611,11 +816,17 @@
   }
 
   function updatePill() {
-    var open = Object.keys(promptEls).map(function (id) { return state.prompts[id]; });
+    var open = Object.keys(promptEls).map(function (id) {
+      return state.prompts[id];
+    });
     var pill = $('prompt-pill');
     pill.hidden = open.length === 0;
     document.body.classList.toggle('has-prompt', open.length > 0);
-    var allDrill = open.length > 0 && open.every(function (p) { return p && p.exercise; });
+    var allDrill =
+      open.length > 0 &&
+      open.every(function (p) {
+        return p && p.exercise;
+      });
     pill.classList.toggle('exercise', allDrill);
     pill.textContent = allDrill ? 'EXERCISE PROMPT OPEN' : 'PROMPT OPEN';
     if (open.length) pill.href = '#prompt-' + encodeURIComponent(open[0].id);
@@ -626,16 +837,21 @@
     updatePill();
   }
   function renderPromptOnly(p) {
-    var els = promptEls[p.id], done;
+    var els = promptEls[p.id],
+      done;
     if (p.status !== 'open') {
       if (els) {
-        els.root.remove(); els.banner.remove(); delete promptEls[p.id];
+        els.root.remove();
+        els.banner.remove();
+        delete promptEls[p.id];
         done = el('div', 'banner closed' + (p.exercise ? ' exercise' : ''));
         done.dataset.closed = str(p.id);
         done.appendChild(el('strong', null, (p.exercise ? 'EXERCISE · ' : '') + 'Prompt closed'));
         done.appendChild(el('span', null, ' ' + str(p.headline) + (p.closed_at ? ' (closed ' + fmtClock(p.closed_at) + ')' : '')));
         $('banners').appendChild(done);
-        setTimeout(function () { done.remove(); }, 60000);
+        setTimeout(function () {
+          done.remove();
+        }, 60000);
       }
       return;
     }
@@ -677,40 +893,77 @@
     form.appendChild(el('h3', null, 'Add a note'));
     var lblA = el('label', null, 'Your name');
     var author = el('input');
-    author.name = 'author'; author.maxLength = 80;
-    try { author.value = localStorage.getItem(KEY_AUTHOR) || ''; } catch (_e) { /* ignore */ }
+    author.name = 'author';
+    author.maxLength = 80;
+    try {
+      author.value = localStorage.getItem(KEY_AUTHOR) || '';
+    } catch (_e) {
+      /* ignore */
+    }
     lblA.appendChild(author);
     var lblT = el('label', null, 'Note');
     var text = el('textarea');
-    text.name = 'text'; text.rows = 3; text.maxLength = 2000;
+    text.name = 'text';
+    text.rows = 3;
+    text.maxLength = 2000;
     lblT.appendChild(text);
     var btn = el('button', null, 'Add note');
     btn.type = 'submit';
     var msg = el('span', 'note-state muted');
     msg.setAttribute('aria-live', 'polite');
-    form.appendChild(lblA); form.appendChild(lblT); form.appendChild(btn); form.appendChild(msg);
+    form.appendChild(lblA);
+    form.appendChild(lblT);
+    form.appendChild(btn);
+    form.appendChild(msg);
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
       var t = text.value.trim();
       var who = author.value.trim();
-      if (!t) { msg.textContent = 'The note is empty.'; return; }
-      if (!getToken()) { msg.textContent = 'Adding notes needs the village write key; it can be saved under "This device".'; return; }
-      try { localStorage.setItem(KEY_AUTHOR, who); } catch (_e) { /* ignore */ }
+      if (!t) {
+        msg.textContent = 'The note is empty.';
+        return;
+      }
+      if (!getToken()) {
+        msg.textContent = 'Adding notes needs the village write key; it can be saved under "This device".';
+        return;
+      }
+      try {
+        localStorage.setItem(KEY_AUTHOR, who);
+      } catch (_e) {
+        /* ignore */
+      }
       btn.disabled = true;
       msg.textContent = 'Sending…';
       fetch('/api/assembly/' + encodeURIComponent(p.id) + '/notes', {
-        method: 'POST', headers: authHeaders(), body: JSON.stringify({ author: who, text: t }),
-      }).then(function (r) {
-        btn.disabled = false;
-        if (r.status === 401 || r.status === 403) { msg.textContent = 'The write key was not accepted.'; return; }
-        if (!r.ok) { msg.textContent = 'Not saved (HTTP ' + r.status + ').'; return; }
-        text.value = '';
-        msg.textContent = 'Note added.';
-        return r.json().then(function (j) {
-          if (j && j.id === p.id && Array.isArray(j.notes)) upsertPrompt(j, false);
-          else if (j && j.prompt && j.prompt.id === p.id) upsertPrompt(j.prompt, false);
-        }, function () {});
-      }, function () { btn.disabled = false; msg.textContent = 'Not sent: no connection to tend.'; });
+        method: 'POST',
+        headers: authHeaders(),
+        body: JSON.stringify({ author: who, text: t }),
+      }).then(
+        function (r) {
+          btn.disabled = false;
+          if (r.status === 401 || r.status === 403) {
+            msg.textContent = 'The write key was not accepted.';
+            return;
+          }
+          if (!r.ok) {
+            msg.textContent = 'Not saved (HTTP ' + r.status + ').';
+            return;
+          }
+          text.value = '';
+          msg.textContent = 'Note added.';
+          return r.json().then(
+            function (j) {
+              if (j && j.id === p.id && Array.isArray(j.notes)) upsertPrompt(j, false);
+              else if (j && j.prompt && j.prompt.id === p.id) upsertPrompt(j.prompt, false);
+            },
+            function () {},
+          );
+        },
+        function () {
+          btn.disabled = false;
+          msg.textContent = 'Not sent: no connection to tend.';
+        },
+      );
     });
     root.appendChild(form);
     $('prompts').appendChild(root);
@@ -723,7 +976,10 @@
     sec.appendChild(el('h3', null, title));
     var ul = el(ordered ? 'ol' : 'ul');
     if (!items || !items.length) ul.appendChild(el('li', 'muted empty', 'nothing listed'));
-    else items.forEach(function (it) { ul.appendChild(el('li', null, typeof it === 'string' ? it : JSON.stringify(it))); });
+    else
+      items.forEach(function (it) {
+        ul.appendChild(el('li', null, typeof it === 'string' ? it : JSON.stringify(it)));
+      });
     sec.appendChild(ul);
     return sec;
   }
@@ -732,7 +988,9 @@
     clear(body);
     if (p.exercise) body.appendChild(el('div', 'exercise-mark', 'EXERCISE — a drill, not a real event'));
     body.appendChild(el('h2', 'prompt-headline', p.headline));
-    body.appendChild(el('p', 'muted prompt-meta', 'Opened ' + fmtClock(p.opened_at) + ' · updated ' + fmtClock(p.updated_at) + ' · version ' + (p.version | 0)));
+    body.appendChild(
+      el('p', 'muted prompt-meta', 'Opened ' + fmtClock(p.opened_at) + ' · updated ' + fmtClock(p.updated_at) + ' · version ' + (p.version | 0)),
+    );
 
     var sit = el('section', 'plist plist-situation');
     sit.dataset.list = 'situation';
@@ -760,9 +1018,11 @@
     res.dataset.list = 'reserves';
     res.appendChild(el('h3', null, 'Reserves'));
     var figs = el('div', 'figures');
-    [[fmtDays(r.water_days_current), 'days of water at current use'],
+    [
+      [fmtDays(r.water_days_current), 'days of water at current use'],
       [fmtDays(r.water_days_minimum), 'days of water at minimum use'],
-      [fmtDays(r.power_hours_left), 'hours of power']].forEach(function (f) {
+      [fmtDays(r.power_hours_left), 'hours of power'],
+    ].forEach(function (f) {
       var d = el('div', 'figure');
       d.appendChild(el('span', 'big', f[0]));
       d.appendChild(el('span', 'unit', f[1]));
@@ -822,7 +1082,8 @@
       setText('fed-state', err && err.status === 404 ? 'OFF' : 'NO DATA');
       $('fed-state').dataset.level = 'unknown';
       clear($('fed-body'));
-      var p = $('fed-empty'); p.hidden = false;
+      var p = $('fed-empty');
+      p.hidden = false;
       p.textContent = err && err.status === 404 ? 'This village is not in a federation link.' : 'Federation status not available.';
     });
   }
@@ -838,7 +1099,11 @@
     var list = Array.isArray(f.neighbours) ? f.neighbours : [];
     var p = $('fed-empty');
     p.hidden = list.length > 0;
-    p.textContent = off ? 'This village is not in a federation.' : f.connected ? 'No neighbour has reported yet.' : 'Not linked to the federation; no neighbour news.';
+    p.textContent = off
+      ? 'This village is not in a federation.'
+      : f.connected
+        ? 'No neighbour has reported yet.'
+        : 'Not linked to the federation; no neighbour news.';
     list.forEach(function (n) {
       var card = el('article', 'neighbour');
       card.dataset.village = str(n.village);
@@ -859,8 +1124,11 @@
       }
       card.appendChild(head);
       var figs = el('div', 'nb-figures');
-      [[fmtDays(n.water_days_current), 'days of water at current use'], [fmtDays(n.water_days_minimum), 'days of water at minimum use'],
-        [fmtDays(n.power_hours_left), 'hours of power']].forEach(function (x) {
+      [
+        [fmtDays(n.water_days_current), 'days of water at current use'],
+        [fmtDays(n.water_days_minimum), 'days of water at minimum use'],
+        [fmtDays(n.power_hours_left), 'hours of power'],
+      ].forEach(function (x) {
         var d = el('div', 'nb-figure');
         d.appendChild(el('span', 'nb-num', x[0]));
         d.appendChild(el('span', 'unit', x[1]));
@@ -883,31 +1151,62 @@
     var form = $('offer-form');
     form.hidden = !(own && own.configured);
     if (form.hidden) return;
-    setText('offer-now', own.withdrawn ? 'Now offering nothing.' :
-      own.offer ? 'Now offered: ' + own.offer + (own.offer_source === 'computed' ? ' (worked out from our reserves)' : own.offer_source === 'config' ? ' (from the config)' : '') : 'No offer published yet.');
+    setText(
+      'offer-now',
+      own.withdrawn
+        ? 'Now offering nothing.'
+        : own.offer
+          ? 'Now offered: ' +
+            own.offer +
+            (own.offer_source === 'computed' ? ' (worked out from our reserves)' : own.offer_source === 'config' ? ' (from the config)' : '')
+          : 'No offer published yet.',
+    );
   }
   function postOffer(body) {
-    if (!getToken()) { setText('offer-state', 'Changing the offer needs the village write key.'); return; }
+    if (!getToken()) {
+      setText('offer-state', 'Changing the offer needs the village write key.');
+      return;
+    }
     setText('offer-state', 'Sending…');
-    fetch('/api/federation/offer', { method: 'POST', headers: authHeaders(), body: JSON.stringify(body) }).then(function (r) {
-      if (r.status === 401 || r.status === 403) { setText('offer-state', 'The write key was not accepted.'); return; }
-      if (!r.ok) { setText('offer-state', 'Not saved (HTTP ' + r.status + ').'); return; }
-      setText('offer-state', 'Saved; neighbours hear it with the next update.');
-      $('offer-text').value = '';
-      return r.json().then(renderFederation, function () {});
-    }, function () { setText('offer-state', 'Not sent: no connection to tend.'); });
+    fetch('/api/federation/offer', { method: 'POST', headers: authHeaders(), body: JSON.stringify(body) }).then(
+      function (r) {
+        if (r.status === 401 || r.status === 403) {
+          setText('offer-state', 'The write key was not accepted.');
+          return;
+        }
+        if (!r.ok) {
+          setText('offer-state', 'Not saved (HTTP ' + r.status + ').');
+          return;
+        }
+        setText('offer-state', 'Saved; neighbours hear it with the next update.');
+        $('offer-text').value = '';
+        return r.json().then(renderFederation, function () {});
+      },
+      function () {
+        setText('offer-state', 'Not sent: no connection to tend.');
+      },
+    );
   }
   $('offer-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var t = $('offer-text').value.trim();
-    if (!t) { setText('offer-state', 'The offer is empty.'); return; }
+    if (!t) {
+      setText('offer-state', 'The offer is empty.');
+      return;
+    }
     postOffer({ offer: t });
   });
-  $('offer-auto').addEventListener('click', function () { postOffer({ offer: null }); });
-  $('offer-withdraw').addEventListener('click', function () { postOffer({ withdrawn: true }); });
+  $('offer-auto').addEventListener('click', function () {
+    postOffer({ offer: null });
+  });
+  $('offer-withdraw').addEventListener('click', function () {
+    postOffer({ withdrawn: true });
+  });
 
   // ---------- the page's own live link (SSE) ----------
-  var es = null, retryMs = 1000, retryTimer = null;
+  var es = null,
+    retryMs = 1000,
+    retryTimer = null;
   function setLink(s, detail) {
     if (state.link !== s) {
       // a short history of link changes (page console and tests can see a brief outage)
@@ -926,13 +1225,27 @@
       state.lastEvent = Date.now();
       if (state.link !== 'live') setLink('live');
       var data;
-      try { data = JSON.parse(ev.data); } catch (_e) { state.badEvents++; return; }
+      try {
+        data = JSON.parse(ev.data);
+      } catch (_e) {
+        state.badEvents++;
+        return;
+      }
       fn(data);
     });
   }
   function connect() {
-    if (retryTimer) { clearTimeout(retryTimer); retryTimer = null; }
-    if (es) { try { es.close(); } catch (_e) { /* ignore */ } }
+    if (retryTimer) {
+      clearTimeout(retryTimer);
+      retryTimer = null;
+    }
+    if (es) {
+      try {
+        es.close();
+      } catch (_e) {
+        /* ignore */
+      }
+    }
     if (state.link !== 'reconnecting') setLink('connecting');
     es = new EventSource('/api/stream');
     es.onopen = function () {
@@ -943,7 +1256,8 @@
     };
     es.onerror = function () {
       setLink('reconnecting');
-      if (es.readyState === 2) { // CLOSED: the browser gave up; retry ourselves, growing and capped
+      if (es.readyState === 2) {
+        // CLOSED: the browser gave up; retry ourselves, growing and capped
         retryTimer = setTimeout(connect, retryMs);
         retryMs = Math.min(retryMs * 2, 30000);
       }
@@ -951,9 +1265,12 @@
     onEvent('status', applyStatus);
     onEvent('alert', applyAlert);
     onEvent('assembly', function (p) {
-      if (Array.isArray(p)) applyPromptList(p); else upsertPrompt(p, false);
+      if (Array.isArray(p)) applyPromptList(p);
+      else upsertPrompt(p, false);
     });
-    es.onmessage = function () { state.lastEvent = Date.now(); };
+    es.onmessage = function () {
+      state.lastEvent = Date.now();
+    };
   }
 
   function renderPageAge() {
@@ -961,18 +1278,26 @@
     var old = state.statusReceived && state.link !== 'live' && Date.now() - state.statusReceived > PAGE_OLD_MS;
     document.body.classList.toggle('page-old', !!old);
     bar.hidden = !old;
-    if (old) bar.textContent = 'No live link to tend — the figures below are from ' + fmtClock(state.status && state.status.at) +
-      ' (' + fmtAgo(state.status && state.status.at) + ') and may be out of date.';
+    if (old)
+      bar.textContent =
+        'No live link to tend — the figures below are from ' +
+        fmtClock(state.status && state.status.at) +
+        ' (' +
+        fmtAgo(state.status && state.status.at) +
+        ') and may be out of date.';
     if (state.status) setText('updated', 'as of ' + fmtClock(state.status.at));
   }
 
   // ---------- the 1-second tick: keep every "… ago" current ----------
   function tick() {
-    var nodes = document.querySelectorAll('[data-seen]'), i, n;
+    var nodes = document.querySelectorAll('[data-seen]'),
+      i,
+      n;
     for (i = 0; i < nodes.length; i++) {
       n = nodes[i];
       if (n.dataset.staleLabel === '1') n.textContent = staleText(n.dataset.seen, n.dataset.offline === '1');
-      else if (n.dataset.staleLabel === '') continue; // hidden label
+      else if (n.dataset.staleLabel === '')
+        continue; // hidden label
       else n.textContent = (n.dataset.prefix || '') + fmtAgo(n.dataset.seen);
     }
     renderPageAge();
@@ -993,22 +1318,43 @@
   var drillArmed = 0;
   $('drill-button').addEventListener('click', function () {
     var btn = $('drill-button');
-    if (!getToken()) { setText('drill-state', 'Starting a drill needs the village write key.'); return; }
+    if (!getToken()) {
+      setText('drill-state', 'Starting a drill needs the village write key.');
+      return;
+    }
     if (!drillArmed || Date.now() - drillArmed > 6000) {
       drillArmed = Date.now();
       btn.textContent = 'Start the storm exercise now? Tap again to confirm';
-      setTimeout(function () { if (drillArmed && Date.now() - drillArmed >= 6000) { drillArmed = 0; btn.textContent = 'Start a storm exercise'; } }, 6100);
+      setTimeout(function () {
+        if (drillArmed && Date.now() - drillArmed >= 6000) {
+          drillArmed = 0;
+          btn.textContent = 'Start a storm exercise';
+        }
+      }, 6100);
       return;
     }
     drillArmed = 0;
     btn.textContent = 'Start a storm exercise';
     btn.disabled = true;
-    fetch('/api/drill', { method: 'POST', headers: authHeaders(), body: '{}' }).then(function (r) {
-      btn.disabled = false;
-      setText('drill-state', r.ok ? 'Storm exercise started; its prompt is marked EXERCISE.' :
-        r.status === 401 || r.status === 403 ? 'The write key was not accepted.' :
-        r.status === 409 ? 'An exercise is already running.' : 'Not started (HTTP ' + r.status + ').');
-    }, function () { btn.disabled = false; setText('drill-state', 'Not sent: no connection to tend.'); });
+    fetch('/api/drill', { method: 'POST', headers: authHeaders(), body: '{}' }).then(
+      function (r) {
+        btn.disabled = false;
+        setText(
+          'drill-state',
+          r.ok
+            ? 'Storm exercise started; its prompt is marked EXERCISE.'
+            : r.status === 401 || r.status === 403
+              ? 'The write key was not accepted.'
+              : r.status === 409
+                ? 'An exercise is already running.'
+                : 'Not started (HTTP ' + r.status + ').',
+        );
+      },
+      function () {
+        btn.disabled = false;
+        setText('drill-state', 'Not sent: no connection to tend.');
+      },
+    );
   });
 
   // ---------- start ----------
@@ -1018,11 +1364,15 @@
   // prompts already open when the page loads get a banner, and a chime once someone taps
   setTimeout(function () {
     state.booted = true;
-    var open = Object.keys(state.prompts).filter(function (id) { return state.prompts[id].status === 'open'; });
+    var open = Object.keys(state.prompts).filter(function (id) {
+      return state.prompts[id].status === 'open';
+    });
     if (open.length) chime(state.prompts[open[0]].exercise ? 'exercise' : 'prompt');
   }, 1500);
   setInterval(tick, 1000);
   setInterval(refreshSensors, SENSORS_REFRESH_MS);
   setInterval(refreshFederation, FEDERATION_REFRESH_MS);
-  setInterval(function () { Object.keys(state.history).forEach(loadHistory); }, 60000);
+  setInterval(function () {
+    Object.keys(state.history).forEach(loadHistory);
+  }, 60000);
 })();

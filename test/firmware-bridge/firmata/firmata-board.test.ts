@@ -20,7 +20,10 @@ afterAll(async () => {
 const board = (path: string): DeviceConfig => ({ id: 'pump-uno', transport: 'firmata', serial: { path }, interval_s: 1 });
 const sensors: SensorConfig[] = [
   {
-    id: 'well', device: 'pump-uno', kind: 'tank_pressure', firmata: { pin: 'A0', scale: [0.5, 4.5, 0, 50] },
+    id: 'well',
+    device: 'pump-uno',
+    kind: 'tank_pressure',
+    firmata: { pin: 'A0', scale: [0.5, 4.5, 0, 50] },
     tank: { shape: 'vertical_cylinder', diameter_mm: 1000, height_mm: 3000 },
   },
   { id: 'shed-door', device: 'pump-uno', kind: 'door_open', firmata: { pin: 7 } },
@@ -104,10 +107,18 @@ describe('startFirmataBoard over a pty', () => {
     const pair = await trackedPtyPair(cleanups);
     const sink = recordingSink();
     const h = startFirmataBoard({
-      device: board(pair.dev), sensors, sink, clock: systemClock, nudge_ms: 50, ready_timeout_ms: 400, backoff: { first_ms: 50, max_ms: 100 },
+      device: board(pair.dev),
+      sensors,
+      sink,
+      clock: systemClock,
+      nudge_ms: 50,
+      ready_timeout_ms: 400,
+      backoff: { first_ms: 50, max_ms: 100 },
     });
     cleanups.push(() => h.stop());
-    await waitFor(() => /Firmata handshake/.test(h.link().last_error ?? ''), 15_000, 'handshake error').catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(h.link())}`); });
+    await waitFor(() => /Firmata handshake/.test(h.link().last_error ?? ''), 15_000, 'handshake error').catch((e) => {
+      throw new Error(`${e.message}: ${JSON.stringify(h.link())}`);
+    });
     expect(['reconnecting', 'error']).toContain(h.link().state);
     expect(sink.readings).toHaveLength(0);
   }, 30_000);

@@ -101,23 +101,33 @@ describe('tank-node on simavr, through the village', () => {
       version: 1,
       village: { id: 'hilton', name: 'Hilton', population: 180 },
       devices: [{ id: 'hil-node', transport: 'serial', serial: { path: board.path }, interval_s: 1 }],
-      sensors: [{
-        id: 'cistern', name: 'Cistern', device: 'hil-node', metric: 'pressure_kpa', kind: 'tank_pressure',
-        tank: { shape: 'vertical_cylinder', diameter_mm: 2000, height_mm: 3000 },
-      }],
+      sensors: [
+        {
+          id: 'cistern',
+          name: 'Cistern',
+          device: 'hil-node',
+          metric: 'pressure_kpa',
+          kind: 'tank_pressure',
+          tank: { shape: 'vertical_cylinder', diameter_mm: 2000, height_mm: 3000 },
+        },
+      ],
     });
     const village = await startTestVillage({ config });
     cleanups.push(() => village.cleanup());
 
     // 2.1 V → 20 kPa → 20 × 101.97 = 2039 mm of water over the transducer
     const expectMm = kpa(2100) * 101.97;
-    const tank = await waitFor(async () => {
-      const st = await getJson(`${village.webUrl}/api/status`);
-      const t = st.water.tanks.find((x: { id: string }) => x.id === 'cistern');
-      return t && t.level_mm !== null && !t.stale ? t : null;
-    }, 30_000, 'cistern on /api/status');
+    const tank = await waitFor(
+      async () => {
+        const st = await getJson(`${village.webUrl}/api/status`);
+        const t = st.water.tanks.find((x: { id: string }) => x.id === 'cistern');
+        return t && t.level_mm !== null && !t.stale ? t : null;
+      },
+      30_000,
+      'cistern on /api/status',
+    );
     expect(Math.abs(tank.level_mm - expectMm)).toBeLessThan(15); // ±1 ADC step ≈ 6 mm
-    const litres = Math.PI * 1000 * 1000 * tank.level_mm / 1e6;
+    const litres = (Math.PI * 1000 * 1000 * tank.level_mm) / 1e6;
     expect(tank.liters).toBeCloseTo(litres, -1);
 
     const sensors = await getJson(`${village.webUrl}/api/sensors`);
@@ -127,29 +137,42 @@ describe('tank-node on simavr, through the village', () => {
 
     // the water rises
     board.command('adc0 2700'); // 27.5 kPa, 2804 mm: below the 3 m top, where levels clamp
-    await waitFor(async () => {
-      const st = await getJson(`${village.webUrl}/api/status`);
-      const t = st.water.tanks.find((x: { id: string }) => x.id === 'cistern');
-      return t && Math.abs(t.level_mm - kpa(2700) * 101.97) < 15;
-    }, 30_000, 'higher level on /api/status');
+    await waitFor(
+      async () => {
+        const st = await getJson(`${village.webUrl}/api/status`);
+        const t = st.water.tanks.find((x: { id: string }) => x.id === 'cistern');
+        return t && Math.abs(t.level_mm - kpa(2700) * 101.97) < 15;
+      },
+      30_000,
+      'higher level on /api/status',
+    );
 
     // board unplugged (the harness exits, its pty disappears): the tank goes stale, not wrong
     await board.stop();
-    await waitFor(async () => {
-      const st = await getJson(`${village.webUrl}/api/status`);
-      return st.water.tanks.find((x: { id: string }) => x.id === 'cistern')?.stale === true;
-    }, 30_000, 'stale after unplug');
+    await waitFor(
+      async () => {
+        const st = await getJson(`${village.webUrl}/api/status`);
+        return st.water.tanks.find((x: { id: string }) => x.id === 'cistern')?.stale === true;
+      },
+      30_000,
+      'stale after unplug',
+    );
     // plugged back in: readings resume without restarting tend
     board = await startSimBoard(harness, hex.pressure, join(tmp.dir, 'tty-v'), ['--adc0', '1300']);
     cleanups.push(() => board.stop());
-    await waitFor(async () => {
+    await waitFor(
+      async () => {
+        const st = await getJson(`${village.webUrl}/api/status`);
+        const t = st.water.tanks.find((x: { id: string }) => x.id === 'cistern');
+        return t && !t.stale && Math.abs(t.level_mm - kpa(1300) * 101.97) < 15;
+      },
+      60_000,
+      'fresh level after replug',
+    ).catch(async (err: Error) => {
       const st = await getJson(`${village.webUrl}/api/status`);
-      const t = st.water.tanks.find((x: { id: string }) => x.id === 'cistern');
-      return t && !t.stale && Math.abs(t.level_mm - kpa(1300) * 101.97) < 15;
-    }, 60_000, 'fresh level after replug').catch(async (err: Error) => {
-      const st = await getJson(`${village.webUrl}/api/status`);
-      throw new Error(`${err.message}; link ${JSON.stringify(village.links())}; tank ${JSON.stringify(st.water.tanks)}; harness: ${board.stderr()}; log: ${village.logs.slice(-15).join(' | ')}`);
+      throw new Error(
+        `${err.message}; link ${JSON.stringify(village.links())}; tank ${JSON.stringify(st.water.tanks)}; harness: ${board.stderr()}; log: ${village.logs.slice(-15).join(' | ')}`,
+      );
     });
   }, 120_000);
 });
-

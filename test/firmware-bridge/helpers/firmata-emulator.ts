@@ -31,7 +31,14 @@ export interface FirmataEmulator {
   /** set a digital input pin's level */
   setDigital(pin: number, level: 0 | 1): void;
   /** bytes of commands received, by kind, to check what the host asked */
-  seen: { versionQueries: number; firmwareQueries: number; capabilityQueries: number; mappingQueries: number; analogReports: Set<number>; digitalReports: Set<number> };
+  seen: {
+    versionQueries: number;
+    firmwareQueries: number;
+    capabilityQueries: number;
+    mappingQueries: number;
+    analogReports: Set<number>;
+    digitalReports: Set<number>;
+  };
   close(): Promise<void>;
 }
 
@@ -44,7 +51,12 @@ export async function startFirmataEmulator(path: string, opts: { announce?: bool
   const reportingPorts = new Set<number>();
   let samplingMs = 19;
   const seen: FirmataEmulator['seen'] = {
-    versionQueries: 0, firmwareQueries: 0, capabilityQueries: 0, mappingQueries: 0, analogReports: new Set(), digitalReports: new Set(),
+    versionQueries: 0,
+    firmwareQueries: 0,
+    capabilityQueries: 0,
+    mappingQueries: 0,
+    analogReports: new Set(),
+    digitalReports: new Set(),
   };
   const send = (bytes: number[]) => {
     if (port.isOpen) port.write(Buffer.from(bytes));
@@ -94,7 +106,7 @@ export async function startFirmataEmulator(path: string, opts: { announce?: bool
         out.push(END_SYSEX);
         send(out);
       } else if (sub === SAMPLING_INTERVAL) {
-        samplingMs = Math.max(10, (msg[2]! | (msg[3]! << 7)) || 19);
+        samplingMs = Math.max(10, msg[2]! | (msg[3]! << 7) || 19);
         restartSampling();
       }
     } else if ((cmd & 0xf0) === REPORT_ANALOG) {

@@ -10,7 +10,10 @@ export const ROOT = resolve(import.meta.dirname, '../../..');
 export const FIRMWARE_DIR = join(ROOT, 'firmware-bridge/firmware/tank-node');
 const HARNESS_SRC = join(ROOT, 'test/firmware-bridge/firmware/tank-hil.c');
 
-export async function buildFirmware(buildDir: string, vars: Record<string, string | number> = {}): Promise<{ pressure: string; ultrasonic: string; output: string }> {
+export async function buildFirmware(
+  buildDir: string,
+  vars: Record<string, string | number> = {},
+): Promise<{ pressure: string; ultrasonic: string; output: string }> {
   const args = ['-C', FIRMWARE_DIR, `BUILD=${buildDir}`, ...Object.entries(vars).map(([k, v]) => `${k}=${v}`)];
   const { stdout, stderr } = await run('make', args, { timeout: 120_000 });
   return { pressure: join(buildDir, 'tank-node-pressure.hex'), ultrasonic: join(buildDir, 'tank-node-ultrasonic.hex'), output: stdout + stderr };
@@ -42,11 +45,20 @@ export async function startSimBoard(harness: string, hex: string, link: string, 
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   child.stdin!.on('error', () => undefined);
-  const exited = new Promise<void>((r) => child.once('exit', () => { running.delete(child); r(); }));
-  await waitFor(() => {
-    if (child.exitCode !== null) throw new Error(`tank-hil exited: ${err}`);
-    return /^pty /m.test(out);
-  }, 10_000, 'tank-hil pty');
+  const exited = new Promise<void>((r) =>
+    child.once('exit', () => {
+      running.delete(child);
+      r();
+    }),
+  );
+  await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`tank-hil exited: ${err}`);
+      return /^pty /m.test(out);
+    },
+    10_000,
+    'tank-hil pty',
+  );
   return {
     path: link,
     command(line) {

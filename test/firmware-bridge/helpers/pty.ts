@@ -22,7 +22,12 @@ export async function ptyPair(dir: string, name = 'tty'): Promise<PtyPair> {
   running.add(child);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { running.delete(child); resolve(); }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      running.delete(child);
+      resolve();
+    }),
+  );
   await waitFor(() => /starting data transfer loop/.test(stderr) && existsSync(dev) && existsSync(sim), 10_000, `socat pty pair (${stderr})`);
   return {
     dev,

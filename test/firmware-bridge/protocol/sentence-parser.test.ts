@@ -37,7 +37,10 @@ function randomSplit(buf: Buffer, rnd: () => number): Buffer[] {
 function parseAllSplits(input: Buffer | string, device?: string): Outcome {
   const buf = typeof input === 'string' ? Buffer.from(input, 'latin1') : input;
   const whole = run([buf], device);
-  const bytewise = run([...buf].map((b) => Buffer.from([b])), device);
+  const bytewise = run(
+    [...buf].map((b) => Buffer.from([b])),
+    device,
+  );
   expect(bytewise, 'byte-at-a-time').toEqual(whole);
   for (let seed = 1; seed <= 40; seed++) {
     const got = run(randomSplit(buf, prng(seed)), device);
@@ -46,8 +49,7 @@ function parseAllSplits(input: Buffer | string, device?: string): Outcome {
   return whole;
 }
 
-const good = (seq: number, metrics: Record<string, number> = { distance_mm: 800 + seq }, device = 'shed-uno') =>
-  encodeSentence({ device, seq, metrics });
+const good = (seq: number, metrics: Record<string, number> = { distance_mm: 800 + seq }, device = 'shed-uno') => encodeSentence({ device, seq, metrics });
 
 function withChecksumOf(body: string): string {
   let cs = 0;
@@ -62,7 +64,14 @@ describe('SentenceParser', () => {
     expect(out.sentences).toEqual([
       { device: 'shed-uno', seq: 1, metrics: [['distance_mm', 801]] },
       { device: 'shed-uno', seq: 2, metrics: [['distance_mm', 802]] },
-      { device: 'shed-uno', seq: 3, metrics: [['distance_mm', 812], ['fault', 0]] },
+      {
+        device: 'shed-uno',
+        seq: 3,
+        metrics: [
+          ['distance_mm', 812],
+          ['fault', 0],
+        ],
+      },
     ]);
     expect(out.rejects).toEqual([]);
   });

@@ -3,9 +3,7 @@ import { checksum, decodeBody, decodeSentence, decodeSentenceBytes, encodeSenten
 
 describe('$TEND sentence', () => {
   it('checksums the bytes between $ and * with XOR (NMEA rule)', () => {
-    expect(checksum('TEND,shed-uno,7,distance_mm=812')).toBe(
-      [...Buffer.from('TEND,shed-uno,7,distance_mm=812')].reduce((a, b) => a ^ b, 0),
-    );
+    expect(checksum('TEND,shed-uno,7,distance_mm=812')).toBe([...Buffer.from('TEND,shed-uno,7,distance_mm=812')].reduce((a, b) => a ^ b, 0));
     expect(checksum('A')).toBe(0x41);
     expect(checksum('AA')).toBe(0);
   });
@@ -17,7 +15,12 @@ describe('$TEND sentence', () => {
   });
 
   it('round-trips several metrics, negative and fractional values', () => {
-    const metrics: [string, number][] = [['temp_c', -3.25], ['pressure_kpa', 12.5], ['fault', 0], ['big', 1e21]];
+    const metrics: [string, number][] = [
+      ['temp_c', -3.25],
+      ['pressure_kpa', 12.5],
+      ['fault', 0],
+      ['big', 1e21],
+    ];
     const r = decodeSentence(encodeSentence({ device: 'cold-1', seq: 4294967295, metrics }));
     expect(r).toEqual({ ok: true, sentence: { device: 'cold-1', seq: 4294967295, metrics } });
   });

@@ -12,7 +12,10 @@ import { killAllPtys, ptyPair, trackedPtyPair, trackedSim, writeSim, type Cleanu
 import { recordingSink } from '../helpers/sink.ts';
 
 const serialDevice = (path: string, interval_s = 5, id = 'shed-uno'): DeviceConfig => ({
-  id, transport: 'serial', serial: { path, baud: 115200 }, interval_s,
+  id,
+  transport: 'serial',
+  serial: { path, baud: 115200 },
+  interval_s,
 });
 
 const cleanups: Cleanups = [];
@@ -113,9 +116,14 @@ describe('startSerialDevice over a socat pty', () => {
 
   it('keeps retrying a port that is not there, reporting error once the delay is at its cap', async () => {
     const sink = recordingSink();
-    const h = track(startSerialDevice({
-      device: serialDevice('/nonexistent/ttyUSB9'), sink, clock: systemClock, backoff: { first_ms: 10, max_ms: 40 },
-    }));
+    const h = track(
+      startSerialDevice({
+        device: serialDevice('/nonexistent/ttyUSB9'),
+        sink,
+        clock: systemClock,
+        backoff: { first_ms: 10, max_ms: 40 },
+      }),
+    );
     await waitFor(() => h.link().state === 'error', 10_000, 'error state');
     expect(h.link().last_error).toMatch(/ENOENT|No such file|cannot open/i);
     expect(sink.readings).toHaveLength(0);

@@ -61,7 +61,18 @@ export function harness(alerts?: ConfigInput['alerts'], opts: { dir?: string; cl
     startDrill: (o) => assembly.startDrill(o),
   };
   const h: Harness = {
-    clock, world, storage, events, book, assembly, alerting, alerts: [], incidents: [], prompts: [], promptStatus: [], offers,
+    clock,
+    world,
+    storage,
+    events,
+    book,
+    assembly,
+    alerting,
+    alerts: [],
+    incidents: [],
+    prompts: [],
+    promptStatus: [],
+    offers,
     step(ms, change) {
       clock.advance(ms);
       change?.(world);
@@ -84,7 +95,10 @@ export function harness(alerts?: ConfigInput['alerts'], opts: { dir?: string; cl
   };
   events.on('alert', (a) => h.alerts.push(a));
   events.on('incident', (i) => h.incidents.push(i));
-  events.on('assembly', (p) => { h.prompts.push(p); h.promptStatus.push(world.status()); });
+  events.on('assembly', (p) => {
+    h.prompts.push(p);
+    h.promptStatus.push(world.status());
+  });
   book.start();
   assembly.start();
   return h;

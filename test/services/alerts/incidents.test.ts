@@ -16,14 +16,22 @@ afterEach(() => {
 /** storm first, then a leak on the north tank: the founding scenario in miniature */
 function stormWithLeak(h: Harness): void {
   h.run(30 * MIN, 5 * MIN);
-  h.run(30 * MIN, 5 * MIN, (w) => { w.tendency = -6.5; w.gust = 26; w.pressure = 995; });
-  h.run(60 * MIN, 5 * MIN, (w) => { w.liters.north = Math.max(0, w.liters.north! - (4000 * 5) / 60); });
+  h.run(30 * MIN, 5 * MIN, (w) => {
+    w.tendency = -6.5;
+    w.gust = 26;
+    w.pressure = 995;
+  });
+  h.run(60 * MIN, 5 * MIN, (w) => {
+    w.liters.north = Math.max(0, w.liters.north! - (4000 * 5) / 60);
+  });
 }
 
 describe('incidents', () => {
   it('a storm alone is an incident but not a crisis; no prompt', () => {
     const h = harness();
-    h.run(HOUR, 5 * MIN, (w) => { w.tendency = -4; });
+    h.run(HOUR, 5 * MIN, (w) => {
+      w.tendency = -4;
+    });
     expect(h.incidents.at(-1)).toMatchObject({ crisis: false, domains: ['weather'], prompt_id: null });
     expect(h.alerting.prompts()).toEqual([]);
   });
@@ -49,11 +57,17 @@ describe('incidents', () => {
     // the reserve figures are the status's own numbers at the moment the prompt was issued
     h.prompts.forEach((x, i) => {
       const st = h.promptStatus[i]!;
-      expect(x.reserves).toMatchObject({ water_days_current: st.water.days_left_current, water_days_minimum: st.water.days_left_minimum, power_hours_left: st.power.hours_left });
+      expect(x.reserves).toMatchObject({
+        water_days_current: st.water.days_left_current,
+        water_days_minimum: st.water.days_left_minimum,
+        power_hours_left: st.power.hours_left,
+      });
     });
 
     // power starts swinging: the same prompt, version 2
-    h.run(20 * MIN, MIN, (w, e) => { w.voltage = (e / MIN) % 2 ? 44 : 53; });
+    h.run(20 * MIN, MIN, (w, e) => {
+      w.voltage = (e / MIN) % 2 ? 44 : 53;
+    });
     const after = h.alerting.prompts();
     expect(after).toHaveLength(1);
     expect(after[0]).toMatchObject({ id: p.id, version: 2 });
@@ -63,12 +77,18 @@ describe('incidents', () => {
 
     // neighbours offer help: another update
     h.offers.push({ village: 'birchmoor', offer: 'a repair crew and 2,000 L of water', heard_at: new Date(h.clock.now()).toISOString() });
-    h.step(MIN, (w) => { w.voltage = 44; });
+    h.step(MIN, (w) => {
+      w.voltage = 44;
+    });
     expect(h.alerting.prompt(p.id)).toMatchObject({ version: 3, neighbours: [{ village: 'birchmoor' }] });
     expect(h.alerting.prompt(p.id)!.questions.some((q) => /Neighbouring villages offer help/.test(q))).toBe(true);
 
     // repairs: everything calm; after the quiet time the incident closes and the prompt with it
-    h.run(5 * HOUR, 5 * MIN, (w) => { w.voltage = 50; w.tendency = 0.5; w.gust = 6; });
+    h.run(5 * HOUR, 5 * MIN, (w) => {
+      w.voltage = 50;
+      w.tendency = 0.5;
+      w.gust = 6;
+    });
     expect(h.alerting.alerts()).toEqual([]);
     expect(h.alerting.prompts()).toEqual([]);
     const closed = h.alerting.prompt(p.id)!;
@@ -82,17 +102,27 @@ describe('incidents', () => {
 
   it('alerts far apart in time form separate incidents', () => {
     const h = harness({ incident_close_s: 600 });
-    h.run(20 * MIN, MIN, (w) => { w.soc = 30; });
-    h.run(40 * MIN, MIN, (w) => { w.soc = 70; });
+    h.run(20 * MIN, MIN, (w) => {
+      w.soc = 30;
+    });
+    h.run(40 * MIN, MIN, (w) => {
+      w.soc = 70;
+    });
     h.run(5 * HOUR, 10 * MIN);
-    h.run(20 * MIN, MIN, (w) => { w.fridge = 9; });
+    h.run(20 * MIN, MIN, (w) => {
+      w.fridge = 9;
+    });
     expect(new Set(h.incidents.map((i) => i.id)).size).toBe(2);
   });
 
   it('alerts that start close together join the open incident', () => {
     const h = harness();
-    h.run(20 * MIN, MIN, (w) => { w.soc = 30; });
-    h.run(20 * MIN, MIN, (w) => { w.fridge = 9; });
+    h.run(20 * MIN, MIN, (w) => {
+      w.soc = 30;
+    });
+    h.run(20 * MIN, MIN, (w) => {
+      w.fridge = 9;
+    });
     const ids = new Set(h.incidents.map((i) => i.id));
     expect(ids.size).toBe(1);
     // two reserve domains degrading together make it a crisis
@@ -102,8 +132,19 @@ describe('incidents', () => {
 
   it('crisis rule: critical alone, two domains, or storm with damage', () => {
     const a = (rule: string, domain: Alert['domain'], severity: Alert['severity'] = 'warning'): Alert => ({
-      id: rule, rule, subject: 's', domain, severity, state: 'firing', title: '', detail: '', value: null,
-      started_at: '', fired_at: '', resolved_at: null, incident_id: null,
+      id: rule,
+      rule,
+      subject: 's',
+      domain,
+      severity,
+      state: 'firing',
+      title: '',
+      detail: '',
+      value: null,
+      started_at: '',
+      fired_at: '',
+      resolved_at: null,
+      incident_id: null,
     });
     expect(isCrisis([a('battery_low', 'power', 'critical')])).toBe(true);
     expect(isCrisis([a('storm', 'weather')])).toBe(false);
@@ -127,7 +168,10 @@ describe('notes', () => {
     expect(() => h.alerting.addNote(id, { author: '', text: 'b' })).toThrow(/author/);
     expect(() => h.alerting.addNote(id, { author: 'a', text: 'x'.repeat(1001) })).toThrow(/too long \(1001 characters, at most 1000\)/);
     expect(() => h.alerting.addNote(id, null as never)).toThrow(NoteError);
-    h.run(6 * HOUR, 10 * MIN, (w) => { w.tendency = 0; w.gust = 4; });
+    h.run(6 * HOUR, 10 * MIN, (w) => {
+      w.tendency = 0;
+      w.gust = 4;
+    });
     expect(h.alerting.prompt(id)!.status).toBe('closed');
     try {
       h.alerting.addNote(id, { author: 'a', text: 'b' });
@@ -155,12 +199,16 @@ describe('restart', () => {
     expect(h2.alerting.prompt(prompt.id)).toEqual(promptBefore);
     expect(h2.alerting.prompts()[0]!.notes).toMatchObject([{ author: 'Jonas' }]);
     // the world goes on as before: nothing is re-announced
-    h2.run(10 * MIN, 5 * MIN, (w) => { w.liters.north = Math.max(0, w.liters.north! - (4000 * 5) / 60); });
+    h2.run(10 * MIN, 5 * MIN, (w) => {
+      w.liters.north = Math.max(0, w.liters.north! - (4000 * 5) / 60);
+    });
     expect(h2.alerts).toEqual([]);
     expect(h2.incidents).toEqual([]);
     expect(h2.prompts).toEqual([]);
     // and a new change after the restart updates the same prompt
-    h2.run(20 * MIN, MIN, (w, e) => { w.voltage = (e / MIN) % 2 ? 44 : 53; });
+    h2.run(20 * MIN, MIN, (w, e) => {
+      w.voltage = (e / MIN) % 2 ? 44 : 53;
+    });
     expect(h2.prompts.at(-1)).toMatchObject({ id: prompt.id, version: prompt.version + 1 });
     expect(h2.prompts.at(-1)!.notes).toHaveLength(1);
     expect(h2.alerts.every((a) => !alertsBefore.some((b) => b.id === a.id) || a.state !== 'pending')).toBe(true);

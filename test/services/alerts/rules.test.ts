@@ -21,10 +21,14 @@ describe('leveled (hysteresis)', () => {
 describe('water_low', () => {
   it('alerts() shows the latest figures while the severity holds, and a list read earlier stays as it was', () => {
     const h = harness({ rules: noDays });
-    h.step(MIN, (w) => { w.liters = { north: 7000, school: 7000 }; }); // 35%
+    h.step(MIN, (w) => {
+      w.liters = { north: 7000, school: 7000 };
+    }); // 35%
     const first = h.alerting.alerts();
     expect(h.alerting.alerts()).toEqual(first);
-    h.step(MIN, (w) => { w.liters = { north: 6000, school: 6000 }; }); // 30%, still watch: no alert event
+    h.step(MIN, (w) => {
+      w.liters = { north: 6000, school: 6000 };
+    }); // 30%, still watch: no alert event
     const now = h.alerting.alerts();
     expect(now).toMatchObject([{ rule: 'water_low', severity: 'watch', value: 30 }]);
     expect(now[0]!.title).toMatch(/30% full/);
@@ -33,7 +37,9 @@ describe('water_low', () => {
 
   it('goes pending, fires after its hold, and resolves after the clear hold', () => {
     const h = harness({ rules: noDays });
-    h.step(MIN, (w) => { w.liters = { north: 7000, school: 7000 }; }); // 35%
+    h.step(MIN, (w) => {
+      w.liters = { north: 7000, school: 7000 };
+    }); // 35%
     expect(h.alerting.alerts()).toMatchObject([{ rule: 'water_low', state: 'pending', severity: 'watch' }]);
     h.run(4 * MIN, MIN);
     expect(h.alerting.alerts()[0]!.state).toBe('pending');
@@ -42,11 +48,15 @@ describe('water_low', () => {
     expect(a.state).toBe('firing');
     expect(a.title).toMatch(/35% full/);
     // escalates to critical below 10%
-    h.run(10 * MIN, MIN, (w) => { w.liters = { north: 1500, school: 1500 }; });
+    h.run(10 * MIN, MIN, (w) => {
+      w.liters = { north: 1500, school: 1500 };
+    });
     expect(h.alerting.alerts()[0]!.severity).toBe('critical');
     // refilled: stays until 15 min of calm, then resolved
     const water = () => h.alerting.alerts().filter((x) => x.rule === 'water_low');
-    h.run(10 * MIN, MIN, (w) => { w.liters = { north: 15000, school: 15000 }; });
+    h.run(10 * MIN, MIN, (w) => {
+      w.liters = { north: 15000, school: 15000 };
+    });
     expect(water()).toHaveLength(1);
     h.run(6 * MIN, MIN);
     expect(water()).toHaveLength(0);
@@ -78,7 +88,9 @@ describe('water_low', () => {
   it('uses days left at minimum use (Sphere 15 L a person a day)', () => {
     const h = harness();
     // 180 people × 15 L = 2,700 L a day; 7,000 L is 2.6 days: warning, though 17.5% full is warning too
-    h.run(10 * MIN, MIN, (w) => { w.liters = { north: 9000, school: 9000 }; }); // 45%, 6.7 days
+    h.run(10 * MIN, MIN, (w) => {
+      w.liters = { north: 9000, school: 9000 };
+    }); // 45%, 6.7 days
     expect(h.alerting.alerts()).toMatchObject([{ rule: 'water_low', severity: 'watch', state: 'firing' }]);
   });
 });
@@ -109,9 +121,13 @@ describe('tank_drop', () => {
     const h = harness();
     simulateDays(h, 2);
     // day 3, 10:00: 3,500 L an hour for 90 minutes (more than 4 × the 600 L/h morning peak)
-    h.run(10 * HOUR, 5 * MIN, (w) => { w.liters.north = w.liters.north! - (120 * 5) / 60; });
+    h.run(10 * HOUR, 5 * MIN, (w) => {
+      w.liters.north = w.liters.north! - (120 * 5) / 60;
+    });
     expect(h.ids('tank_drop')).toEqual([]);
-    h.run(90 * MIN, 5 * MIN, (w) => { w.liters.north = Math.max(0, w.liters.north! - (3500 * 5) / 60); });
+    h.run(90 * MIN, 5 * MIN, (w) => {
+      w.liters.north = Math.max(0, w.liters.north! - (3500 * 5) / 60);
+    });
     const a = h.alerting.alerts().find((x) => x.rule === 'tank_drop');
     expect(a).toMatchObject({ subject: 'north', state: 'firing', domain: 'water' });
     expect(a!.title).toMatch(/North tank is losing water fast/);
@@ -126,7 +142,9 @@ describe('tank_drop', () => {
     const h = harness();
     h.run(HOUR, 5 * MIN);
     h.world.offline.add('tank-north');
-    h.run(HOUR, 5 * MIN, (w) => { w.liters.north = 0; });
+    h.run(HOUR, 5 * MIN, (w) => {
+      w.liters.north = 0;
+    });
     expect(h.ids('tank_drop')).toEqual([]);
     expect(h.ids('water_low')).toEqual([]);
     expect(h.ids('sensor_offline')).toEqual(['sensor_offline:tank-north:1']);
@@ -136,13 +154,21 @@ describe('tank_drop', () => {
 describe('battery_low', () => {
   it('fires, escalates, holds through a wobble, and resolves', () => {
     const h = harness();
-    h.run(10 * MIN, MIN, (w) => { w.soc = 30; });
+    h.run(10 * MIN, MIN, (w) => {
+      w.soc = 30;
+    });
     expect(h.alerting.alerts()).toMatchObject([{ rule: 'battery_low', severity: 'watch', state: 'firing' }]);
-    h.run(10 * MIN, MIN, (w) => { w.soc = 8; });
+    h.run(10 * MIN, MIN, (w) => {
+      w.soc = 8;
+    });
     expect(h.alerting.alerts()[0]!.severity).toBe('critical');
-    h.run(HOUR, MIN, (w, e) => { w.soc = (e / MIN) % 2 ? 34 : 37; }); // wobbling around 35 %
+    h.run(HOUR, MIN, (w, e) => {
+      w.soc = (e / MIN) % 2 ? 34 : 37;
+    }); // wobbling around 35 %
     expect(h.alerting.alerts()).toHaveLength(1);
-    h.run(20 * MIN, MIN, (w) => { w.soc = 60; });
+    h.run(20 * MIN, MIN, (w) => {
+      w.soc = 60;
+    });
     expect(h.alerting.alerts()).toHaveLength(0);
     expect(h.ids('battery_low')).toHaveLength(1);
   });
@@ -153,20 +179,29 @@ describe('power_unstable', () => {
     const h = harness();
     h.run(HOUR, MIN);
     expect(h.ids('power_unstable')).toEqual([]);
-    h.run(10 * MIN, MIN, (w, e) => { w.voltage = (e / MIN) % 2 ? 44 : 53; });
+    h.run(10 * MIN, MIN, (w, e) => {
+      w.voltage = (e / MIN) % 2 ? 44 : 53;
+    });
     expect(h.alerting.alerts().find((a) => a.rule === 'power_unstable')).toMatchObject({ state: 'firing', severity: 'warning' });
-    h.run(HOUR, MIN, (w) => { w.voltage = 50; });
+    h.run(HOUR, MIN, (w) => {
+      w.voltage = 50;
+    });
     expect(h.alerting.alerts().find((a) => a.rule === 'power_unstable')).toBeUndefined();
 
     const h2 = harness();
-    h2.run(30 * MIN, MIN, (w, e) => { w.load = (e / MIN) % 5 === 0 ? 400 : 2000; });
+    h2.run(30 * MIN, MIN, (w, e) => {
+      w.load = (e / MIN) % 5 === 0 ? 400 : 2000;
+    });
     const a = h2.alerting.alerts().find((x) => x.rule === 'power_unstable');
     expect(a?.detail).toMatch(/load shedding/);
   });
 
   it('ordinary load changes are not instability', () => {
     const h = harness();
-    h.run(3 * HOUR, MIN, (w, e) => { w.load = 1200 + 600 * Math.sin(e / (20 * MIN)); w.voltage = 50 + Math.sin(e / (7 * MIN)); });
+    h.run(3 * HOUR, MIN, (w, e) => {
+      w.load = 1200 + 600 * Math.sin(e / (20 * MIN));
+      w.voltage = 50 + Math.sin(e / (7 * MIN));
+    });
     expect(h.ids('power_unstable')).toEqual([]);
   });
 });
@@ -174,7 +209,9 @@ describe('power_unstable', () => {
 describe('cold_above_safe', () => {
   it('watch after 15 minutes above safe, critical after 2 hours (food safety), resolves when cold again', () => {
     const h = harness();
-    h.run(14 * MIN, MIN, (w) => { w.fridge = 7; });
+    h.run(14 * MIN, MIN, (w) => {
+      w.fridge = 7;
+    });
     expect(h.alerting.alerts()).toMatchObject([{ rule: 'cold_above_safe', state: 'pending' }]);
     h.run(2 * MIN, MIN);
     expect(h.alerting.alerts()).toMatchObject([{ state: 'firing', severity: 'watch' }]);
@@ -182,21 +219,29 @@ describe('cold_above_safe', () => {
     expect(h.alerting.alerts()[0]!.severity).toBe('watch');
     h.run(10 * MIN, MIN);
     expect(h.alerting.alerts()[0]!.severity).toBe('critical');
-    h.run(15 * MIN, MIN, (w) => { w.fridge = 3; });
+    h.run(15 * MIN, MIN, (w) => {
+      w.fridge = 3;
+    });
     expect(h.alerting.alerts()).toHaveLength(0);
   });
 
   it('a fridge cycling on its safe limit for an hour raises at most one alert', () => {
     const h = harness();
-    h.run(HOUR, MIN, (w, e) => { w.fridge = (e / MIN) % 4 < 2 ? 5.2 : 4.8; });
+    h.run(HOUR, MIN, (w, e) => {
+      w.fridge = (e / MIN) % 4 < 2 ? 5.2 : 4.8;
+    });
     expect(h.ids('cold_above_safe').length).toBeLessThanOrEqual(1);
     expect(h.alerts.filter((a) => a.rule === 'cold_above_safe' && a.state === 'firing').length).toBeLessThanOrEqual(1);
   });
 
   it('a short door opening does not fire', () => {
     const h = harness();
-    h.run(10 * MIN, MIN, (w) => { w.fridge = 8; });
-    h.run(30 * MIN, MIN, (w) => { w.fridge = 3; });
+    h.run(10 * MIN, MIN, (w) => {
+      w.fridge = 8;
+    });
+    h.run(30 * MIN, MIN, (w) => {
+      w.fridge = 3;
+    });
     expect(h.alerts.filter((a) => a.state === 'firing')).toEqual([]);
   });
 });
@@ -206,11 +251,15 @@ describe('sensor_offline', () => {
     const h = harness();
     h.run(10 * MIN, MIN);
     h.world.offline.add('cold-store');
-    h.run(10 * MIN, MIN, (w) => { w.fridge = 20; });
+    h.run(10 * MIN, MIN, (w) => {
+      w.fridge = 20;
+    });
     expect(h.alerting.alerts()).toMatchObject([{ rule: 'sensor_offline', subject: 'cold-store', state: 'firing', title: 'Cold store node is not reporting' }]);
     expect(h.ids('cold_above_safe')).toEqual([]);
     h.world.offline.delete('cold-store');
-    h.run(5 * MIN, MIN, (w) => { w.fridge = 3; });
+    h.run(5 * MIN, MIN, (w) => {
+      w.fridge = 3;
+    });
     expect(h.alerting.alerts()).toEqual([]);
   });
 
@@ -224,15 +273,24 @@ describe('sensor_offline', () => {
 describe('storm', () => {
   it('watch on a quick pressure fall, warning on storm gusts, resolves after 3 calm hours', () => {
     const h = harness();
-    h.run(5 * MIN, MIN, (w) => { w.tendency = -4; });
+    h.run(5 * MIN, MIN, (w) => {
+      w.tendency = -4;
+    });
     expect(h.alerting.alerts()).toMatchObject([{ rule: 'storm', severity: 'watch', state: 'firing', domain: 'weather' }]);
     expect(h.alerting.alerts()[0]!.title).toMatch(/^Storm watch: pressure fell 4 hPa in 3 hours/);
-    h.run(5 * MIN, MIN, (w) => { w.gust = 26; });
+    h.run(5 * MIN, MIN, (w) => {
+      w.gust = 26;
+    });
     expect(h.alerting.alerts()[0]!.severity).toBe('warning');
     // gusts come and go: a lull between gusts keeps the warning
-    h.run(HOUR, MIN, (w, e) => { w.gust = (e / MIN) % 10 === 0 ? 25 : 12; });
+    h.run(HOUR, MIN, (w, e) => {
+      w.gust = (e / MIN) % 10 === 0 ? 25 : 12;
+    });
     expect(h.alerting.alerts()[0]!.severity).toBe('warning');
-    h.run(2 * HOUR, MIN, (w) => { w.gust = 5; w.tendency = 1; });
+    h.run(2 * HOUR, MIN, (w) => {
+      w.gust = 5;
+      w.tendency = 1;
+    });
     expect(h.alerting.alerts()).toHaveLength(1);
     h.run(2 * HOUR, MIN);
     expect(h.alerting.alerts()).toHaveLength(0);
@@ -241,7 +299,9 @@ describe('storm', () => {
 
   it('gale gusts alone raise a watch', () => {
     const h = harness();
-    h.run(3 * MIN, MIN, (w) => { w.gust = 18; });
+    h.run(3 * MIN, MIN, (w) => {
+      w.gust = 18;
+    });
     expect(h.alerting.alerts()).toMatchObject([{ rule: 'storm', severity: 'watch' }]);
   });
 });
@@ -249,7 +309,9 @@ describe('storm', () => {
 describe('config overrides', () => {
   it('overrides thresholds and hold times per rule', () => {
     const h = harness({ rules: { battery_low: { watch_percent: 60, hold_s: 0 } } });
-    h.step(MIN, (w) => { w.soc = 55; });
+    h.step(MIN, (w) => {
+      w.soc = 55;
+    });
     expect(h.alerting.alerts()).toMatchObject([{ rule: 'battery_low', state: 'firing' }]);
     expect(ruleParams({}).battery_low.watch_percent).toBe(RULE_DEFAULTS.battery_low.watch_percent);
   });
@@ -263,7 +325,9 @@ describe('config overrides', () => {
 
   it('a disabled rule raises nothing', () => {
     const h = harness({ rules: { storm: { enabled: false } } });
-    h.run(10 * MIN, MIN, (w) => { w.gust = 30; });
+    h.run(10 * MIN, MIN, (w) => {
+      w.gust = 30;
+    });
     expect(h.alerting.alerts()).toEqual([]);
   });
 });

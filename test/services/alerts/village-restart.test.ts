@@ -10,7 +10,9 @@ import { tempDir, waitFor } from '../../helpers/net.ts';
 import { FakeClock } from './world.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
 
 const config = parseConfig({
   version: 1,
@@ -36,7 +38,13 @@ describe('village restart mid-incident', () => {
       const v = await startVillage({ config, clock, storageDir: tmp.dir, brokerPort: 0, web: false, tick: false, log: () => {} });
       let stopped = false;
       cleanups.push(() => (stopped ? undefined : v.stop()));
-      return { v, stop: async () => { stopped = true; await v.stop(); } };
+      return {
+        v,
+        stop: async () => {
+          stopped = true;
+          await v.stop();
+        },
+      };
     };
     const send = async (v: Village, device: string, secret: string, reading: Record<string, number>) => {
       const c = await mqtt.connectAsync(v.brokerUrl, { username: device, password: secret, clientId: `t-${device}`, reconnectPeriod: 0 });
@@ -69,7 +77,9 @@ describe('village restart mid-incident', () => {
     const sign = await mqtt.connectAsync(second.v.brokerUrl, { username: 'mast', password: 'mast-node-secret', clientId: 'sign', reconnectPeriod: 0 });
     cleanups.push(() => sign.endAsync(true));
     let retained: AssemblyPrompt[] | null = null;
-    sign.on('message', (_t, payload) => { retained = JSON.parse(payload.toString()) as AssemblyPrompt[]; });
+    sign.on('message', (_t, payload) => {
+      retained = JSON.parse(payload.toString()) as AssemblyPrompt[];
+    });
     await sign.subscribeAsync('tend/oakridge/assembly');
     const got = await waitFor(() => retained, 10_000, 'retained assembly topic');
     expect(got.map((p) => p.id)).toEqual([prompt.id]);

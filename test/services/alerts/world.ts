@@ -31,8 +31,22 @@ export function worldConfig(alerts: ConfigInput['alerts'] = undefined): Config {
       { id: 'weather-mast', secret: 'secret-weather', name: 'Weather mast' },
     ],
     sensors: [
-      { id: 'north', name: 'North tank', device: 'tank-north', metric: 'level_mm', kind: 'tank_level', tank: { shape: 'box', length_mm: 5000, width_mm: 4000, height_mm: 1000 } },
-      { id: 'school', name: 'School tank', device: 'tank-school', metric: 'level_mm', kind: 'tank_level', tank: { shape: 'box', length_mm: 5000, width_mm: 4000, height_mm: 1000 } },
+      {
+        id: 'north',
+        name: 'North tank',
+        device: 'tank-north',
+        metric: 'level_mm',
+        kind: 'tank_level',
+        tank: { shape: 'box', length_mm: 5000, width_mm: 4000, height_mm: 1000 },
+      },
+      {
+        id: 'school',
+        name: 'School tank',
+        device: 'tank-school',
+        metric: 'level_mm',
+        kind: 'tank_level',
+        tank: { shape: 'box', length_mm: 5000, width_mm: 4000, height_mm: 1000 },
+      },
       { id: 'battery', name: 'Battery bank', device: 'power-shed', metric: 'soc', kind: 'battery_soc', battery: { capacity_kwh: 60, usable_fraction: 0.8 } },
       { id: 'battery-v', name: 'Battery voltage', device: 'power-shed', metric: 'v', kind: 'battery_voltage' },
       { id: 'load', name: 'Village load', device: 'power-shed', metric: 'load', kind: 'load_power' },
@@ -58,7 +72,10 @@ export class World {
   offline = new Set<string>();
   private seen: Record<string, number> = {};
 
-  constructor(readonly config: Config, readonly clock: FakeClock) {}
+  constructor(
+    readonly config: Config,
+    readonly clock: FakeClock,
+  ) {}
 
   private sensorDevice(id: string): string {
     return this.config.sensors.find((s) => s.id === id)!.device;
@@ -87,37 +104,94 @@ export class World {
       village: { id: 'ashgrove', name: 'Ashgrove', population: 180 },
       at: new Date(now).toISOString(),
       water: {
-        liters: total, capacity_liters: cap, percent: (total / cap) * 100, draw_lph: this.drawLph,
+        liters: total,
+        capacity_liters: cap,
+        percent: (total / cap) * 100,
+        draw_lph: this.drawLph,
         days_left_current: this.drawLph ? total / (this.drawLph * 24) : null,
-        days_left_minimum: total / minimumDay, status: 'ok',
+        days_left_minimum: total / minimumDay,
+        status: 'ok',
         tanks: ['north', 'school'].map((id) => ({
-          id, name: id === 'north' ? 'North tank' : 'School tank', liters: this.liters[id]!, capacity_liters: this.capacity,
-          percent: (this.liters[id]! / this.capacity) * 100, level_mm: this.liters[id]! / 10, status: 'ok' as const,
-          last_seen: this.lastSeen(id), stale: this.stale(id),
+          id,
+          name: id === 'north' ? 'North tank' : 'School tank',
+          liters: this.liters[id]!,
+          capacity_liters: this.capacity,
+          percent: (this.liters[id]! / this.capacity) * 100,
+          level_mm: this.liters[id]! / 10,
+          status: 'ok' as const,
+          last_seen: this.lastSeen(id),
+          stale: this.stale(id),
         })),
       },
       power: {
-        soc_percent: this.soc, stored_kwh: (this.soc / 100) * 60, usable_kwh: usable, load_w: this.load, solar_w: 0,
-        net_w: -this.load, hours_left: (usable * 1000) / this.load, voltage_v: this.voltage, status: 'ok', stale: this.stale('battery'),
+        soc_percent: this.soc,
+        stored_kwh: (this.soc / 100) * 60,
+        usable_kwh: usable,
+        load_w: this.load,
+        solar_w: 0,
+        net_w: -this.load,
+        hours_left: (usable * 1000) / this.load,
+        voltage_v: this.voltage,
+        status: 'ok',
+        stale: this.stale('battery'),
       },
       cold: {
         status: 'ok',
-        units: [{ id: 'fridge', name: 'Kitchen fridge', temp_c: this.fridge, safe_max_c: 5, minutes_above_safe: 0, door_open: null, status: 'ok', last_seen: this.lastSeen('fridge'), stale: this.stale('fridge') }],
+        units: [
+          {
+            id: 'fridge',
+            name: 'Kitchen fridge',
+            temp_c: this.fridge,
+            safe_max_c: 5,
+            minutes_above_safe: 0,
+            door_open: null,
+            status: 'ok',
+            last_seen: this.lastSeen('fridge'),
+            stale: this.stale('fridge'),
+          },
+        ],
       },
-      weather: { pressure_hpa: this.pressure, pressure_tendency_hpa_3h: this.tendency, wind_ms: 3, gust_ms: this.gust, rain_mm: 0, status: 'ok', stale: this.stale('pressure') },
-      sensors: { online: 8 - [...this.offline].length, total: 8, stale: this.config.sensors.filter((s) => this.stale(s.id)).map((s) => s.id), rejected_total: 0 },
-      alerts: [], assembly: [],
+      weather: {
+        pressure_hpa: this.pressure,
+        pressure_tendency_hpa_3h: this.tendency,
+        wind_ms: 3,
+        gust_ms: this.gust,
+        rain_mm: 0,
+        status: 'ok',
+        stale: this.stale('pressure'),
+      },
+      sensors: {
+        online: 8 - [...this.offline].length,
+        total: 8,
+        stale: this.config.sensors.filter((s) => this.stale(s.id)).map((s) => s.id),
+        rejected_total: 0,
+      },
+      alerts: [],
+      assembly: [],
     };
   }
 
   sensors(): SensorHealth[] {
     const value: Record<string, number> = {
-      north: this.liters.north!, school: this.liters.school!, battery: this.soc, 'battery-v': this.voltage, load: this.load,
-      fridge: this.fridge, pressure: this.pressure, gust: this.gust,
+      north: this.liters.north!,
+      school: this.liters.school!,
+      battery: this.soc,
+      'battery-v': this.voltage,
+      load: this.load,
+      fridge: this.fridge,
+      pressure: this.pressure,
+      gust: this.gust,
     };
     return this.config.sensors.map((s) => ({
-      id: s.id, name: s.name ?? s.id, device: s.device, kind: s.kind, value: value[s.id] ?? null, raw: value[s.id] ?? null,
-      last_seen: this.lastSeen(s.id), stale: this.stale(s.id), device_online: !this.offline.has(s.device),
+      id: s.id,
+      name: s.name ?? s.id,
+      device: s.device,
+      kind: s.kind,
+      value: value[s.id] ?? null,
+      raw: value[s.id] ?? null,
+      last_seen: this.lastSeen(s.id),
+      stale: this.stale(s.id),
+      device_online: !this.offline.has(s.device),
     }));
   }
 }

@@ -10,7 +10,9 @@ import { harness, HOUR, MIN } from '../alerts/harness.ts';
 
 const XSD = join(import.meta.dirname, '..', '..', 'fixtures', 'CAP-v1.2.xsd');
 const cleanups: (() => void)[] = [];
-afterEach(() => { for (const c of cleanups.splice(0)) c(); });
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
 
 function validate(xml: string): void {
   const tmp = tempDir('tend-cap-');
@@ -31,8 +33,13 @@ describe('CAP 1.2', () => {
   it('Alert, Update and Cancel of one prompt validate against the schema', () => {
     const h = harness();
     h.run(30 * MIN, 5 * MIN);
-    h.run(30 * MIN, 5 * MIN, (w) => { w.tendency = -6.5; w.gust = 26; });
-    h.run(60 * MIN, 5 * MIN, (w) => { w.liters.north = Math.max(0, w.liters.north! - (4000 * 5) / 60); });
+    h.run(30 * MIN, 5 * MIN, (w) => {
+      w.tendency = -6.5;
+      w.gust = 26;
+    });
+    h.run(60 * MIN, 5 * MIN, (w) => {
+      w.liters.north = Math.max(0, w.liters.north! - (4000 * 5) / 60);
+    });
     const id = h.alerting.prompts()[0]!.id;
     h.alerting.addNote(id, { author: 'Ana <clinic> & "crew"', text: 'Escaping check: <b>&amp;</b>' });
     const first = h.alerting.cap(id);
@@ -44,13 +51,19 @@ describe('CAP 1.2', () => {
     expect(first).not.toMatch(/<instruction>/);
     expect(tag(first, 'identifier')).toEqual([`tend-ashgrove-${id}-v1`]);
 
-    h.run(20 * MIN, MIN, (w, e) => { w.voltage = (e / MIN) % 2 ? 44 : 53; });
+    h.run(20 * MIN, MIN, (w, e) => {
+      w.voltage = (e / MIN) % 2 ? 44 : 53;
+    });
     const update = h.alerting.cap(id);
     validate(update);
     expect(tag(update, 'msgType')).toEqual(['Update']);
     expect(tag(update, 'references')[0]).toMatch(new RegExp(`^tend@ashgrove,tend-ashgrove-${id}-v1,\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\+00:00$`));
 
-    h.run(6 * HOUR, 10 * MIN, (w) => { w.voltage = 50; w.tendency = 0; w.gust = 5; });
+    h.run(6 * HOUR, 10 * MIN, (w) => {
+      w.voltage = 50;
+      w.tendency = 0;
+      w.gust = 5;
+    });
     const cancel = h.alerting.cap(id);
     validate(cancel);
     expect(tag(cancel, 'msgType')).toEqual(['Cancel']);
@@ -84,8 +97,13 @@ describe('CAP with hostile text', () => {
     const hostile = 'water\uFFFE for 2\uFFFF days \u0001\u0008\u000B\u001F \uD800 lone \uDC00 surrogates, & <b>markup</b> "quoted" 🚰';
     h.offers.push({ village: 'birch\uFFFFmoor', offer: hostile, heard_at: new Date(h.clock.now()).toISOString() });
     h.run(30 * MIN, 5 * MIN);
-    h.run(30 * MIN, 5 * MIN, (w) => { w.tendency = -6.5; w.gust = 26; });
-    h.run(60 * MIN, 5 * MIN, (w) => { w.liters.north = Math.max(0, w.liters.north! - (4000 * 5) / 60); });
+    h.run(30 * MIN, 5 * MIN, (w) => {
+      w.tendency = -6.5;
+      w.gust = 26;
+    });
+    h.run(60 * MIN, 5 * MIN, (w) => {
+      w.liters.north = Math.max(0, w.liters.north! - (4000 * 5) / 60);
+    });
     const id = h.alerting.prompts()[0]!.id;
     h.alerting.addNote(id, { author: 'Ana\uFFFE', text: `cut emoji ${'🚰'.slice(0, 1)} and ${hostile}` });
     const xml = h.alerting.cap(id);

@@ -23,7 +23,13 @@ describe('language check', () => {
 
   it('a question item has to ask', () => {
     const p = {
-      id: 'p', headline: 'Ashgrove: storm', situation: [], damaged: [], working: [], urgent: [], can_wait: [],
+      id: 'p',
+      headline: 'Ashgrove: storm',
+      situation: [],
+      damaged: [],
+      working: [],
+      urgent: [],
+      can_wait: [],
       questions: ['Who can look at the north tank?', 'Ration water until Friday.'],
     } as unknown as AssemblyPrompt;
     const problems = checkPrompt(p);

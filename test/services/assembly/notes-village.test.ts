@@ -7,7 +7,9 @@ import type { AssemblyPrompt } from '../../../core/types.ts';
 import { getJson, startTestVillage } from '../../helpers/village.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => { for (const c of cleanups.splice(0)) await c(); });
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
 
 describe('notes on a running village', () => {
   it('keeps all 200 notes, serves them at /notes, and sends the latest with the count everywhere else', async () => {
@@ -18,7 +20,11 @@ describe('notes on a running village', () => {
     const [prompt] = await getJson<AssemblyPrompt[]>(`${village.webUrl}/api/assembly`);
     expect(prompt).toBeDefined();
     for (let i = 1; i <= 200; i++) {
-      const res = await fetch(`${village.webUrl}/api/assembly/${prompt!.id}/notes`, { method: 'POST', headers: auth, body: JSON.stringify({ author: 'Mira', text: `note ${i} ${'x'.repeat(500)}` }) });
+      const res = await fetch(`${village.webUrl}/api/assembly/${prompt!.id}/notes`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ author: 'Mira', text: `note ${i} ${'x'.repeat(500)}` }),
+      });
       expect(res.status).toBe(201);
     }
     const all = await getJson<{ total: number; notes: { text: string }[] }>(`${village.webUrl}/api/assembly/${prompt!.id}/notes`);
@@ -34,8 +40,14 @@ describe('notes on a running village', () => {
     expect(status.length).toBeLessThan(60_000);
 
     // the retained topic a signboard reads holds the same short list
-    const reader = await mqtt.connectAsync(village.brokerUrl, { username: 'tank-north', password: village.config.devices.find((d) => d.id === 'tank-north')!.secret, reconnectPeriod: 0 });
-    cleanups.push(async () => { await reader.endAsync(true); });
+    const reader = await mqtt.connectAsync(village.brokerUrl, {
+      username: 'tank-north',
+      password: village.config.devices.find((d) => d.id === 'tank-north')!.secret,
+      reconnectPeriod: 0,
+    });
+    cleanups.push(async () => {
+      await reader.endAsync(true);
+    });
     const retained = new Promise<AssemblyPrompt[]>((resolve) => reader.on('message', (_t, payload) => resolve(JSON.parse(payload.toString()))));
     await reader.subscribeAsync(`tend/${village.config.village.id}/assembly`);
     const onTopic = (await retained).find((x) => x.id === prompt!.id)!;
@@ -43,7 +55,11 @@ describe('notes on a running village', () => {
     expect(onTopic.notes_total).toBe(200);
 
     // too long is refused with the one limit the assembly applies
-    const long = await fetch(`${village.webUrl}/api/assembly/${prompt!.id}/notes`, { method: 'POST', headers: auth, body: JSON.stringify({ author: 'Mira', text: 'x'.repeat(1001) }) });
+    const long = await fetch(`${village.webUrl}/api/assembly/${prompt!.id}/notes`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ author: 'Mira', text: 'x'.repeat(1001) }),
+    });
     expect(long.status).toBe(413);
   });
 });

@@ -6,7 +6,9 @@ import { tempDir } from '../../helpers/net.ts';
 import { harness, MIN } from '../alerts/harness.ts';
 
 const cleanups: (() => void)[] = [];
-afterEach(() => { for (const c of cleanups.splice(0)) c(); });
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
 
 describe('notes on a busy prompt', () => {
   it('carries the latest notes and the count; keeps all 1,557 in storage across a restart', () => {
@@ -14,8 +16,13 @@ describe('notes on a busy prompt', () => {
     cleanups.push(tmp.remove);
     const h = harness(undefined, { dir: tmp.dir });
     h.run(30 * MIN, 5 * MIN);
-    h.run(30 * MIN, 5 * MIN, (w) => { w.tendency = -6.5; w.gust = 26; });
-    h.run(60 * MIN, 5 * MIN, (w) => { w.liters.north = Math.max(0, w.liters.north! - (4000 * 5) / 60); });
+    h.run(30 * MIN, 5 * MIN, (w) => {
+      w.tendency = -6.5;
+      w.gust = 26;
+    });
+    h.run(60 * MIN, 5 * MIN, (w) => {
+      w.liters.north = Math.max(0, w.liters.north! - (4000 * 5) / 60);
+    });
     const id = h.alerting.prompts()[0]!.id;
     for (let i = 1; i <= 1557; i++) h.alerting.addNote(id, { author: `crew ${i % 7}`, text: `note ${i}: ${'x'.repeat(200)}` });
 
@@ -45,8 +52,13 @@ describe('notes on a busy prompt', () => {
     cleanups.push(tmp.remove);
     const h = harness(undefined, { dir: tmp.dir });
     h.run(30 * MIN, 5 * MIN);
-    h.run(30 * MIN, 5 * MIN, (w) => { w.tendency = -6.5; w.gust = 26; });
-    h.run(60 * MIN, 5 * MIN, (w) => { w.liters.north = Math.max(0, w.liters.north! - (4000 * 5) / 60); });
+    h.run(30 * MIN, 5 * MIN, (w) => {
+      w.tendency = -6.5;
+      w.gust = 26;
+    });
+    h.run(60 * MIN, 5 * MIN, (w) => {
+      w.liters.north = Math.max(0, w.liters.north! - (4000 * 5) / 60);
+    });
     const id = h.alerting.prompts()[0]!.id;
     h.assembly.stop();
     // rewrite the stored prompt the way an older tend kept it: 30 notes in its JSON, no count, no notes table rows

@@ -8,17 +8,38 @@ import type { AssemblyPrompt } from '../../../core/types.ts';
 import { tempDir } from '../../helpers/net.ts';
 import { worldConfig } from '../alerts/world.ts';
 
-const hasEspeak = (() => { try { execFileSync('which', ['espeak-ng'], { stdio: 'pipe' }); return true; } catch { return false; } })();
+const hasEspeak = (() => {
+  try {
+    execFileSync('which', ['espeak-ng'], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 const cleanups: (() => void)[] = [];
-afterEach(() => { for (const c of cleanups.splice(0)) c(); });
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
 
 const prompt: AssemblyPrompt = {
-  id: 'prompt-1', incident_id: 'incident-1', status: 'open', exercise: false, version: 1,
-  opened_at: '2026-11-20T00:00:00.000Z', updated_at: '2026-11-20T00:00:00.000Z', closed_at: null,
-  headline: 'Ashgrove: storm and water loss — an account for the assembly', situation: [],
-  damaged: ['North tank: losing about 3,000 L an hour'], working: [], urgent: ['Kitchen fridge: 6.1 °C'], can_wait: [],
+  id: 'prompt-1',
+  incident_id: 'incident-1',
+  status: 'open',
+  exercise: false,
+  version: 1,
+  opened_at: '2026-11-20T00:00:00.000Z',
+  updated_at: '2026-11-20T00:00:00.000Z',
+  closed_at: null,
+  headline: 'Ashgrove: storm and water loss — an account for the assembly',
+  situation: [],
+  damaged: ['North tank: losing about 3,000 L an hour'],
+  working: [],
+  urgent: ['Kitchen fridge: 6.1 °C'],
+  can_wait: [],
   reserves: { water_days_current: 2, water_days_minimum: 8, power_hours_left: 30, cold_units_at_risk: [] },
-  neighbours: [], questions: ['Who can look at the North tank?'], notes: [{ at: '', author: 'x', text: 'private note' }],
+  neighbours: [],
+  questions: ['Who can look at the North tank?'],
+  notes: [{ at: '', author: 'x', text: 'private note' }],
 };
 
 describe('speech', () => {
@@ -54,7 +75,13 @@ describe('speech', () => {
     cleanups.push(tmp.remove);
     const events = new VillageEventHub();
     const logs: string[] = [];
-    const speech = startSpeech({ config: worldConfig({ speech: true }), events, storageDir: tmp.dir, binary: '/nonexistent/espeak-ng', log: (m) => logs.push(m) });
+    const speech = startSpeech({
+      config: worldConfig({ speech: true }),
+      events,
+      storageDir: tmp.dir,
+      binary: '/nonexistent/espeak-ng',
+      log: (m) => logs.push(m),
+    });
     cleanups.push(() => speech.stop());
     events.emit('assembly', prompt);
     events.emit('assembly', { ...prompt, version: 2 });

@@ -10,11 +10,24 @@ import { freePort, waitFor } from '../../helpers/net.ts';
 import { worldConfig } from '../alerts/world.ts';
 
 const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
 
 const alert = (n: number): Alert => ({
-  id: `battery_low:battery:${n}`, rule: 'battery_low', subject: 'battery', domain: 'power', severity: 'watch', state: 'firing',
-  title: `Battery bank is low (${n})`, detail: '', value: n, started_at: '2026-11-20T00:00:00.000Z', fired_at: null, resolved_at: null, incident_id: null,
+  id: `battery_low:battery:${n}`,
+  rule: 'battery_low',
+  subject: 'battery',
+  domain: 'power',
+  severity: 'watch',
+  state: 'firing',
+  title: `Battery bank is low (${n})`,
+  detail: '',
+  value: n,
+  started_at: '2026-11-20T00:00:00.000Z',
+  fired_at: null,
+  resolved_at: null,
+  incident_id: null,
 });
 
 /** One delivery as the receiver got it: the parsed JSON body and the tend headers. */
@@ -29,7 +42,11 @@ function receiver(port: number, got: Received[]): Promise<Server> {
     let data = '';
     req.on('data', (c) => (data += c));
     req.on('end', () => {
-      got.push({ body: JSON.parse(data), sig: req.headers['x-tend-signature'] as string | undefined, event: req.headers['x-tend-event'] as string | undefined });
+      got.push({
+        body: JSON.parse(data),
+        sig: req.headers['x-tend-signature'] as string | undefined,
+        event: req.headers['x-tend-event'] as string | undefined,
+      });
       res.writeHead(204).end();
     });
   });

@@ -36,8 +36,11 @@ function testConfig() {
 async function startBroker() {
   const lines: { line: string; level: string }[] = [];
   const broker = new EmbeddedBroker({
-    host: '127.0.0.1', port: 0, auth: new DeviceAuth(testConfig(), () => []),
-    onDeviceMessage: () => false, whenDurable: (done) => done(),
+    host: '127.0.0.1',
+    port: 0,
+    auth: new DeviceAuth(testConfig(), () => []),
+    onDeviceMessage: () => false,
+    whenDurable: (done) => done(),
     log: (line, level) => lines.push({ line, level }),
   });
   await broker.start();
@@ -67,13 +70,19 @@ describe('aedes internals the broker relies on', () => {
     delete c._parser;
     const w = checkAedesInternals(c);
     expect(w).toHaveLength(1);
-    expect(w[0]).toBe(`aedes internal client._parser.parse is missing (aedes changed?): the ${MAX_PACKET_BYTES / 1024} KiB packet limit is off (aedes buffers a packet of any announced size, up to 256 MB)`);
+    expect(w[0]).toBe(
+      `aedes internal client._parser.parse is missing (aedes changed?): the ${MAX_PACKET_BYTES / 1024} KiB packet limit is off (aedes buffers a packet of any announced size, up to 256 MB)`,
+    );
   });
 
   it('a parser without its buffer list names the part of the packet limit that is off', () => {
     const c = stubClient();
     delete (c._parser as { _list?: unknown })._list;
-    expect(checkAedesInternals(c)).toEqual([expect.stringMatching(/^aedes internal client\._parser\._list\.length is missing \(aedes changed\?\): the 256 KiB packet limit no longer sees the bytes already buffered/)]);
+    expect(checkAedesInternals(c)).toEqual([
+      expect.stringMatching(
+        /^aedes internal client\._parser\._list\.length is missing \(aedes changed\?\): the 256 KiB packet limit no longer sees the bytes already buffered/,
+      ),
+    ]);
   });
 
   it('a delivery function of another type names the slow-subscriber protection', () => {
@@ -107,9 +116,11 @@ describe('aedes internals the broker relies on', () => {
       return aedes;
     });
     const lines = await startBroker();
-    expect(lines).toEqual([{
-      level: 'warn',
-      line: `broker: aedes internal client._parser.parse is missing (aedes changed?): the ${MAX_PACKET_BYTES / 1024} KiB packet limit is off (aedes buffers a packet of any announced size, up to 256 MB)`,
-    }]);
+    expect(lines).toEqual([
+      {
+        level: 'warn',
+        line: `broker: aedes internal client._parser.parse is missing (aedes changed?): the ${MAX_PACKET_BYTES / 1024} KiB packet limit is off (aedes buffers a packet of any announced size, up to 256 MB)`,
+      },
+    ]);
   });
 });

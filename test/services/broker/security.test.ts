@@ -20,8 +20,14 @@ afterAll(async () => {
 function tryConnect(opts: mqtt.IClientOptions): Promise<{ ok: boolean; code?: number }> {
   return new Promise((resolve) => {
     const c = mqtt.connect(village.brokerUrl, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
-    c.once('connect', () => { c.end(true); resolve({ ok: true }); });
-    c.once('error', (err) => { c.end(true); resolve({ ok: false, code: (err as { code?: number }).code }); });
+    c.once('connect', () => {
+      c.end(true);
+      resolve({ ok: true });
+    });
+    c.once('error', (err) => {
+      c.end(true);
+      resolve({ ok: false, code: (err as { code?: number }).code });
+    });
   });
 }
 
@@ -58,7 +64,11 @@ describe('embedded broker security', () => {
   it('refuses subscriptions to # and $SYS/#', async () => {
     const c = await connectDevice(village, 'tank-north');
     // read the SUBACK itself: mqtt.js turns any 0x80 into an error for the whole call
-    const suback = new Promise<number[]>((resolve) => c.on('packetreceive', (p) => { if (p.cmd === 'suback') resolve(p.granted as number[]); }));
+    const suback = new Promise<number[]>((resolve) =>
+      c.on('packetreceive', (p) => {
+        if (p.cmd === 'suback') resolve(p.granted as number[]);
+      }),
+    );
     c.subscribe(['#', '$SYS/#', 'tend/ashgrove/dev/tank-school/#', 'tend/ashgrove/reserve'], () => {});
     expect(await suback).toEqual([128, 128, 128, 0]);
     c.end(true);
@@ -66,17 +76,50 @@ describe('embedded broker security', () => {
 
   it('takes a reading from the Debian mosquitto_pub client with device credentials', async () => {
     const url = new URL(village.brokerUrl);
-    await run('mosquitto_pub', ['-h', url.hostname, '-p', url.port, '-u', 'tank-hill', '-P', 'demo-hill-c3d9', '-q', '1',
-      '-t', 'tend/ashgrove/dev/tank-hill/reading', '-m', '{"level_mm": 1000}']);
-    const status = await waitFor(async () => {
-      const s = await getJson(`${village.webUrl}/api/status`);
-      const hill = s.water.tanks.find((t: { id: string }) => t.id === 'hill');
-      return hill.level_mm === 1000 ? s : null;
-    }, 5000, 'hill tank at 1000 mm');
+    await run('mosquitto_pub', [
+      '-h',
+      url.hostname,
+      '-p',
+      url.port,
+      '-u',
+      'tank-hill',
+      '-P',
+      'demo-hill-c3d9',
+      '-q',
+      '1',
+      '-t',
+      'tend/ashgrove/dev/tank-hill/reading',
+      '-m',
+      '{"level_mm": 1000}',
+    ]);
+    const status = await waitFor(
+      async () => {
+        const s = await getJson(`${village.webUrl}/api/status`);
+        const hill = s.water.tanks.find((t: { id: string }) => t.id === 'hill');
+        return hill.level_mm === 1000 ? s : null;
+      },
+      5000,
+      'hill tank at 1000 mm',
+    );
     const hill = status.water.tanks.find((t: { id: string }) => t.id === 'hill');
     // strapping table: 800 mm → 5900 L, 1200 mm → 9800 L, so 1000 mm → 7850 L
     expect(hill.liters).toBeCloseTo(7850, 0);
     // and a wrong password via mosquitto_pub is refused
-    await expect(run('mosquitto_pub', ['-h', url.hostname, '-p', url.port, '-u', 'tank-hill', '-P', 'nope', '-t', 'tend/ashgrove/dev/tank-hill/reading', '-m', '{"level_mm": 5}'])).rejects.toThrow();
+    await expect(
+      run('mosquitto_pub', [
+        '-h',
+        url.hostname,
+        '-p',
+        url.port,
+        '-u',
+        'tank-hill',
+        '-P',
+        'nope',
+        '-t',
+        'tend/ashgrove/dev/tank-hill/reading',
+        '-m',
+        '{"level_mm": 5}',
+      ]),
+    ).rejects.toThrow();
   });
 });

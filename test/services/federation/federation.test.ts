@@ -45,7 +45,13 @@ const neighbour = (view: FederationView, id: string) => view.neighbours.find((n)
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
 function rawClient(user: string): Promise<mqtt.MqttClient> {
-  const c = mqtt.connect(broker.url, { username: user, password: `pw-${user}`, protocolVersion: 5, reconnectPeriod: 0, clientId: `test-${user}-${Math.random().toString(16).slice(2)}` });
+  const c = mqtt.connect(broker.url, {
+    username: user,
+    password: `pw-${user}`,
+    protocolVersion: 5,
+    reconnectPeriod: 0,
+    clientId: `test-${user}-${Math.random().toString(16).slice(2)}`,
+  });
   clients.push(c);
   return new Promise((resolve, reject) => {
     c.once('connect', () => resolve(c));
@@ -55,10 +61,15 @@ function rawClient(user: string): Promise<mqtt.MqttClient> {
 
 describe('federation over a real Mosquitto', () => {
   it('each of seven villages sees the other six, fresh, with their figures', async () => {
-    await waitFor(() => villages.every((v) => {
-      const view = v.fed.view();
-      return view.connected && view.neighbours.length === 6 && view.neighbours.every((n) => !n.stale && n.water_days_minimum !== null);
-    }), 30_000, 'all villages to see six fresh neighbours');
+    await waitFor(
+      () =>
+        villages.every((v) => {
+          const view = v.fed.view();
+          return view.connected && view.neighbours.length === 6 && view.neighbours.every((n) => !n.stale && n.water_days_minimum !== null);
+        }),
+      30_000,
+      'all villages to see six fresh neighbours',
+    );
     const view = byId('ashgrove').fed.view();
     expect(view.village).toBe('ashgrove');
     expect(view.neighbours.map((n) => n.village)).toEqual(NAMES.filter((n) => n !== 'ashgrove'));
@@ -80,21 +91,34 @@ describe('federation over a real Mosquitto', () => {
     const now = Date.now();
     a.knobs = { liters: 6_000, draw_lph: 900, water_status: 'critical', power_status: 'strained', cold_status: 'watch' };
     a.events.emit('incident', makeIncident('inc-storm', now));
-    a.events.emit('assembly', makePrompt('inc-storm', now, { notes: [{ at: new Date(now).toISOString(), author: 'Mara Quill', text: 'Jon is hurt, at the clinic' }] }));
+    a.events.emit(
+      'assembly',
+      makePrompt('inc-storm', now, { notes: [{ at: new Date(now).toISOString(), author: 'Mara Quill', text: 'Jon is hurt, at the clinic' }] }),
+    );
     a.tick();
     for (const v of villages.filter((x) => x !== a)) {
-      await waitFor(() => {
-        const n = neighbour(v.fed.view(), 'ashgrove');
-        return n?.incident_open && n.incidents[0]?.headline && n.cold_at_risk === 1 && n.water_days_minimum === round1(6000 / 2700) && n.offer === null && !n.stale;
-      }, 20_000, `${v.id} to see ashgrove's storm`);
+      await waitFor(
+        () => {
+          const n = neighbour(v.fed.view(), 'ashgrove');
+          return (
+            n?.incident_open && n.incidents[0]?.headline && n.cold_at_risk === 1 && n.water_days_minimum === round1(6000 / 2700) && n.offer === null && !n.stale
+          );
+        },
+        20_000,
+        `${v.id} to see ashgrove's storm`,
+      );
     }
-    const incidents = byId('birchwell').fed.view().neighbours.find((n) => n.village === 'ashgrove')!.incidents;
+    const incidents = byId('birchwell')
+      .fed.view()
+      .neighbours.find((n) => n.village === 'ashgrove')!.incidents;
     expect(incidents[0]!.headline).toMatch(/Storm damage/);
 
     // what the broker holds is what a neighbour gets: no note text, no names
     const spy = await rawClient('mallow');
     const retained = await new Promise<string>((resolve) => {
-      spy.on('message', (topic, payload) => { if (topic === 'fed/ashgrove/incidents') resolve(payload.toString()); });
+      spy.on('message', (topic, payload) => {
+        if (topic === 'fed/ashgrove/incidents') resolve(payload.toString());
+      });
       spy.subscribe('fed/ashgrove/incidents', { qos: 1 });
     });
     expect(retained).toContain('inc-storm');
@@ -110,7 +134,11 @@ describe('federation over a real Mosquitto', () => {
   it('an edited offer goes out at once, survives a restart, and can be withdrawn', async () => {
     const c = byId('cedarford');
     c.fed.setOffer('two spare water filters and a repair crew on day 2');
-    await waitFor(() => neighbour(byId('dunmere').fed.view(), 'cedarford')?.offer === 'two spare water filters and a repair crew on day 2', 20_000, 'edited offer');
+    await waitFor(
+      () => neighbour(byId('dunmere').fed.view(), 'cedarford')?.offer === 'two spare water filters and a repair crew on day 2',
+      20_000,
+      'edited offer',
+    );
     expect(() => c.fed.setOffer('x'.repeat(501))).toThrow(/at most 500/);
 
     // restart cedarford on the same storage: the edit is kept
@@ -122,10 +150,14 @@ describe('federation over a real Mosquitto', () => {
     expect(c2.fed.view().own).toMatchObject({ offer: 'two spare water filters and a repair crew on day 2', offer_source: 'edited' });
 
     c2.fed.setOffer(null, true);
-    await waitFor(() => {
-      const n = neighbour(byId('dunmere').fed.view(), 'cedarford');
-      return n && n.offer === null && !n.stale;
-    }, 20_000, 'withdrawn offer');
+    await waitFor(
+      () => {
+        const n = neighbour(byId('dunmere').fed.view(), 'cedarford');
+        return n && n.offer === null && !n.stale;
+      },
+      20_000,
+      'withdrawn offer',
+    );
     c2.fed.setOffer(null);
     await waitFor(() => /can share about/.test(neighbour(byId('dunmere').fed.view(), 'cedarford')?.offer ?? ''), 20_000, 'computed offer back');
   }, 60_000);
@@ -136,9 +168,21 @@ describe('federation over a real Mosquitto', () => {
     const seen: { topic: string; payload: string }[] = [];
     watcher.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString() }));
     await watcher.subscribeAsync('fed/#', { qos: 1 });
-    const forged = JSON.stringify({ v: 1, at: new Date().toISOString(), water_days_current: 999, water_days_minimum: 999, power_hours_left: 999, cold_at_risk: 0, sensors_online: 6, sensors_total: 6 });
+    const forged = JSON.stringify({
+      v: 1,
+      at: new Date().toISOString(),
+      water_days_current: 999,
+      water_days_minimum: 999,
+      power_hours_left: 999,
+      cold_at_risk: 0,
+      sensors_online: 6,
+      sensors_total: 6,
+    });
     // MQTT 5: Mosquitto answers PUBACK 0x87 (not authorized) and drops the message
-    const refused = await intruder.publishAsync('fed/birchwell/summary', forged, { qos: 1, retain: true }).then(() => null, (err: { code?: number }) => err.code);
+    const refused = await intruder.publishAsync('fed/birchwell/summary', forged, { qos: 1, retain: true }).then(
+      () => null,
+      (err: { code?: number }) => err.code,
+    );
     expect(refused).toBe(0x87);
     // a marker the intruder may publish; once it arrives, the forged one would have arrived before it
     await intruder.publishAsync('fed/mallow/marker', 'after', { qos: 1 });
@@ -169,30 +213,58 @@ describe('federation over a real Mosquitto', () => {
 
   it("one village's radio link cut: neighbours see it offline and stale, then fresh again", async () => {
     const e = byId('elmstead');
-    await waitFor(() => villages.every((v) => v.fed.view().neighbours.filter((n) => NAMES.includes(n.village)).every((n) => !n.stale)), 30_000, 'fresh before the cut');
+    await waitFor(
+      () =>
+        villages.every((v) =>
+          v.fed
+            .view()
+            .neighbours.filter((n) => NAMES.includes(n.village))
+            .every((n) => !n.stale),
+        ),
+      30_000,
+      'fresh before the cut',
+    );
     radio.cut();
     await waitFor(() => !e.fed.view().connected, 20_000, 'elmstead to notice');
     // the broker sends elmstead's will (retained link offline) when its connection drops
     for (const v of villages.filter((x) => x !== e)) {
-      await waitFor(() => {
-        const n = neighbour(v.fed.view(), 'elmstead');
-        return n?.stale && n.link === 'offline';
-      }, 20_000, `${v.id} to see elmstead offline`);
+      await waitFor(
+        () => {
+          const n = neighbour(v.fed.view(), 'elmstead');
+          return n?.stale && n.link === 'offline';
+        },
+        20_000,
+        `${v.id} to see elmstead offline`,
+      );
     }
     expect(e.fed.view().neighbours.every((n) => n.stale)).toBe(true);
     radio.restore();
     for (const v of villages.filter((x) => x !== e)) {
-      await waitFor(() => {
-        const n = neighbour(v.fed.view(), 'elmstead');
-        return n && !n.stale && n.link === 'online';
-      }, 20_000, `${v.id} to see elmstead back`);
+      await waitFor(
+        () => {
+          const n = neighbour(v.fed.view(), 'elmstead');
+          return n && !n.stale && n.link === 'online';
+        },
+        20_000,
+        `${v.id} to see elmstead back`,
+      );
     }
   }, 90_000);
 
   it('broker stopped and restored: local work goes on, then all converge and nothing stale is shown as fresh', async () => {
     const e = byId('elmstead');
     const others = villages.filter((x) => x !== e);
-    await waitFor(() => villages.every((v) => v.fed.view().neighbours.filter((n) => NAMES.includes(n.village)).every((n) => !n.stale)), 30_000, 'fresh before the cut');
+    await waitFor(
+      () =>
+        villages.every((v) =>
+          v.fed
+            .view()
+            .neighbours.filter((n) => NAMES.includes(n.village))
+            .every((n) => !n.stale),
+        ),
+      30_000,
+      'fresh before the cut',
+    );
     const before = neighbour(byId('ashgrove').fed.view(), 'elmstead')!.water_days_minimum;
 
     // the storm takes down the broker's host, and elmstead's radio with it
@@ -227,11 +299,16 @@ describe('federation over a real Mosquitto', () => {
       // the broker is back (with its saved retained news) but elmstead's radio is still down:
       // the broker replays elmstead's pre-cut news, which the others show as last heard, stale
       await broker.start();
-      await waitFor(() => others.every((v) => {
-        const view = v.fed.view();
-        const rest = view.neighbours.filter((n) => NAMES.includes(n.village) && n.village !== 'elmstead');
-        return view.connected && rest.length === 5 && rest.every((n) => !n.stale);
-      }), 40_000, 'the six to converge');
+      await waitFor(
+        () =>
+          others.every((v) => {
+            const view = v.fed.view();
+            const rest = view.neighbours.filter((n) => NAMES.includes(n.village) && n.village !== 'elmstead');
+            return view.connected && rest.length === 5 && rest.every((n) => !n.stale);
+          }),
+        40_000,
+        'the six to converge',
+      );
       for (const v of others) {
         const n = neighbour(v.fed.view(), 'elmstead')!;
         expect(n.stale).toBe(true);
@@ -240,11 +317,16 @@ describe('federation over a real Mosquitto', () => {
       }
 
       radio.restore();
-      await waitFor(() => villages.every((v) => {
-        const view = v.fed.view();
-        const rest = view.neighbours.filter((n) => NAMES.includes(n.village));
-        return view.connected && rest.length === 6 && rest.every((n) => !n.stale);
-      }), 40_000, 'all seven to converge');
+      await waitFor(
+        () =>
+          villages.every((v) => {
+            const view = v.fed.view();
+            const rest = view.neighbours.filter((n) => NAMES.includes(n.village));
+            return view.connected && rest.length === 6 && rest.every((n) => !n.stale);
+          }),
+        40_000,
+        'all seven to converge',
+      );
     } finally {
       clearInterval(watch);
     }

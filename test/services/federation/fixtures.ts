@@ -32,19 +32,42 @@ export function makeStatus(village: string, at: number, k: StatusKnobs = {}): Re
     village: { id: village, name: village[0]!.toUpperCase() + village.slice(1), population },
     at: new Date(at).toISOString(),
     water: {
-      liters, capacity_liters: 60_000, percent: liters === null ? null : (liters / 60_000) * 100, draw_lph: draw,
+      liters,
+      capacity_liters: 60_000,
+      percent: liters === null ? null : (liters / 60_000) * 100,
+      draw_lph: draw,
       days_left_current: liters === null || !draw ? null : liters / (draw * 24),
       days_left_minimum: liters === null ? null : liters / (population * 15),
-      status: k.water_status ?? 'ok', tanks: [],
+      status: k.water_status ?? 'ok',
+      tanks: [],
     },
     power: {
-      soc_percent: soc, stored_kwh: soc === null ? null : (20 * soc) / 100, usable_kwh: usable, load_w: load,
-      solar_w: k.solar_w === undefined ? 0 : k.solar_w, net_w: null,
-      hours_left: usable === null || !load ? null : (usable * 1000) / load, voltage_v: 52, status: k.power_status ?? 'ok', stale: false,
+      soc_percent: soc,
+      stored_kwh: soc === null ? null : (20 * soc) / 100,
+      usable_kwh: usable,
+      load_w: load,
+      solar_w: k.solar_w === undefined ? 0 : k.solar_w,
+      net_w: null,
+      hours_left: usable === null || !load ? null : (usable * 1000) / load,
+      voltage_v: 52,
+      status: k.power_status ?? 'ok',
+      stale: false,
     },
     cold: {
       status: k.cold_status ?? 'ok',
-      units: [{ id: 'fridge', name: 'Fridge', temp_c: 4, safe_max_c: 5, minutes_above_safe: 0, door_open: false, status: k.cold_status ?? 'ok', last_seen: null, stale: false }],
+      units: [
+        {
+          id: 'fridge',
+          name: 'Fridge',
+          temp_c: 4,
+          safe_max_c: 5,
+          minutes_above_safe: 0,
+          door_open: false,
+          status: k.cold_status ?? 'ok',
+          last_seen: null,
+          stale: false,
+        },
+      ],
     },
     weather: { pressure_hpa: 1010, pressure_tendency_hpa_3h: 0, wind_ms: 3, gust_ms: 5, rain_mm: 0, status: 'ok', stale: false },
     sensors: { online: k.online ?? 6, total: 6, stale: [], rejected_total: 0 },
@@ -54,18 +77,41 @@ export function makeStatus(village: string, at: number, k: StatusKnobs = {}): Re
 }
 
 export function makeIncident(id: string, at: number, over: Partial<Incident> = {}): Incident {
-  return { id, opened_at: new Date(at).toISOString(), closed_at: null, alert_ids: [], domains: ['water', 'power'], crisis: true, prompt_id: `p-${id}`, exercise: false, ...over };
+  return {
+    id,
+    opened_at: new Date(at).toISOString(),
+    closed_at: null,
+    alert_ids: [],
+    domains: ['water', 'power'],
+    crisis: true,
+    prompt_id: `p-${id}`,
+    exercise: false,
+    ...over,
+  };
 }
 
 export function makePrompt(incidentId: string, at: number, over: Partial<AssemblyPrompt> = {}): AssemblyPrompt {
   const iso = new Date(at).toISOString();
   return {
-    id: `p-${incidentId}`, incident_id: incidentId, status: 'open', exercise: false, version: 1, opened_at: iso, updated_at: iso, closed_at: null,
+    id: `p-${incidentId}`,
+    incident_id: incidentId,
+    status: 'open',
+    exercise: false,
+    version: 1,
+    opened_at: iso,
+    updated_at: iso,
+    closed_at: null,
     headline: 'Storm damage: the north tank is losing water and power is unstable',
     situation: [{ at: iso, text: 'North tank fell 4,000 litres in an hour' }],
-    damaged: ['north tank'], working: ['south tank'], urgent: [], can_wait: [],
+    damaged: ['north tank'],
+    working: ['south tank'],
+    urgent: [],
+    can_wait: [],
     reserves: { water_days_current: 2, water_days_minimum: 3, power_hours_left: 5, cold_units_at_risk: [] },
-    neighbours: [], questions: ['Shall we ask neighbours for water?'], notes: [], ...over,
+    neighbours: [],
+    questions: ['Shall we ask neighbours for water?'],
+    notes: [],
+    ...over,
   };
 }
 
@@ -84,9 +130,20 @@ export interface TestVillage {
 
 export const FAST: Partial<FederationTuning> = { minPublishIntervalMs: 100, heartbeatMs: 2000, reconnectMinMs: 100, reconnectMaxMs: 500 };
 
-export function startTestVillage(id: string, url: string, dir: string, over: {
-  password?: string; username?: string; clock?: Clock; knobs?: StatusKnobs; tickMs?: number; fed?: Partial<NonNullable<Config['federation']>>; log?: (m: string) => void;
-} = {}): TestVillage {
+export function startTestVillage(
+  id: string,
+  url: string,
+  dir: string,
+  over: {
+    password?: string;
+    username?: string;
+    clock?: Clock;
+    knobs?: StatusKnobs;
+    tickMs?: number;
+    fed?: Partial<NonNullable<Config['federation']>>;
+    log?: (m: string) => void;
+  } = {},
+): TestVillage {
   const config = configSchema.parse({
     version: 1,
     village: { id, name: id[0]!.toUpperCase() + id.slice(1), population: 180 },
@@ -98,7 +155,12 @@ export function startTestVillage(id: string, url: string, dir: string, over: {
   const storage = new Storage(join(dir, id));
   const fed = new Federation({ config, clock, events, storage, tuning: FAST, log: over.log });
   const v: TestVillage = {
-    id, config, events, storage, fed, knobs: { ...over.knobs },
+    id,
+    config,
+    events,
+    storage,
+    fed,
+    knobs: { ...over.knobs },
     tick: () => events.emit('status', makeStatus(id, clock.now(), v.knobs)),
     stop: async () => {
       clearInterval(timer);

@@ -8,9 +8,27 @@ const MIN = 60_000;
 const iso = (t: number) => new Date(t).toISOString();
 
 function summary(at: number, days = 12): FedMessage {
-  return { kind: 'summary', body: { v: 1, at: iso(at), water_days_current: days, water_days_minimum: days * 2, power_hours_left: 30, cold_at_risk: 0, sensors_online: 5, sensors_total: 6 } };
+  return {
+    kind: 'summary',
+    body: {
+      v: 1,
+      at: iso(at),
+      water_days_current: days,
+      water_days_minimum: days * 2,
+      power_hours_left: 30,
+      cold_at_risk: 0,
+      sensors_online: 5,
+      sensors_total: 6,
+    },
+  };
 }
-const ctx = (now: number, over: Partial<FreshnessContext> = {}): FreshnessContext => ({ now, connected: true, linkDownAt: null, staleAfterMs: 10 * MIN, ...over });
+const ctx = (now: number, over: Partial<FreshnessContext> = {}): FreshnessContext => ({
+  now,
+  connected: true,
+  linkDownAt: null,
+  staleAfterMs: 10 * MIN,
+  ...over,
+});
 
 describe('NeighbourBook freshness', () => {
   it('shows news fresh until it is older than the stale window', () => {
@@ -59,7 +77,7 @@ describe('NeighbourBook freshness', () => {
     expect(b.view(ctx(T0 + MIN))[0]!.water_days_current).toBe(5);
   });
 
-  it("marks a neighbour stale when its will says offline, and fresh when it is back", () => {
+  it('marks a neighbour stale when its will says offline, and fresh when it is back', () => {
     const b = new NeighbourBook('ashgrove');
     b.apply('birchwell', summary(T0), T0, false);
     b.apply('birchwell', { kind: 'link', body: { v: 1, state: 'offline' } }, T0 + 1000, false);

@@ -40,8 +40,17 @@ export async function startRadioLink(brokerPort: number): Promise<RadioLink> {
   };
   return {
     url: `mqtt://127.0.0.1:${port}`,
-    cut: () => { up = false; dropAll(); },
-    restore: () => { up = true; },
-    close: () => new Promise((resolve) => { dropAll(); server.close(() => resolve()); }),
+    cut: () => {
+      up = false;
+      dropAll();
+    },
+    restore: () => {
+      up = true;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        dropAll();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -10,7 +10,15 @@ const policy = { population: 180, minimum_lpd: 15, margin_days: 7 };
 describe('summarize', () => {
   it('rounds the figures and counts cold units at risk', () => {
     const s = summarize(makeStatus('ashgrove', T0, { liters: 10_000, draw_lph: 150, cold_status: 'watch' }));
-    expect(s).toMatchObject({ v: 1, at: new Date(T0).toISOString(), water_days_minimum: 3.7, water_days_current: 2.8, cold_at_risk: 1, sensors_online: 6, sensors_total: 6 });
+    expect(s).toMatchObject({
+      v: 1,
+      at: new Date(T0).toISOString(),
+      water_days_minimum: 3.7,
+      water_days_current: 2.8,
+      cold_at_risk: 1,
+      sensors_online: 6,
+      sensors_total: 6,
+    });
     // the summary is valid on the wire
     expect(decodeFed('summary', Buffer.from(JSON.stringify(s))).body).toEqual(s);
   });
@@ -65,10 +73,33 @@ describe('computeOffer', () => {
 describe('summarizeIncidents', () => {
   it('gives open incidents with headline and alert titles, never notes', () => {
     const p = makePrompt('i1', T0, { notes: [{ at: new Date(T0).toISOString(), author: 'Mara', text: 'Jon is hurt' }] });
-    const alert = { id: 'leak:north:1', rule: 'leak', subject: 'north', domain: 'water' as const, severity: 'critical' as const, state: 'firing' as const,
-      title: 'North tank is losing water faster than use', detail: 'x', value: 1, started_at: new Date(T0).toISOString(), fired_at: null, resolved_at: null, incident_id: 'i1' };
+    const alert = {
+      id: 'leak:north:1',
+      rule: 'leak',
+      subject: 'north',
+      domain: 'water' as const,
+      severity: 'critical' as const,
+      state: 'firing' as const,
+      title: 'North tank is losing water faster than use',
+      detail: 'x',
+      value: 1,
+      started_at: new Date(T0).toISOString(),
+      fired_at: null,
+      resolved_at: null,
+      incident_id: 'i1',
+    };
     const out = summarizeIncidents([makeIncident('i1', T0), makeIncident('i0', T0 - 1000, { closed_at: new Date(T0).toISOString() })], [p], [alert]);
-    expect(out).toEqual([{ id: 'i1', opened_at: new Date(T0).toISOString(), domains: ['water', 'power'], crisis: true, exercise: false, headline: p.headline, alerts: [alert.title] }]);
+    expect(out).toEqual([
+      {
+        id: 'i1',
+        opened_at: new Date(T0).toISOString(),
+        domains: ['water', 'power'],
+        crisis: true,
+        exercise: false,
+        headline: p.headline,
+        alerts: [alert.title],
+      },
+    ]);
     expect(JSON.stringify(out)).not.toMatch(/Mara|hurt/);
   });
 });

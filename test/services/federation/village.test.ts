@@ -22,7 +22,16 @@ function villageConfig(id: string, url: string) {
     web: { host: '127.0.0.1', port: 0 },
     devices: [{ id: 'tank-node', secret: `secret-${id}-tank`, transport: 'mqtt', interval_s: 30 }],
     // a 5 m × 5 m × 2 m tank: 25 L per mm of level, 50,000 L full
-    sensors: [{ id: 'main', name: 'Main tank', device: 'tank-node', metric: 'level_mm', kind: 'tank_level', tank: { shape: 'box', length_mm: 5000, width_mm: 5000, height_mm: 2000 } }],
+    sensors: [
+      {
+        id: 'main',
+        name: 'Main tank',
+        device: 'tank-node',
+        metric: 'level_mm',
+        kind: 'tank_level',
+        tank: { shape: 'box', length_mm: 5000, width_mm: 5000, height_mm: 2000 },
+      },
+    ],
     alerts: { rules: { water_low: { hold_s: 0 } } },
     federation: { url, password: `pw-${id}` },
   });
@@ -30,7 +39,10 @@ function villageConfig(id: string, url: string) {
 
 async function reading(v: Village, level_mm: number): Promise<void> {
   const c = mqtt.connect(v.brokerUrl, { username: 'tank-node', password: `secret-${v.config.village.id}-tank`, reconnectPeriod: 0 });
-  await new Promise<void>((resolve, reject) => { c.once('connect', () => resolve()); c.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    c.once('connect', () => resolve());
+    c.once('error', reject);
+  });
   await c.publishAsync(`tend/${v.config.village.id}/dev/tank-node/reading`, JSON.stringify({ level_mm }), { qos: 1 });
   await c.endAsync();
 }
@@ -60,44 +72,67 @@ describe('federation with real villages', () => {
     await reading(b, 1600);
     await reading(c, 1600);
     await reading(a, 1600);
-    await waitFor(async () => {
-      const f = await api(a, '/api/federation');
-      return f.connected && f.neighbours.length === 2 && f.neighbours.every((n) => !n.stale && /about 21,000 litres/.test(n.offer ?? ''));
-    }, 30_000, 'ashgrove to see two neighbours with offers');
+    await waitFor(
+      async () => {
+        const f = await api(a, '/api/federation');
+        return f.connected && f.neighbours.length === 2 && f.neighbours.every((n) => !n.stale && /about 21,000 litres/.test(n.offer ?? ''));
+      },
+      30_000,
+      'ashgrove to see two neighbours with offers',
+    );
 
     // the storm empties ashgrove's tank: 100 mm = 2,500 L, 5 % → water low, critical → crisis
     await reading(a, 100);
-    const prompt = await waitFor(() => {
-      const p = a.assembly.prompts().find((x) => x.status === 'open');
-      return p && p.neighbours.length === 2 ? p : null;
-    }, 30_000, "ashgrove's prompt with the neighbours' offers");
+    const prompt = await waitFor(
+      () => {
+        const p = a.assembly.prompts().find((x) => x.status === 'open');
+        return p && p.neighbours.length === 2 ? p : null;
+      },
+      30_000,
+      "ashgrove's prompt with the neighbours' offers",
+    );
     expect(prompt.neighbours.map((n) => n.village).sort()).toEqual(['birchwell', 'cedarford']);
     expect(prompt.neighbours.every((n) => /can share about 21,000 litres of water/.test(n.offer))).toBe(true);
 
     for (const v of [b, c]) {
-      await waitFor(async () => {
-        const f = await api(v, '/api/federation');
-        const n = f.neighbours.find((x) => x.village === 'ashgrove');
-        return n?.incident_open && !n.stale && n.offer === null && n.water_days_minimum === Math.round((2500 / 2700) * 10) / 10;
-      }, 30_000, `${v.config.village.id} to see ashgrove's crisis`);
+      await waitFor(
+        async () => {
+          const f = await api(v, '/api/federation');
+          const n = f.neighbours.find((x) => x.village === 'ashgrove');
+          return n?.incident_open && !n.stale && n.offer === null && n.water_days_minimum === Math.round((2500 / 2700) * 10) / 10;
+        },
+        30_000,
+        `${v.config.village.id} to see ashgrove's crisis`,
+      );
     }
   }, 120_000);
 
   it("the page's offer edit (POST /api/federation/offer with the token) reaches the neighbours", async () => {
     const [a, b] = villages as [Village, Village, Village];
-    const post = (body: object, token = b.token) => fetch(`${b.webUrl}/api/federation/offer`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body),
-    });
+    const post = (body: object, token = b.token) =>
+      fetch(`${b.webUrl}/api/federation/offer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
     expect((await post({ offer: 'x' }, 'wrong-token')).status).toBeGreaterThanOrEqual(401);
     expect((await post({ offer: 'a repair crew for two days, and pipe fittings' })).status).toBe(200);
-    await waitFor(async () => {
-      const n = (await api(a, '/api/federation')).neighbours.find((x) => x.village === 'birchwell');
-      return n?.offer === 'a repair crew for two days, and pipe fittings';
-    }, 30_000, 'edited offer at ashgrove');
+    await waitFor(
+      async () => {
+        const n = (await api(a, '/api/federation')).neighbours.find((x) => x.village === 'birchwell');
+        return n?.offer === 'a repair crew for two days, and pipe fittings';
+      },
+      30_000,
+      'edited offer at ashgrove',
+    );
     expect((await post({ withdrawn: true })).status).toBe(200);
-    await waitFor(async () => {
-      const n = (await api(a, '/api/federation')).neighbours.find((x) => x.village === 'birchwell');
-      return n && n.offer === null;
-    }, 30_000, 'withdrawn offer at ashgrove');
+    await waitFor(
+      async () => {
+        const n = (await api(a, '/api/federation')).neighbours.find((x) => x.village === 'birchwell');
+        return n && n.offer === null;
+      },
+      30_000,
+      'withdrawn offer at ashgrove',
+    );
   }, 60_000);
 });

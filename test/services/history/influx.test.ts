@@ -10,11 +10,17 @@ import { freePort, tempDir, waitFor } from '../../helpers/net.ts';
 import { alert, historyConfig, incident, reading, status } from './fixtures.ts';
 
 let influx: Influxd;
-beforeAll(async () => { influx = await startInfluxd(); });
-afterAll(async () => { await influx?.close(); });
+beforeAll(async () => {
+  influx = await startInfluxd();
+});
+afterAll(async () => {
+  await influx?.close();
+});
 
 const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
 
 function setup(database: string, extra: Record<string, unknown> = {}, url = influx.url) {
   const t = tempDir('tend-history-');
@@ -28,7 +34,18 @@ function setup(database: string, extra: Record<string, unknown> = {}, url = infl
   cleanups.push(() => t.remove());
   cleanups.push(() => storage.close());
   cleanups.push(() => history.stop());
-  return { history, storage, events, logs, advance: (ms: number) => { now += ms; return now; }, config, dir: t.dir };
+  return {
+    history,
+    storage,
+    events,
+    logs,
+    advance: (ms: number) => {
+      now += ms;
+      return now;
+    },
+    config,
+    dir: t.dir,
+  };
 }
 
 async function count(db: string, q = 'SELECT count("value") AS n FROM "reading"'): Promise<number> {
@@ -57,7 +74,15 @@ describe('History → InfluxDB', () => {
     const tags = await influx.query('SHOW TAG KEYS FROM "reading"', 'schema1');
     expect(tags.results[0]!.series![0]!.values.flat().sort()).toEqual(['device', 'kind', 'sensor', 'village']);
     const first = (await influx.rows('SELECT * FROM "reading" ORDER BY time ASC LIMIT 1', 'schema1'))[0]!;
-    expect(first).toMatchObject({ time: 1_700_000_000_000, village: 'ashgrove', device: 'tank-north', sensor: 'north', kind: 'tank_distance', value: 5000, raw: 800 });
+    expect(first).toMatchObject({
+      time: 1_700_000_000_000,
+      village: 'ashgrove',
+      device: 'tank-north',
+      sensor: 'north',
+      kind: 'tank_distance',
+      value: 5000,
+      raw: 800,
+    });
 
     const measurements = (await influx.query('SHOW MEASUREMENTS', 'schema1')).results[0]!.series![0]!.values.flat();
     expect(measurements.sort()).toEqual(['alert', 'cold', 'device', 'incident', 'power', 'reading', 'reject', 'reserve', 'tank', 'water', 'weather'].sort());
@@ -132,7 +157,9 @@ describe('History → InfluxDB', () => {
     expect(s.rejected_total).toBe(2);
     expect(s.written_total).toBe(200);
     const aside = history.rejected();
-    expect(aside.map((r) => r.line).sort()).toEqual(['reading,village=ashgrove,sensor=north,device=tank-north,kind=tank_distance value="oops" 1700000000005', 'this is not line protocol'].sort());
+    expect(aside.map((r) => r.line).sort()).toEqual(
+      ['reading,village=ashgrove,sensor=north,device=tank-north,kind=tank_distance value="oops" 1700000000005', 'this is not line protocol'].sort(),
+    );
     expect(aside.every((r) => r.status === 400)).toBe(true);
     expect(logs.some((l) => l.includes('set aside') && l.includes('this is not line protocol'))).toBe(true);
   });
@@ -145,14 +172,25 @@ describe('History → InfluxDB', () => {
     const seen: string[] = [];
     const server: Server = createServer((req, res) => {
       let body = '';
-      req.on('data', (d) => { body += d; });
+      req.on('data', (d) => {
+        body += d;
+      });
       req.on('end', () => {
-        if (req.method === 'GET' && req.url === '/ping') { res.writeHead(204); res.end(); return; }
+        if (req.method === 'GET' && req.url === '/ping') {
+          res.writeHead(204);
+          res.end();
+          return;
+        }
         seen.push(`${req.method} ${req.url} ${req.headers.authorization}`);
         calls++;
-        if (calls <= 3) { res.writeHead(503); res.end('overloaded'); return; }
+        if (calls <= 3) {
+          res.writeHead(503);
+          res.end('overloaded');
+          return;
+        }
         bodies.push(body);
-        res.writeHead(204); res.end();
+        res.writeHead(204);
+        res.end();
       });
     });
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
@@ -185,7 +223,8 @@ describe('History → InfluxDB', () => {
       req.resume();
       req.on('end', () => {
         if (req.method === 'POST') writes++;
-        res.writeHead(req.method === 'POST' ? 503 : 204); res.end();
+        res.writeHead(req.method === 'POST' ? 503 : 204);
+        res.end();
       });
     });
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
@@ -194,7 +233,13 @@ describe('History → InfluxDB', () => {
     cleanups.push(() => t.remove());
     const storage = new Storage(t.dir);
     const events = new VillageEventHub();
-    const history = new History({ config: historyConfig(t.dir, `http://127.0.0.1:${port}`, { influx: { database: 'x' } }), clock: { now: () => 0 }, storage, events, writer: { minBackoffMs: 20_000, maxBackoffMs: 20_000 } });
+    const history = new History({
+      config: historyConfig(t.dir, `http://127.0.0.1:${port}`, { influx: { database: 'x' } }),
+      clock: { now: () => 0 },
+      storage,
+      events,
+      writer: { minBackoffMs: 20_000, maxBackoffMs: 20_000 },
+    });
     cleanups.push(() => storage.close());
     cleanups.push(() => history.stop());
     history.start();
@@ -250,7 +295,11 @@ describe('History → InfluxDB', () => {
 
     const out: string[] = [];
     const err: string[] = [];
-    const code = await flushHistory(historyConfig(t.dir, influx.url, { influx: { database: 'cli1', batch_points: 500 } }), { write: (s: string) => out.push(s) }, { write: (s: string) => err.push(s) });
+    const code = await flushHistory(
+      historyConfig(t.dir, influx.url, { influx: { database: 'cli1', batch_points: 500 } }),
+      { write: (s: string) => out.push(s) },
+      { write: (s: string) => err.push(s) },
+    );
     expect(code, err.join('')).toBe(0);
     expect(await count('cli1')).toBe(2500);
     const text = out.join('');

@@ -9,7 +9,9 @@ import { tempDir } from '../../helpers/net.ts';
 import { alert, historyConfig, reading, status } from './fixtures.ts';
 
 const cleanups: (() => void)[] = [];
-afterEach(() => { while (cleanups.length) cleanups.pop()!(); });
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
 function dir(): string {
   const t = tempDir('tend-outbox-');
   cleanups.push(t.remove);
@@ -61,12 +63,18 @@ describe('Outbox', () => {
     expect(s.dropped_by_class.keep).toBe(0);
     expect(s.dropped_total).toBe(s.dropped_by_class.raw);
     expect(logs.some((l) => l.includes('dropped'))).toBe(true);
-    const left = outbox.peek(1e9, 1e9).filter((c) => c.cls === PointClass.raw).flatMap((c) => c.lines.split('\n'));
+    const left = outbox
+      .peek(1e9, 1e9)
+      .filter((c) => c.cls === PointClass.raw)
+      .flatMap((c) => c.lines.split('\n'));
     // what is left is the newest readings, contiguous up to the last one
     const last = readingPoint('ashgrove', reading(40 * 500 - 1))!.line;
     expect(left[left.length - 1]).toBe(last);
     expect(left.length + s.dropped_by_class.raw).toBe(20_000);
-    const keep = outbox.peek(1e9, 1e9).filter((c) => c.cls === PointClass.keep).reduce((n, c) => n + c.n, 0);
+    const keep = outbox
+      .peek(1e9, 1e9)
+      .filter((c) => c.cls === PointClass.keep)
+      .reduce((n, c) => n + c.n, 0);
     expect(keep).toBe(40); // 20 reserve + 20 alert points all still there
     // the dropped count survives a restart (it is shown on /metrics and the page)
     storage.close();

@@ -22,7 +22,7 @@ describe('line protocol text', () => {
     expect(line('m', {}, { n: 5, b: true, s: 'x' }, 7)).toBe('m n=5,b=true,s="x" 7');
   });
 
-  it('builds the reading point with the contract\'s tags and fields', () => {
+  it("builds the reading point with the contract's tags and fields", () => {
     const p = readingPoint('ashgrove', reading(0))!;
     expect(p.cls).toBe(PointClass.raw);
     expect(p.line).toBe('reading,device=tank-north,kind=tank_distance,sensor=north,village=ashgrove value=5000,raw=800,level_mm=1300 1700000000000');
@@ -40,12 +40,21 @@ describe('line protocol text', () => {
 
 describe('escaping against a real influxd', () => {
   let influx: Influxd;
-  beforeAll(async () => { influx = await startInfluxd(); });
-  afterAll(async () => { await influx?.close(); });
+  beforeAll(async () => {
+    influx = await startInfluxd();
+  });
+  afterAll(async () => {
+    await influx?.close();
+  });
 
   it('round-trips tags and string fields with spaces, commas, =, quotes and backslashes', async () => {
     const nasty = 'North tank, "big" = 2\\3';
-    const l = line('esc test', { village: 'ashgrove', tank: nasty, 'odd key': 'v w' }, { note: `He said "leak, maybe" \\ 5 = 5`, 'field,key': 1 }, 1_700_000_000_000)!;
+    const l = line(
+      'esc test',
+      { village: 'ashgrove', tank: nasty, 'odd key': 'v w' },
+      { note: `He said "leak, maybe" \\ 5 = 5`, 'field,key': 1 },
+      1_700_000_000_000,
+    )!;
     const res = await fetch(`${influx.url}/write?db=tend&precision=ms`, { method: 'POST', body: l });
     expect(res.status, await res.text()).toBe(204);
     const rows = await influx.rows('SELECT * FROM "esc test"');

@@ -18,7 +18,9 @@ const tmp = tempDir('tend-sigkill-');
 let child: ChildProcess | null = null;
 let output = '';
 
-beforeAll(async () => { influx = await startInfluxd(); });
+beforeAll(async () => {
+  influx = await startInfluxd();
+});
 afterAll(async () => {
   killTend();
   await influx?.close();
@@ -28,16 +30,28 @@ afterAll(async () => {
 function killTend(): void {
   // the whole process group: npx, tsx and the node running tend
   if (child?.pid && child.exitCode === null && child.signalCode === null) {
-    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
 }
 
 async function startTend(configFile: string, brokerPort: number): Promise<ChildProcess> {
   const c = spawn('npx', ['tsx', 'services/cli.ts', 'run', '--config', configFile], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  c.stdout!.on('data', (d: Buffer) => { output = (output + d.toString()).slice(-20_000); });
-  c.stderr!.on('data', (d: Buffer) => { output = (output + d.toString()).slice(-20_000); });
-  c.on('exit', (code, sig) => { output += `\n[tend exited: ${code ?? sig}]`; });
-  c.on('error', (e) => { output += `\n[spawn error: ${e.message}]`; });
+  c.stdout!.on('data', (d: Buffer) => {
+    output = (output + d.toString()).slice(-20_000);
+  });
+  c.stderr!.on('data', (d: Buffer) => {
+    output = (output + d.toString()).slice(-20_000);
+  });
+  c.on('exit', (code, sig) => {
+    output += `\n[tend exited: ${code ?? sig}]`;
+  });
+  c.on('error', (e) => {
+    output += `\n[spawn error: ${e.message}]`;
+  });
   child = c;
   try {
     await waitFor(() => output.includes('is running'), 90_000, 'tend started');
@@ -49,7 +63,12 @@ async function startTend(configFile: string, brokerPort: number): Promise<ChildP
 }
 
 function connect(port: number): Promise<MqttClient> {
-  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username: 'tank-a', password: SECRET, clientId: `sigkill-${Math.random().toString(16).slice(2)}`, reconnectPeriod: 0 });
+  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+    username: 'tank-a',
+    password: SECRET,
+    clientId: `sigkill-${Math.random().toString(16).slice(2)}`,
+    reconnectPeriod: 0,
+  });
   return new Promise((resolve, reject) => {
     client.once('connect', () => resolve(client));
     client.once('error', reject);
@@ -61,26 +80,33 @@ describe('tend killed with SIGKILL mid-stream', () => {
     const brokerPort = await freePort();
     const webPort = await freePort();
     const configFile = join(tmp.dir, 'village.yaml');
-    writeFileSync(configFile, [
-      'version: 1',
-      'village: { id: ashgrove, name: Ashgrove, population: 180 }',
-      `broker: { embedded: { host: 127.0.0.1, port: ${brokerPort} } }`,
-      `web: { host: 127.0.0.1, port: ${webPort} }`,
-      `storage: { dir: ${join(tmp.dir, 'data')} }`,
-      `influx: { url: "${influx.url}", database: tend }`,
-      'devices:',
-      `  - { id: tank-a, secret: ${SECRET}, transport: mqtt, interval_s: 5 }`,
-      'sensors:',
-      '  - { id: tank-a, device: tank-a, metric: level_mm, kind: tank_level, tank: { shape: box, length_mm: 2000, width_mm: 2000, height_mm: 5000 } }',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      configFile,
+      [
+        'version: 1',
+        'village: { id: ashgrove, name: Ashgrove, population: 180 }',
+        `broker: { embedded: { host: 127.0.0.1, port: ${brokerPort} } }`,
+        `web: { host: 127.0.0.1, port: ${webPort} }`,
+        `storage: { dir: ${join(tmp.dir, 'data')} }`,
+        `influx: { url: "${influx.url}", database: tend }`,
+        'devices:',
+        `  - { id: tank-a, secret: ${SECRET}, transport: mqtt, interval_s: 5 }`,
+        'sensors:',
+        '  - { id: tank-a, device: tank-a, metric: level_mm, kind: tank_level, tank: { shape: box, length_mm: 2000, width_mm: 2000, height_mm: 5000 } }',
+        '',
+      ].join('\n'),
+    );
 
     const N = 3000;
     const base = Date.now() - 60_000;
     const acked = new Set<number>();
     const send = (client: MqttClient, i: number) =>
-      client.publishAsync('tend/ashgrove/dev/tank-a/reading', JSON.stringify({ level_mm: 1000 + i, ts: base + i * 10 }), { qos: 1 })
-        .then(() => { acked.add(i); }, () => {});
+      client.publishAsync('tend/ashgrove/dev/tank-a/reading', JSON.stringify({ level_mm: 1000 + i, ts: base + i * 10 }), { qos: 1 }).then(
+        () => {
+          acked.add(i);
+        },
+        () => {},
+      );
 
     await startTend(configFile, brokerPort);
     let client = await connect(brokerPort);

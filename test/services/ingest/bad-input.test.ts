@@ -47,10 +47,14 @@ describe('bad input', () => {
       if (i % 500 === 0) await new Promise((res) => setImmediate(res));
     }
     await device.publishAsync('tend/ashgrove/dev/tank-north/reading', '{"distance_mm": 700, "seq": 1}', { qos: 1 });
-    const s = await waitFor(async () => {
-      const st = await getJson(`${village.webUrl}/api/status`);
-      return st.water.tanks.find((t: { id: string }) => t.id === 'north').level_mm === 1400 ? st : null;
-    }, 15000, 'valid reading after the flood');
+    const s = await waitFor(
+      async () => {
+        const st = await getJson(`${village.webUrl}/api/status`);
+        return st.water.tanks.find((t: { id: string }) => t.id === 'north').level_mm === 1400 ? st : null;
+      },
+      15000,
+      'valid reading after the flood',
+    );
     expect(s.sensors.rejected_total).toBeGreaterThanOrEqual(9000);
     const metrics = await (await fetch(`${village.webUrl}/metrics`)).text();
     for (const reason of ['not_json', 'not_object', 'not_finite', 'too_large', 'unknown_metric', 'bad_ts']) {

@@ -8,7 +8,14 @@ import type { SensorConfig, TankConfig } from '../../../config/schema.ts';
 const hcyl: TankConfig = { shape: 'horizontal_cylinder', diameter_mm: 1500, length_mm: 3000 };
 const vcyl: TankConfig = { shape: 'vertical_cylinder', diameter_mm: 1200, height_mm: 2000 };
 const box: TankConfig = { shape: 'box', length_mm: 2000, width_mm: 1000, height_mm: 1500 };
-const table: TankConfig = { shape: 'table', points: [[100, 50], [600, 1050], [1100, 1550]] };
+const table: TankConfig = {
+  shape: 'table',
+  points: [
+    [100, 50],
+    [600, 1050],
+    [1100, 1550],
+  ],
+};
 
 function sensor(kind: SensorConfig['kind'], extra: Partial<SensorConfig> = {}): SensorConfig {
   return { id: 's', device: 'd', metric: 'm', kind, ...extra } as SensorConfig;
@@ -100,9 +107,16 @@ describe('calibrate', () => {
 
   it('other kinds pass the raw value through', () => {
     for (const [kind, raw] of [
-      ['battery_soc', 73.5], ['battery_voltage', 51.2], ['load_power', 1800], ['solar_power', 0],
-      ['cold_temp', -18.5], ['door_open', 1], ['pressure', 1003.2], ['wind_speed', 12.4],
-      ['wind_gust', 24.6], ['rain', 3.2],
+      ['battery_soc', 73.5],
+      ['battery_voltage', 51.2],
+      ['load_power', 1800],
+      ['solar_power', 0],
+      ['cold_temp', -18.5],
+      ['door_open', 1],
+      ['pressure', 1003.2],
+      ['wind_speed', 12.4],
+      ['wind_gust', 24.6],
+      ['rain', 3.2],
     ] as const) {
       expect(calibrate(sensor(kind), raw)).toEqual({ value: raw });
     }

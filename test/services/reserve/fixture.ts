@@ -20,11 +20,23 @@ export function villageConfig(): Config {
     ],
     sensors: [
       // box 2000 × 1000 × 2000 mm: 2 L per mm, 4000 L full
-      { id: 'east', name: 'East tank', device: 'tanks', metric: 'east_mm', kind: 'tank_level',
-        tank: { shape: 'box', length_mm: 2000, width_mm: 1000, height_mm: 2000 } },
+      {
+        id: 'east',
+        name: 'East tank',
+        device: 'tanks',
+        metric: 'east_mm',
+        kind: 'tank_level',
+        tank: { shape: 'box', length_mm: 2000, width_mm: 1000, height_mm: 2000 },
+      },
       // lying cylinder 1500 × 3000 mm, ultrasonic 1600 mm above the bottom: 5301.44 L full
-      { id: 'north', name: 'North tank', device: 'tanks', metric: 'distance_mm', kind: 'tank_distance',
-        tank: { shape: 'horizontal_cylinder', diameter_mm: 1500, length_mm: 3000, sensor_height_mm: 1600 } },
+      {
+        id: 'north',
+        name: 'North tank',
+        device: 'tanks',
+        metric: 'distance_mm',
+        kind: 'tank_distance',
+        tank: { shape: 'horizontal_cylinder', diameter_mm: 1500, length_mm: 3000, sensor_height_mm: 1600 },
+      },
       { id: 'soc', device: 'shed', metric: 'soc', kind: 'battery_soc', battery: { capacity_kwh: 10, usable_fraction: 0.8 } },
       { id: 'volts', device: 'shed', metric: 'v', kind: 'battery_voltage' },
       { id: 'load', device: 'shed', metric: 'load_w', kind: 'load_power' },
@@ -51,7 +63,12 @@ export interface Rig {
 export function rig(dir = ':memory:', startAt = T0): Rig {
   const config = villageConfig();
   let now = startAt;
-  const clock = { now: () => now, set: (t: number) => { now = t; } };
+  const clock = {
+    now: () => now,
+    set: (t: number) => {
+      now = t;
+    },
+  };
   const storage = new Storage(dir);
   const reserve = new Reserve({ config, clock, storage });
   reserve.start();

@@ -66,7 +66,10 @@ describe('persistence', () => {
     }
     expect(r.storage.commits).toBe(commits); // nothing written inside the loop
     await waitFor(() => r.storage.commits > commits, 10_000, 'group commit');
-    const rows = r.storage.db.prepare(`SELECT count(*) AS n, sum(n) AS readings FROM reserve_bucket WHERE sensor = 'load'`).get() as { n: number; readings: number };
+    const rows = r.storage.db.prepare(`SELECT count(*) AS n, sum(n) AS readings FROM reserve_bucket WHERE sensor = 'load'`).get() as {
+      n: number;
+      readings: number;
+    };
     expect(rows).toEqual({ n: Math.ceil(2_000_000 / MIN), readings: 20_000 });
     const latest = r.storage.db.prepare(`SELECT value, ts FROM reserve_latest WHERE sensor = 'load'`).get();
     expect(latest).toEqual({ value: 19_999 % 500, ts: T0 + 19_999 * 100 });
@@ -129,7 +132,10 @@ describe('persistence', () => {
     const storage = new Storage(other.dir);
     const fresh = new Reserve({ config: a.config, clock: a.clock, storage });
     fresh.start();
-    cleanup.push(() => { fresh.stop(); storage.close(); });
+    cleanup.push(() => {
+      fresh.stop();
+      storage.close();
+    });
     expect(fresh.status({ rejected_total: 0 }).water.liters).toBeNull();
   });
 });

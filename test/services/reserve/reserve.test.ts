@@ -91,7 +91,17 @@ describe('power', () => {
     r.feed('volts', 51.3);
     const p = status().power;
     // stored 0.5 × 10 = 5 kWh; usable 5 − (1 − 0.8) × 10 = 3 kWh; 3000 Wh / 500 W = 6 h
-    expect(p).toMatchObject({ soc_percent: 50, stored_kwh: 5, usable_kwh: 3, load_w: 500, solar_w: 200, net_w: -300, hours_left: 6, voltage_v: 51.3, stale: false });
+    expect(p).toMatchObject({
+      soc_percent: 50,
+      stored_kwh: 5,
+      usable_kwh: 3,
+      load_w: 500,
+      solar_w: 200,
+      net_w: -300,
+      hours_left: 6,
+      voltage_v: 51.3,
+      stale: false,
+    });
     expect(p.status).toBe('watch'); // 6 h is not under the 6 h "strained" mark, but under 12
   });
 

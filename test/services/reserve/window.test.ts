@@ -10,7 +10,10 @@ describe('MinuteWindow', () => {
     w.add(T + 10_000, 1, NaN);
     w.add(T + 70_000, 3, NaN);
     w.add(T + 20_000, 5, NaN); // older than the newest: goes into minute 1, not back into minute 0
-    expect(w.buckets.map((b) => [b.t - T, b.n, b.sum])).toEqual([[0, 1, 1], [BUCKET_MS, 2, 8]]);
+    expect(w.buckets.map((b) => [b.t - T, b.n, b.sum])).toEqual([
+      [0, 1, 1],
+      [BUCKET_MS, 2, 8],
+    ]);
     expect(w.newestTs).toBe(T + 70_000);
   });
 

@@ -45,20 +45,86 @@ export function fixtureStatus(now: number): ReserveStatus {
     village: { id: 'ashgrove', name: 'Ashgrove', population: 180 },
     at: iso(now),
     water: {
-      liters: 30_800, capacity_liters: 53_133, percent: 58, draw_lph: 140,
-      days_left_current: 9.2, days_left_minimum: 11.4, status: 'ok',
+      liters: 30_800,
+      capacity_liters: 53_133,
+      percent: 58,
+      draw_lph: 140,
+      days_left_current: 9.2,
+      days_left_minimum: 11.4,
+      status: 'ok',
       tanks: [
-        { id: 'north', name: 'North tank', liters: 9_876, capacity_liters: 12_566, percent: 78.6, level_mm: 1288, status: 'ok', last_seen: iso(now - 12_000), stale: false },
-        { id: 'school', name: 'School tank', liters: 5_432, capacity_liters: 10_800, percent: 50.3, level_mm: 905, status: 'ok', last_seen: iso(now - 4_000), stale: false },
-        { id: 'hill', name: 'Hill cistern', liters: 15_500, capacity_liters: 19_000, percent: 81.6, level_mm: 1660, status: 'ok', last_seen: iso(now - 14 * 60_000), stale: true },
+        {
+          id: 'north',
+          name: 'North tank',
+          liters: 9_876,
+          capacity_liters: 12_566,
+          percent: 78.6,
+          level_mm: 1288,
+          status: 'ok',
+          last_seen: iso(now - 12_000),
+          stale: false,
+        },
+        {
+          id: 'school',
+          name: 'School tank',
+          liters: 5_432,
+          capacity_liters: 10_800,
+          percent: 50.3,
+          level_mm: 905,
+          status: 'ok',
+          last_seen: iso(now - 4_000),
+          stale: false,
+        },
+        {
+          id: 'hill',
+          name: 'Hill cistern',
+          liters: 15_500,
+          capacity_liters: 19_000,
+          percent: 81.6,
+          level_mm: 1660,
+          status: 'ok',
+          last_seen: iso(now - 14 * 60_000),
+          stale: true,
+        },
       ],
     },
-    power: { soc_percent: 64, stored_kwh: 38.4, usable_kwh: 26.4, load_w: 2400, solar_w: 3100, net_w: 700, hours_left: 11, voltage_v: 51.8, status: 'ok', stale: false },
+    power: {
+      soc_percent: 64,
+      stored_kwh: 38.4,
+      usable_kwh: 26.4,
+      load_w: 2400,
+      solar_w: 3100,
+      net_w: 700,
+      hours_left: 11,
+      voltage_v: 51.8,
+      status: 'ok',
+      stale: false,
+    },
     cold: {
       status: 'watch',
       units: [
-        { id: 'fridge-kitchen', name: 'Kitchen fridge', temp_c: 6.2, safe_max_c: 5, minutes_above_safe: 22, door_open: null, status: 'watch', last_seen: iso(now - 3_000), stale: false },
-        { id: 'freezer', name: 'Community freezer', temp_c: -19, safe_max_c: -15, minutes_above_safe: 0, door_open: false, status: 'ok', last_seen: iso(now - 3_000), stale: false },
+        {
+          id: 'fridge-kitchen',
+          name: 'Kitchen fridge',
+          temp_c: 6.2,
+          safe_max_c: 5,
+          minutes_above_safe: 22,
+          door_open: null,
+          status: 'watch',
+          last_seen: iso(now - 3_000),
+          stale: false,
+        },
+        {
+          id: 'freezer',
+          name: 'Community freezer',
+          temp_c: -19,
+          safe_max_c: -15,
+          minutes_above_safe: 0,
+          door_open: false,
+          status: 'ok',
+          last_seen: iso(now - 3_000),
+          stale: false,
+        },
       ],
     },
     weather: { pressure_hpa: 1004, pressure_tendency_hpa_3h: -4.2, wind_ms: 9.5, gust_ms: 18.3, rain_mm: 2, status: 'watch', stale: false },
@@ -70,17 +136,63 @@ export function fixtureStatus(now: number): ReserveStatus {
 
 export function fixtureSensors(now: number): SensorHealth[] {
   return [
-    { id: 'north', name: 'North tank', device: 'tank-north', kind: 'tank_distance', value: 9876, raw: 812, last_seen: iso(now - 12_000), stale: false, device_online: true },
-    { id: 'school', name: 'School tank', device: 'tank-school', kind: 'tank_pressure', value: 5432, raw: 8.9, last_seen: iso(now - 4_000), stale: false, device_online: true },
-    { id: 'hill', name: 'Hill cistern', device: 'tank-hill', kind: 'tank_level', value: 15500, raw: 1660, last_seen: iso(now - 14 * 60_000), stale: true, device_online: null },
-    { id: 'battery', name: 'Battery bank', device: 'power-shed', kind: 'battery_soc', value: 64, raw: 64, last_seen: iso(now - 2_000), stale: false, device_online: true },
+    {
+      id: 'north',
+      name: 'North tank',
+      device: 'tank-north',
+      kind: 'tank_distance',
+      value: 9876,
+      raw: 812,
+      last_seen: iso(now - 12_000),
+      stale: false,
+      device_online: true,
+    },
+    {
+      id: 'school',
+      name: 'School tank',
+      device: 'tank-school',
+      kind: 'tank_pressure',
+      value: 5432,
+      raw: 8.9,
+      last_seen: iso(now - 4_000),
+      stale: false,
+      device_online: true,
+    },
+    {
+      id: 'hill',
+      name: 'Hill cistern',
+      device: 'tank-hill',
+      kind: 'tank_level',
+      value: 15500,
+      raw: 1660,
+      last_seen: iso(now - 14 * 60_000),
+      stale: true,
+      device_online: null,
+    },
+    {
+      id: 'battery',
+      name: 'Battery bank',
+      device: 'power-shed',
+      kind: 'battery_soc',
+      value: 64,
+      raw: 64,
+      last_seen: iso(now - 2_000),
+      stale: false,
+      device_online: true,
+    },
   ];
 }
 
 export function fixturePrompt(now: number, over: Partial<AssemblyPrompt> = {}): AssemblyPrompt {
   return {
-    id: 'p-1', incident_id: 'i-1', status: 'open', exercise: false, version: 1,
-    opened_at: iso(now - 60_000), updated_at: iso(now - 30_000), closed_at: null,
+    id: 'p-1',
+    incident_id: 'i-1',
+    status: 'open',
+    exercise: false,
+    version: 1,
+    opened_at: iso(now - 60_000),
+    updated_at: iso(now - 30_000),
+    closed_at: null,
     headline: 'Storm damage: North tank losing water, power unstable',
     situation: [
       { at: iso(now - 3 * 3600_000), text: 'Pressure fell 6.1 hPa in 3 hours.' },
@@ -110,10 +222,20 @@ export async function startFixtureServer(opts: { now?: number; port?: number } =
     alerts: [],
     prompts: [],
     federation: {
-      village: 'ashgrove', connected: true,
+      village: 'ashgrove',
+      connected: true,
       own: { offer: '4,000 L of water', offer_source: 'computed', withdrawn: false, configured: true },
       neighbours: [
-        { village: 'Millbrook', heard_at: iso(now - 90_000), water_days_current: 12.5, water_days_minimum: 20, power_hours_left: 30, cold_at_risk: [], incident_open: false, offer: 'two people for pipe repair' },
+        {
+          village: 'Millbrook',
+          heard_at: iso(now - 90_000),
+          water_days_current: 12.5,
+          water_days_minimum: 20,
+          power_hours_left: 30,
+          cold_at_risk: [],
+          incident_open: false,
+          offer: 'two people for pipe repair',
+        },
       ],
     },
     history: {
@@ -127,11 +249,14 @@ export async function startFixtureServer(opts: { now?: number; port?: number } =
     res.writeHead(code, { 'content-type': 'application/json', 'cache-control': 'no-store' });
     res.end(JSON.stringify(body));
   };
-  const readBody = (req: IncomingMessage) => new Promise<string>((resolve) => {
-    let s = '';
-    req.on('data', (c) => { s += c; });
-    req.on('end', () => resolve(s));
-  });
+  const readBody = (req: IncomingMessage) =>
+    new Promise<string>((resolve) => {
+      let s = '';
+      req.on('data', (c) => {
+        s += c;
+      });
+      req.on('end', () => resolve(s));
+    });
 
   const server: Server = createServer(async (req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
@@ -164,7 +289,11 @@ export async function startFixtureServer(opts: { now?: number; port?: number } =
     if (req.method === 'POST' && (m || p === '/api/drill' || p === '/api/federation/offer')) {
       const raw = await readBody(req);
       let body: unknown = null;
-      try { body = JSON.parse(raw); } catch { /* keep null */ }
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        /* keep null */
+      }
       posts.push({ path: p, auth: req.headers.authorization, body });
       if (req.headers.authorization !== `Bearer ${token}`) return json(res, 401, { error: 'bad token' });
       if (m) {
@@ -179,7 +308,12 @@ export async function startFixtureServer(opts: { now?: number; port?: number } =
       if (p === '/api/federation/offer') {
         const b = body as { offer?: string | null; withdrawn?: boolean };
         const fed = state.federation as { own: { offer: string | null; offer_source: string; withdrawn: boolean } };
-        fed.own = { ...fed.own, offer: b.withdrawn ? null : b.offer ?? 'computed offer', offer_source: b.offer ? 'edited' : 'computed', withdrawn: !!b.withdrawn };
+        fed.own = {
+          ...fed.own,
+          offer: b.withdrawn ? null : (b.offer ?? 'computed offer'),
+          offer_source: b.offer ? 'edited' : 'computed',
+          withdrawn: !!b.withdrawn,
+        };
         return json(res, 200, state.federation);
       }
       return json(res, 202, { ok: true });
@@ -205,10 +339,11 @@ export async function startFixtureServer(opts: { now?: number; port?: number } =
       clients.clear();
     },
     streams: () => clients.size,
-    close: () => new Promise<void>((resolve) => {
-      for (const c of clients) c.destroy();
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of clients) c.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

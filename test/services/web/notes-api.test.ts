@@ -14,7 +14,9 @@ const logs: string[] = [];
 
 /** the assembly's checks as it makes them (services/assembly), on the shared limits */
 function addNote(id: string, note: { author: string; text: string }): never {
-  const fail = (code: string, message: string) => { throw Object.assign(new Error(message), { code }); };
+  const fail = (code: string, message: string) => {
+    throw Object.assign(new Error(message), { code });
+  };
   if (id === 'boom') throw new Error('storage exploded');
   if (id !== 'p-1' && id !== 'p-closed') fail('not_found', `no assembly prompt "${id}"`);
   if (id === 'p-closed') fail('closed', `assembly prompt ${id} is closed`);
@@ -47,7 +49,9 @@ afterAll(() => web.stop());
 
 async function post(id: string, body: unknown): Promise<{ status: number; body: { error?: string; notes?: unknown[] } }> {
   const res = await fetch(`${web.url}/api/assembly/${id}/notes`, {
-    method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
   });
   return { status: res.status, body: await res.json() };
 }
@@ -59,7 +63,7 @@ describe('notes through the web API', () => {
     expect(added.at(-1)).toEqual({ id: 'p-1', author: 'someone', text: 'the pump is fixed' });
   });
 
-  it('answers 413 past NOTE_LIMITS with the assembly\'s message', async () => {
+  it("answers 413 past NOTE_LIMITS with the assembly's message", async () => {
     const long = await post('p-1', { author: 'Ana', text: 'x'.repeat(NOTE_LIMITS.text + 1) });
     expect(long).toEqual({ status: 413, body: { error: `note is too long (${NOTE_LIMITS.text + 1} characters, at most ${NOTE_LIMITS.text})` } });
     expect((await post('p-1', { author: 'a'.repeat(NOTE_LIMITS.author + 1), text: 'hi' })).status).toBe(413);

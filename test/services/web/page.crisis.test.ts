@@ -13,7 +13,12 @@ import { closeDevices, connectDevices, getJson, startTestVillage } from '../../h
 import type { AssemblyPrompt, Clock, ReserveStatus } from '../../../core/types.ts';
 
 const SHOTS = '/tmp/tend-shots';
-const clock = { t: Date.now(), now() { return this.t; } } satisfies Clock & { t: number };
+const clock = {
+  t: Date.now(),
+  now() {
+    return this.t;
+  },
+} satisfies Clock & { t: number };
 const READINGS: Record<string, Record<string, number>> = {
   'tank-north': { distance_mm: 812 },
   'tank-school': { pressure_kpa: 12.5 },

@@ -104,8 +104,16 @@ describe('village page (fixture server)', () => {
     const mark = await page.evaluate(() => (window as unknown as { tend: { state: { linkLog: unknown[] } } }).tend.state.linkLog.length);
     srv.dropStreams();
     // the outage may be shorter than one poll on a busy machine: read the page's own link log
-    await waitFor(() => page.evaluate((n) => (window as unknown as { tend: { state: { linkLog: { state: string }[] } } }).tend.state.linkLog
-      .slice(n).some((e) => e.state === 'reconnecting'), mark), 10_000, 'link showed reconnecting');
+    await waitFor(
+      () =>
+        page.evaluate(
+          (n) =>
+            (window as unknown as { tend: { state: { linkLog: { state: string }[] } } }).tend.state.linkLog.slice(n).some((e) => e.state === 'reconnecting'),
+          mark,
+        ),
+      10_000,
+      'link showed reconnecting',
+    );
     await waitFor(() => srv.streams() === 1, 15_000, 'stream reopened');
     await waitFor(async () => (await text('#link-text')) === 'live', 10_000, 'live again');
     s.water.tanks[0] = { ...s.water.tanks[0], liters: 6_500 };
@@ -175,7 +183,8 @@ describe('village page (fixture server)', () => {
     const fed = srv.state.federation as { neighbours: { offer: string; village: string }[] };
     fed.neighbours[0].offer = evil;
     const p = fixturePrompt(Date.now(), {
-      headline: evil, damaged: [evil],
+      headline: evil,
+      damaged: [evil],
       notes: [{ at: iso(Date.now()), author: '<b>mallory</b>', text: evil }],
     });
     srv.state.prompts = [p];
@@ -199,8 +208,14 @@ describe('village page (fixture server)', () => {
     await form.locator('input[name="author"]').fill('Ana');
     await form.locator('textarea[name="text"]').fill('The school tank pipe looks fine.');
     await form.locator('button[type="submit"]').click();
-    await waitFor(async () => (await page.locator('#prompt-p-1 .note-text').allTextContents()).includes('The school tank pipe looks fine.'), 10_000, 'note shown');
-    expect(srv.posts).toEqual([{ path: '/api/assembly/p-1/notes', auth: `Bearer ${srv.token}`, body: { author: 'Ana', text: 'The school tank pipe looks fine.' } }]);
+    await waitFor(
+      async () => (await page.locator('#prompt-p-1 .note-text').allTextContents()).includes('The school tank pipe looks fine.'),
+      10_000,
+      'note shown',
+    );
+    expect(srv.posts).toEqual([
+      { path: '/api/assembly/p-1/notes', auth: `Bearer ${srv.token}`, body: { author: 'Ana', text: 'The school tank pipe looks fine.' } },
+    ]);
     expect(await form.locator('textarea').inputValue()).toBe('');
 
     // a wrong key is refused and says so
@@ -242,7 +257,11 @@ describe('village page (fixture server)', () => {
     const fed = srv.state.federation as { neighbours: { heard_at: string }[] };
     fed.neighbours[0].heard_at = iso(Date.now() - 3600_000);
     await page.reload();
-    await waitFor(async () => (await nb.locator('.stale-label').textContent({ timeout: 10_000 })) === 'STALE — last seen 1 h 0 min ago', 10_000, 'stale neighbour');
+    await waitFor(
+      async () => (await nb.locator('.stale-label').textContent({ timeout: 10_000 })) === 'STALE — last seen 1 h 0 min ago',
+      10_000,
+      'stale neighbour',
+    );
   }, 60_000);
 
   it('says so when the village is in no federation', async () => {
@@ -258,13 +277,27 @@ describe('village page (fixture server)', () => {
     expect(await page.locator('#alerts').isHidden()).toBe(true);
     const at = iso(Date.now());
     const alert = (id: string, severity: 'watch' | 'warning' | 'critical', title: string) => ({
-      id, rule: 'x', subject: 'y', domain: 'water' as const, severity, state: 'firing' as const, title, detail: '',
-      value: null, started_at: at, fired_at: at, resolved_at: null, incident_id: null,
+      id,
+      rule: 'x',
+      subject: 'y',
+      domain: 'water' as const,
+      severity,
+      state: 'firing' as const,
+      title,
+      detail: '',
+      value: null,
+      started_at: at,
+      fired_at: at,
+      resolved_at: null,
+      incident_id: null,
     });
     srv.push('alert', alert('a:1', 'watch', 'Kitchen fridge is above its safe temperature'));
     srv.push('alert', alert('a:2', 'critical', 'Battery bank is low: 8% charged'));
     await waitFor(async () => (await page.locator('#alert-list li').count()) === 2, 10_000, 'two alerts');
-    expect(await page.locator('#alert-list li .alert-title').allTextContents()).toEqual(['Battery bank is low: 8% charged', 'Kitchen fridge is above its safe temperature']);
+    expect(await page.locator('#alert-list li .alert-title').allTextContents()).toEqual([
+      'Battery bank is low: 8% charged',
+      'Kitchen fridge is above its safe temperature',
+    ]);
     srv.push('alert', { ...alert('a:2', 'critical', 'Battery bank is low: 8% charged'), state: 'resolved', resolved_at: iso(Date.now()) });
     await waitFor(async () => (await page.locator('#alert-list li').count()) === 1, 10_000, 'resolved alert gone');
   }, 60_000);
@@ -272,7 +305,9 @@ describe('village page (fixture server)', () => {
   it('greys the page when its own link is down for long', async () => {
     await open();
     srv.state.status.at = iso(Date.now());
-    await page.evaluate(() => { (window as unknown as { tend: { state: { statusReceived: number } } }).tend.state.statusReceived = Date.now() - 60_000; });
+    await page.evaluate(() => {
+      (window as unknown as { tend: { state: { statusReceived: number } } }).tend.state.statusReceived = Date.now() - 60_000;
+    });
     await srv.close(); // the server goes away entirely
     await waitFor(() => page.locator('#page-stale').isVisible(), 15_000, 'page-stale bar');
     expect(await text('#page-stale')).toContain('may be out of date');

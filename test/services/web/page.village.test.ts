@@ -15,7 +15,12 @@ const SHOTS = '/tmp/tend-shots';
 type TestVillage = Awaited<ReturnType<typeof startTestVillage>>;
 
 // The village runs on a clock the test moves, so "stale" needs no real waiting.
-const clock = { t: Date.now(), now() { return this.t; } } satisfies Clock & { t: number };
+const clock = {
+  t: Date.now(),
+  now() {
+    return this.t;
+  },
+} satisfies Clock & { t: number };
 
 /** One plausible reading per demo device (metrics as config/demo.yaml names them). */
 const READINGS: Record<string, Record<string, number>> = {
@@ -106,9 +111,19 @@ describe('village page against the real demo village', () => {
     expect(await page.locator('[data-tank="north"] .stale-label').isHidden()).toBe(true);
 
     // the school tank's device says offline (its MQTT will, retained)
-    await new Promise<void>((resolve, reject) => devices.get('tank-school')!.publish('tend/ashgrove/dev/tank-school/status', 'offline', { qos: 1, retain: true }, (e) => (e ? reject(e) : resolve())));
-    await waitFor(async () => (await api<{ sensors: SensorHealth[] }>('/api/sensors')).sensors.find((s) => s.id === 'school')?.device_online === false, 10_000, 'school offline in the API');
-    await waitFor(async () => /^OFFLINE — last seen \d+ (s|min) ago$/.test((await text('[data-tank="school"] .stale-label')) ?? ''), 20_000, 'school offline label');
+    await new Promise<void>((resolve, reject) =>
+      devices.get('tank-school')!.publish('tend/ashgrove/dev/tank-school/status', 'offline', { qos: 1, retain: true }, (e) => (e ? reject(e) : resolve())),
+    );
+    await waitFor(
+      async () => (await api<{ sensors: SensorHealth[] }>('/api/sensors')).sensors.find((s) => s.id === 'school')?.device_online === false,
+      10_000,
+      'school offline in the API',
+    );
+    await waitFor(
+      async () => /^OFFLINE — last seen \d+ (s|min) ago$/.test((await text('[data-tank="school"] .stale-label')) ?? ''),
+      20_000,
+      'school offline label',
+    );
     await waitFor(async () => /OFFLINE — last seen/.test((await text('[data-sensor="school"]')) ?? ''), 20_000, 'sensor list offline');
   }, 60_000);
 
@@ -119,7 +134,8 @@ describe('village page against the real demo village', () => {
     const banner = page.locator('.banner[data-prompt]');
     await banner.first().waitFor({ state: 'visible', timeout: 15_000 });
     expect(await banner.first().textContent()).toContain('EXERCISE');
-    const [prompt] = await api<{ id: string; damaged: string[]; working: string[]; urgent: string[]; can_wait: string[]; exercise: boolean }[]>('/api/assembly');
+    const [prompt] =
+      await api<{ id: string; damaged: string[]; working: string[]; urgent: string[]; can_wait: string[]; exercise: boolean }[]>('/api/assembly');
     expect(prompt.exercise).toBe(true);
     const root = page.locator('article.prompt');
     expect(await root.locator('.exercise-mark').textContent()).toContain('EXERCISE');
