@@ -145,6 +145,20 @@ const federation = z.strictObject({
   session_expiry_s: z.number().int().positive().max(4294967295).optional(),
 });
 
+/** The machine's own zone; UTC where the system names none. */
+export function systemTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const configSchema = z
   .strictObject({
     version: z.literal(1, 'this tend understands config version 1'),
@@ -154,6 +168,8 @@ export const configSchema = z
       population: z.number().int().positive(),
       /** litres per person per day at minimum use: Sphere humanitarian minimum is 15 */
       minimum_water_lpd: positive.default(15),
+      /** IANA time zone every time a person reads is shown in (alerts, prompts, page); the system's by default */
+      timezone: z.string().default(systemTimeZone()).refine(isTimeZone, 'not an IANA time zone name (for example Europe/Madrid or America/Lima)'),
     }),
     // prefault: an absent section is parsed as written here, so each default is stated once
     broker: broker.prefault({ embedded: {} }),
