@@ -40,8 +40,13 @@ export class DeviceMessages {
     return out;
   }
 
-  /** Returns true if the message was a device message (handled), false if not ours. */
-  handle(topic: string, payload: Buffer): boolean {
+  /**
+   * Returns true if the message was a device message (handled), false if not ours. `retained`:
+   * the message came from a broker's retained store (RETAIN 1 on a message delivered to tend's
+   * own subscription, [MQTT-3.3.1-8]), so it is the last value kept, not a live one; ingest
+   * decides what it is worth. A device's own publish to the embedded broker is always live.
+   */
+  handle(topic: string, payload: Buffer, retained = false): boolean {
     const { sink, clock, config } = this.opts;
     const dt = parseDeviceTopic(config.village.id, topic);
     if (dt?.kind === 'reading') {
@@ -50,9 +55,10 @@ export class DeviceMessages {
         sink.reject(dt.device, decoded.reason, decoded.detail);
         return true;
       }
-      const ts = decoded.ts ?? clock.now();
+      // a retained copy without a device time has no time at all: receive time would make it current
+      const ts = decoded.ts ?? (retained ? Number.NaN : clock.now());
       for (const [metric, value] of decoded.metrics) {
-        sink.reading({ device: dt.device, metric, value, ts, source: 'mqtt', seq: decoded.seq });
+        sink.reading({ device: dt.device, metric, value, ts, source: 'mqtt', seq: decoded.seq, ...(retained ? { retained } : {}) });
       }
       return true;
     }
@@ -67,7 +73,9 @@ export class DeviceMessages {
     for (const b of bindings) {
       const value = extract(payload, b.jsonPath);
       if (value === null) sink.reject(b.device, 'not_finite', `${topic}: no number${b.jsonPath ? ` at ${b.jsonPath.join('.')}` : ''}`);
-      else sink.reading({ device: b.device, metric: b.metric, value, ts: clock.now(), source: 'mqtt' });
+      // foreign firmware sends no time: a retained copy is of unknown age
+      else
+        sink.reading({ device: b.device, metric: b.metric, value, ts: retained ? Number.NaN : clock.now(), source: 'mqtt', ...(retained ? { retained } : {}) });
     }
     return true;
   }

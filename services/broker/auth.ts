@@ -2,9 +2,13 @@
 // Devices log in with their id as username and their secret as password, and may publish only
 // under their own `tend/<village>/dev/<device>/` (plus their foreign-firmware source topics).
 // They may read their own prefix and the village outputs; nobody subscribes to `#` or `$SYS`.
+// Failed logins back off per username and per address, and every failure costs the same, so
+// neither guessing speed nor answer time tells which usernames exist.
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Config } from '../../config/schema.ts';
+import { LOGIN_BACKOFF } from '../../core/limits.ts';
+import { type Clock, systemClock } from '../../core/types.ts';
 
 const scrypt = promisify(scryptCb) as (pw: string | Buffer, salt: Buffer, len: number) => Promise<Buffer>;
 
@@ -16,20 +20,72 @@ export async function hashSecret(secret: string, salt = randomBytes(16)): Promis
   return `scrypt$${salt.toString('hex')}$${hash.toString('hex')}`;
 }
 
+export type LoginResult = { ok: true } | { ok: false; reason: 'bad_login' | 'login_backoff'; waitMs: number };
+
+/**
+ * Failed logins per key (a username or an address): after `free` failures each further try must
+ * wait, doubling per failure up to the cap. A good login forgives the key. Keys come from the
+ * wire, so the table is bounded: past `maxKeys` the least recently failed is forgotten.
+ */
+export class FailureTable {
+  private readonly map = new Map<string, { failures: number; until: number }>();
+
+  constructor(
+    private readonly free: number,
+    private readonly limits: { firstDelayMs: number; maxDelayMs: number; maxKeys: number } = LOGIN_BACKOFF,
+  ) {}
+
+  /** ms before `key` may try again (0: now) */
+  waitMs(key: string, now: number): number {
+    const e = this.map.get(key);
+    return e ? Math.max(0, e.until - now) : 0;
+  }
+
+  failed(key: string, now: number): void {
+    const e = this.map.get(key) ?? { failures: 0, until: 0 };
+    this.map.delete(key); // re-inserted last: the map's order is least recently failed first
+    e.failures++;
+    if (e.failures >= this.free) {
+      const { firstDelayMs, maxDelayMs } = this.limits;
+      e.until = now + Math.min(maxDelayMs, firstDelayMs * 2 ** Math.min(e.failures - this.free, 30));
+    }
+    this.map.set(key, e);
+    if (this.map.size > this.limits.maxKeys) this.map.delete(this.map.keys().next().value as string);
+  }
+
+  forgive(key: string): void {
+    this.map.delete(key);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}
+
 export class DeviceAuth {
   private readonly plain = new Map<string, Buffer>();
   private readonly hashed = new Map<string, { salt: Buffer; hash: Buffer }>();
   /** verified scrypt logins, so a reconnect storm of 500 devices does not cost 500 scrypts each time */
   private readonly verified = new Map<string, Buffer>();
   private readonly extraTopics = new Map<string, string[]>();
+  /** MQTT device ids: each owns the client ids `<id>` and `<id>-…` */
+  private readonly accounts = new Set<string>();
+  /** compared against when no real hash is (an unknown username, a wrong plain secret) */
+  private readonly dummySalt = randomBytes(16);
+  private readonly byUser = new FailureTable(LOGIN_BACKOFF.freeFailures);
+  private readonly byAddress = new FailureTable(LOGIN_BACKOFF.freeFailuresPerAddress);
   readonly anonymousAllowed: boolean;
+  /** scrypt computations so far (real and dummy): every failed check costs the same number */
+  scryptCalls = 0;
 
   constructor(
     private readonly config: Config,
     sourceTopicsOf: (device: string) => string[],
+    private readonly clock: Clock = systemClock,
   ) {
     for (const d of config.devices) {
       if (d.transport !== 'mqtt') continue;
+      this.accounts.add(d.id);
       if (d.secret) this.plain.set(d.id, digest(d.secret));
       else if (d.secret_hash) {
         const [, salt, hash] = d.secret_hash.split('$');
@@ -40,22 +96,70 @@ export class DeviceAuth {
     this.anonymousAllowed = 'embedded' in config.broker && config.broker.embedded.allow_anonymous;
   }
 
+  /**
+   * A login attempt from `address`. Refused without looking at the password while the username
+   * or the address is backing off; otherwise checked, and a failure makes both wait longer.
+   */
+  async login(username: string | undefined, password: Buffer | undefined, address: string): Promise<LoginResult> {
+    const now = this.clock.now();
+    const user = username ?? '';
+    const waitMs = Math.max(this.byUser.waitMs(user, now), this.byAddress.waitMs(address, now));
+    if (waitMs > 0) return { ok: false, reason: 'login_backoff', waitMs };
+    if (await this.check(username, password)) {
+      this.byUser.forgive(user);
+      this.byAddress.forgive(address);
+      return { ok: true };
+    }
+    const at = this.clock.now();
+    this.byUser.failed(user, at);
+    this.byAddress.failed(address, at);
+    return { ok: false, reason: 'bad_login', waitMs: 0 };
+  }
+
   /** true when username/password name a configured device with that secret */
   async check(username: string | undefined, password: Buffer | undefined): Promise<boolean> {
+    // nothing to look up: the same instant answer for every username
     if (!username || !password) return false;
     const given = digest(password);
     const plain = this.plain.get(username);
-    if (plain) return timingSafeEqual(plain, given);
+    if (plain && timingSafeEqual(plain, given)) return true;
     const h = this.hashed.get(username);
-    if (!h) return false;
-    const ok = this.verified.get(username);
-    if (ok && timingSafeEqual(ok, given)) return true;
-    const hash = await scrypt(password, h.salt, h.hash.length || 32);
-    if (hash.length === h.hash.length && timingSafeEqual(hash, h.hash)) {
-      this.verified.set(username, given);
-      return true;
+    if (h) {
+      const ok = this.verified.get(username);
+      if (ok && timingSafeEqual(ok, given)) return true;
+      const hash = await this.scrypt(password, h.salt, h.hash.length || 32);
+      if (hash.length === h.hash.length && timingSafeEqual(hash, h.hash)) {
+        this.verified.set(username, given);
+        return true;
+      }
+      return false;
     }
+    // Every failure costs the same: once any device's secret is an scrypt hash (whose check takes
+    // tens of ms), an unknown username or a wrong plain secret costs one scrypt too, so the time
+    // of a refusal does not tell which usernames exist. With plain secrets only, every check is
+    // one fast hash compare.
+    if (this.hashed.size > 0) await this.scrypt(password, this.dummySalt, 32);
     return false;
+  }
+
+  private scrypt(password: Buffer, salt: Buffer, len: number): Promise<Buffer> {
+    this.scryptCalls++;
+    return scrypt(password, salt, len);
+  }
+
+  /**
+   * The device whose client ids `clientId` is: a device owns `<id>` and `<id>-…`; of devices
+   * `tank` and `tank-north`, `tank-north-1` is tank-north's (the longest id wins). undefined: no
+   * device's.
+   */
+  ownerOfClientId(clientId: string): string | undefined {
+    let candidate = clientId;
+    for (;;) {
+      if (this.accounts.has(candidate)) return candidate;
+      const dash = candidate.lastIndexOf('-');
+      if (dash <= 0) return undefined;
+      candidate = candidate.slice(0, dash);
+    }
   }
 
   /** May `device` (null: anonymous) publish to `topic`? */
@@ -80,6 +184,18 @@ export class DeviceAuth {
     // whatever wildcards follow
     return filter.startsWith(`tend/${v}/dev/${device}/`);
   }
+}
+
+/**
+ * What makes a PUBLISH topic a protocol violation rather than a topic a client may not use: the
+ * connection is closed for these, never just the message dropped. U+0000 is forbidden in every
+ * MQTT string [MQTT-1.5.3-2]; ill-formed UTF-8 must close the connection [MQTT-1.5.3-1], and the
+ * packet decoder turns it into U+FFFD, which no device topic contains.
+ */
+export function topicViolation(topic: string): string | null {
+  if (topic.includes('\0')) return 'U+0000 in the topic [MQTT-1.5.3-2]';
+  if (topic.includes('\uFFFD')) return 'ill-formed UTF-8 in the topic [MQTT-1.5.3-1]';
+  return null;
 }
 
 function digest(s: string | Buffer): Buffer {

@@ -1,13 +1,18 @@
 // The embedded MQTT broker (aedes) that `tend demo` and small villages run in-process.
 // It authenticates devices, enforces their topic prefixes, and hands device messages to the
 // MQTT adapter. A QoS 1 reading's PUBACK goes out only after the reading is durable in SQLite.
+// Hardened beyond aedes' defaults: a client id belongs to one account, failed logins back off,
+// a publish to a topic the client may not use is dropped (the connection stays, as with
+// Mosquitto), a QoS 2 retransmission is taken once, and persistent sessions are bounded and
+// expire (sessions.ts). What is refused or dropped is counted per reason and logged rate-limited.
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { createServer as createTcpServer, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { PassThrough } from 'node:stream';
 import { readFileSync } from 'node:fs';
-import type { LinkStatus } from '../../core/types.ts';
-import { type DeviceAuth, MAX_CLIENT_ID_LENGTH } from './auth.ts';
+import { type Clock, type LinkStatus, systemClock } from '../../core/types.ts';
+import { type DeviceAuth, MAX_CLIENT_ID_LENGTH, topicViolation } from './auth.ts';
+import { ClientIds, type AedesPersistence, type DropReason, type QueueLimits, SessionQueues } from './sessions.ts';
 import { hostPort, listen } from '../../core/listen.ts';
 import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 
@@ -22,14 +27,46 @@ export interface EmbeddedBrokerOptions {
   port: number;
   auth: DeviceAuth;
   tls?: { cert_file: string; key_file: string };
-  /** a device message arrived; return false if the topic is not a device topic */
-  onDeviceMessage: (topic: string, payload: Buffer) => boolean;
+  /**
+   * a device message arrived; return false if the topic is not a device topic. Always live here
+   * (`retained` false): a device's own publish, even with RETAIN 1, is what it measures now; only
+   * a copy a broker replays from its retained store is old, and tend never subscribes here.
+   */
+  onDeviceMessage: (topic: string, payload: Buffer, retained?: boolean) => boolean;
   /** called for QoS ≥ 1 device messages: `done` when the reading is durable (gates the PUBACK) */
   whenDurable: (done: () => void) => void;
   log?: LogSink;
+  clock?: Clock;
+  /** a persistent session whose client stays away this long is removed (default a day) */
+  sessionExpiryMs?: number;
+  /** topics where a queued older copy is dropped for a newer one: the village's retained outputs */
+  latestOnlyTopics?: string[];
+  /** bounds of the persistent sessions' queues (default BROKER_QUEUE_LIMITS) */
+  queueLimits?: QueueLimits;
 }
 
-type TendClient = Client & { tendDevice?: string | null };
+type TendClient = Client & { tendDevice?: string | null; tendRawClientId?: string };
+
+/** Why the broker refused a login or a publish (tend_broker_refused_total{reason}). */
+export type RefuseReason =
+  | 'client_id_too_long'
+  | 'client_id_empty_persistent'
+  | 'client_id_not_own'
+  | 'bad_login'
+  | 'login_backoff'
+  | 'publish_not_allowed'
+  | 'publish_violation'
+  | 'qos2_duplicate';
+
+export const DEFAULT_SESSION_EXPIRY_MS = 24 * 3600_000;
+/** how often persistent sessions are checked for expiry */
+const EXPIRY_SWEEP_MS = 60_000;
+/**
+ * Where a refused publish is sent instead, so aedes acknowledges it as usual (PUBACK, or PUBREC
+ * and PUBCOMP) and keeps the connection: nobody can subscribe to `$` topics here
+ * (DeviceAuth.maySubscribe), and it is never retained.
+ */
+const REFUSED_TOPIC = '$tend/refused';
 
 /**
  * Largest MQTT packet a client may send (fixed header included). A device reading is at most
@@ -144,44 +181,81 @@ export class EmbeddedBroker {
   private since = new Date().toISOString();
   private lastError: string | null = null;
   private readonly log: Logger;
+  private readonly clock: Clock;
+  private sweep: NodeJS.Timeout | null = null;
+  /** the persistent sessions' queues and the inbound QoS 2 ids taken (sessions.ts) */
+  readonly sessions: SessionQueues;
+  /** who holds each client id in use */
+  readonly clientIds = new ClientIds();
+  /** logins and publishes refused, per reason */
+  readonly refused = new Map<RefuseReason, number>();
   address = '';
   port = 0;
   clientErrors = 0;
 
   constructor(private readonly opts: EmbeddedBrokerOptions) {
-    this.log = moduleLog(opts.log, 'broker');
+    this.clock = opts.clock ?? systemClock;
+    this.log = moduleLog(opts.log, 'broker', { clock: this.clock });
+    this.sessions = new SessionQueues(new Set(opts.latestOnlyTopics ?? []), opts.queueLimits);
+  }
+
+  private refuse(reason: RefuseReason, line: () => string): void {
+    this.refused.set(reason, (this.refused.get(reason) ?? 0) + 1);
+    // an attacker (or 500 devices with a stale secret) must not flood the log: one line per
+    // reason every 10 s, with a count of the ones left out
+    this.log.limited(`refused ${reason}`, () => `${line()} (${reason}, ${this.refused.get(reason)} so far)`);
   }
 
   async start(): Promise<void> {
     const { auth } = this.opts;
-    // an attacker (or 500 devices losing power at once) must not flood the log: one line per
-    // kind every 10 s, with a count of the ones left out
     const log = this.log;
+    const who = (c: Client, username?: string) =>
+      `user "${(username ?? (c as TendClient).tendDevice ?? '').slice(0, 64)}" client id "${(c.id ?? '').slice(0, 64)}" from ${remoteAddress(c)}`;
     const options: AedesOptions = {
       // a frozen subscriber (signboard on a bad link) is dropped after this, instead of stalling others
       drainTimeout: 10_000,
       queueLimit: 200,
       maxClientsIdLength: MAX_CLIENT_ID_LENGTH,
       connectTimeout: 10_000,
+      preConnect: (client, packet, done) => {
+        // aedes replaces an empty client id with a generated one before authenticate; keep what was sent
+        (client as TendClient).tendRawClientId = packet.clientId;
+        done(null, true);
+      },
       authenticate: (client, username, password, done) => {
         const c = client as TendClient;
+        const deny = (reason: RefuseReason, returnCode: 2 | 3 | 4 | 5, message: string) => {
+          this.refuse(reason, () => `refused login of ${who(client, username)}: ${message}`);
+          done(Object.assign(new Error(message), { returnCode }) as never, false);
+        };
         // aedes applies maxClientsIdLength to MQTT 3.1 only; refuse overlong ids on 3.1.1 too
         // (CONNACK 2, identifier rejected: MQTT 3.1.1 §3.2.2.3)
-        if ((client.id ?? '').length > MAX_CLIENT_ID_LENGTH) {
-          return done(Object.assign(new Error('client id too long'), { returnCode: 2 as const }) as never, false);
-        }
-        if (!username && !password && auth.anonymousAllowed) {
-          c.tendDevice = null;
-          return done(null, true);
-        }
-        auth.check(username, password).then(
-          (ok) => {
-            if (ok) {
-              c.tendDevice = username ?? null;
-              return done(null, true);
+        if ((client.id ?? '').length > MAX_CLIENT_ID_LENGTH) return deny('client_id_too_long', 2, 'client id too long');
+        // a zero-byte client id is only for a clean session: the server cannot keep a session for
+        // a client it cannot recognise [MQTT-3.1.3-8]
+        if (c.tendRawClientId === '' && !client.clean) return deny('client_id_empty_persistent', 2, 'empty client id with CleanSession 0 [MQTT-3.1.3-8]');
+        const accept = (account: string | null) => {
+          // A client id belongs to one account: a device's own id and `<id>-…` are that device's,
+          // any other id is the account's that holds it (connected, or a persistent session).
+          // Taking another's id would disconnect it [MQTT-3.1.4-2] (its will fires, its sensors go
+          // offline) or take over its session.
+          const raw = c.tendRawClientId ?? client.id;
+          if (raw !== '') {
+            const owner = auth.ownerOfClientId(client.id);
+            const holder = owner ?? this.clientIds.accountOf(client.id);
+            if (holder !== undefined && holder !== account) {
+              return deny('client_id_not_own', 2, `client id belongs to ${owner !== undefined ? `device ${owner}` : 'another account'}`);
             }
-            const err = Object.assign(new Error('bad username or password'), { returnCode: 4 as const });
-            done(err as never, false);
+          }
+          c.tendDevice = account;
+          done(null, true);
+        };
+        if (!username && !password && auth.anonymousAllowed) return accept(null);
+        auth.login(username, password, remoteAddress(client)).then(
+          (r) => {
+            if (r.ok) return accept(username ?? null);
+            if (r.reason === 'login_backoff') return deny('login_backoff', 5, `too many failed logins, retry in ${Math.ceil(r.waitMs / 1000)} s`);
+            deny('bad_login', 4, 'bad username or password');
           },
           (e) => done(Object.assign(e as Error, { returnCode: 3 as const }) as never, false),
         );
@@ -189,15 +263,38 @@ export class EmbeddedBroker {
       authorizePublish: (client, packet, done) => {
         // client is null for the broker's own publishes (the village outputs)
         if (client === null) return done(null);
-        const device = (client as TendClient).tendDevice ?? null;
+        const c = client as TendClient;
+        const device = c.tendDevice ?? null;
+        // a protocol violation closes the connection
+        const violation = topicViolation(packet.topic);
+        if (violation) {
+          this.refuse('publish_violation', () => `closed ${who(client)}: ${violation}`);
+          return done(new Error(violation));
+        }
         if (!auth.mayPublish(device, packet.topic, packet.retain)) {
-          return done(new Error(`publish to ${packet.topic} not allowed for ${device ?? 'anonymous'}`));
+          // a will on a topic not allowed is not published; there is no connection left to keep
+          if (client.closed) return done(new Error(`will to ${packet.topic} not allowed for ${device ?? 'anonymous'}`));
+          // Dropped, and the connection kept, as Mosquitto does: MQTT 3.1.1 has no refusal code
+          // for a PUBLISH, and an ESPHome node publishes its retained discovery message on every
+          // connect, which would otherwise cut it off before its first reading, forever.
+          this.refuse('publish_not_allowed', () => `dropped a publish of ${who(client)} to "${packet.topic.slice(0, 128)}": not allowed`);
+          packet.topic = REFUSED_TOPIC;
+          packet.payload = Buffer.alloc(0);
+          packet.retain = false;
+          return done(null);
+        }
+        // A QoS 2 retransmission (DUP, same packet id before PUBREL) is taken once [MQTT-4.3.3-2]:
+        // aedes' own duplicate check comes after this hook, and two copies in one read even pass it.
+        if (packet.qos === 2 && !this.sessions.firstQoS2(client.id, packet.messageId ?? -1)) {
+          this.refuse('qos2_duplicate', () => `QoS 2 packet ${packet.messageId} of ${who(client)} again: taken once`);
+          // its PUBREC still waits until what the first copy carried is durable
+          return this.opts.whenDurable(() => done(null));
         }
         // Device messages are taken here, not in `published`: aedes 1.2 writes a QoS 1 PUBACK
         // before it publishes (lib/handlers/publish.js), so only this hook can hold the PUBACK
         // until the reading is durable; and it runs before delivery to subscribers, so a slow
         // subscriber can never hold up ingest. Wills pass through here too.
-        const isDevice = this.opts.onDeviceMessage(packet.topic, packet.payload as Buffer);
+        const isDevice = this.opts.onDeviceMessage(packet.topic, packet.payload as Buffer, false);
         if (isDevice && packet.qos > 0) this.opts.whenDurable(() => done(null));
         else done(null);
       },
@@ -210,8 +307,14 @@ export class EmbeddedBroker {
       published: (_packet, _client, done) => done(),
     };
     this.aedes = await Aedes.createBroker(options);
+    // bounded queues for persistent sessions in place of aedes' unbounded ones (sessions.ts)
+    const persistence = persistenceOf(this.aedes);
+    if (persistence) this.sessions.install(persistence);
+    else log.warn('aedes has no persistence object (aedes changed?): persistent sessions are not bounded, QoS 2 retransmissions are not told apart');
     // the protections below patch aedes internals; a newer aedes without them is said out loud once
     for (const warning of probeAedesInternals(this.aedes)) log.warn(warning);
+    this.aedes.on('client', (client) => this.clientIds.connected(client.id, (client as TendClient).tendDevice ?? null, client.clean, client));
+    this.aedes.on('clientDisconnect', (client) => this.clientIds.disconnected(client.id, client, this.clock.now()));
     this.aedes.on('clientError', (_client, err) => {
       this.clientErrors++;
       log.limited('client error', () => `client error: ${err.message}`);
@@ -220,6 +323,10 @@ export class EmbeddedBroker {
       this.clientErrors++;
       log.limited('connection error', () => `connection error: ${err.message}`);
     });
+    this.sweep = setInterval(() => {
+      this.expireSessions().catch((err: Error) => log.limited('session expiry', () => `session expiry failed: ${err.message}`, 'error'));
+    }, EXPIRY_SWEEP_MS);
+    this.sweep.unref();
     const aedes = this.aedes;
     const handle = (conn: import('node:stream').Duplex) => {
       const client = aedes.handle(conn as never) as unknown as { _parser?: PacketParser };
@@ -244,6 +351,49 @@ export class EmbeddedBroker {
     this.port = addr.port;
     this.address = `${this.opts.tls ? 'mqtts' : 'mqtt'}://${hostPort(this.opts.host, addr.port)}`;
     this.since = new Date().toISOString();
+  }
+
+  /**
+   * Remove the persistent sessions whose client has been away longer than the expiry: their
+   * subscriptions, queued messages and inbound QoS 2 state. Runs every minute; returns the ids.
+   */
+  async expireSessions(): Promise<string[]> {
+    const aedes = this.aedes;
+    if (!aedes) return [];
+    const ids = this.clientIds.expire(this.clock.now(), this.opts.sessionExpiryMs ?? DEFAULT_SESSION_EXPIRY_MS);
+    const persistence = persistenceOf(aedes);
+    let messages = 0;
+    for (const id of ids) {
+      messages += this.sessions.dropSession(id);
+      await persistence?.cleanSubscriptions({ id });
+      await persistence?.cleanIncoming?.({ id });
+    }
+    if (ids.length) {
+      this.log.info(`removed ${ids.length} persistent session(s) whose client stayed away too long, with ${messages} queued message(s)`);
+    }
+    return ids;
+  }
+
+  /** messages queued for persistent sessions */
+  queuedMessages(): number {
+    return this.sessions.queued();
+  }
+
+  /** messages queued for one session, read back through aedes' persistence as aedes reads them */
+  async queuedFor(clientId: string): Promise<number> {
+    const p = this.aedes ? persistenceOf(this.aedes) : null;
+    if (!p) return 0;
+    let n = 0;
+    for await (const _ of p.outgoingStream({ id: clientId })) n++;
+    return n;
+  }
+
+  refusedCounts(): [RefuseReason, number][] {
+    return [...this.refused];
+  }
+
+  droppedCounts(): [DropReason, number][] {
+    return [...this.sessions.dropped];
   }
 
   publish: Publish = (topic, payload, opts = {}) => {
@@ -281,10 +431,23 @@ export class EmbeddedBroker {
     const aedes = this.aedes;
     this.server = null;
     this.aedes = null;
+    if (this.sweep) clearInterval(this.sweep);
+    this.sweep = null;
     // aedes first: it closes the client sockets, which lets the server's close complete
     if (aedes) await new Promise<void>((r) => aedes.close(() => r()));
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
+}
+
+/** aedes' persistence (its documented `persistence` option, by default the memory store); not in its types */
+function persistenceOf(aedes: Aedes): AedesPersistence | null {
+  const p = (aedes as unknown as { persistence?: AedesPersistence }).persistence;
+  return p && typeof p.outgoingEnqueueCombi === 'function' && typeof p.incomingDelPacket === 'function' ? p : null;
+}
+
+/** the client's remote address, as the backoff and the log lines key it */
+function remoteAddress(client: Client): string {
+  return (client.conn as { remoteAddress?: string } | undefined)?.remoteAddress ?? '(unknown)';
 }
 
 /**

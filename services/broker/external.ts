@@ -13,7 +13,8 @@ export interface ExternalBrokerOptions {
   password?: string;
   clientId: string;
   subscriptions: string[];
-  onDeviceMessage: (topic: string, payload: Buffer) => boolean;
+  /** `retained`: the broker replayed it from its retained store (RETAIN 1 to a subscriber, [MQTT-3.3.1-8]) */
+  onDeviceMessage: (topic: string, payload: Buffer, retained: boolean) => boolean;
   whenDurable: (done: () => void) => void;
   log?: LogSink;
 }
@@ -48,7 +49,10 @@ export class ExternalBroker {
     // mqtt.js acks a QoS 1 message when handleMessage calls back; hold it until durable.
     client.handleMessage = (packet, callback) => {
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      const isDevice = opts.onDeviceMessage(packet.topic, payload);
+      // RETAIN 1 reaches a subscriber only for a copy from the retained store, sent because a
+      // subscription was made (ours, at every connect); a live message arrives with RETAIN 0
+      // however it was published [MQTT-3.3.1-9]. Such a copy is the last value kept, not a live one.
+      const isDevice = opts.onDeviceMessage(packet.topic, payload, packet.retain === true);
       if (isDevice && packet.qos > 0) opts.whenDurable(() => callback());
       else callback();
     };

@@ -4,8 +4,9 @@
 import type { Config } from '../../config/schema.ts';
 import { startOnPort } from '../../core/listen.ts';
 import type { LogSink } from '../../core/log.ts';
-import type { LinkStatus } from '../../core/types.ts';
+import type { Clock, LinkStatus } from '../../core/types.ts';
 import type { DeviceMessages } from '../../firmware-bridge/mqtt/device-messages.ts';
+import { topics } from '../../firmware-bridge/protocol/topics.ts';
 import { DeviceAuth } from './auth.ts';
 import { EmbeddedBroker, type Publish } from './embedded.ts';
 import { ExternalBroker } from './external.ts';
@@ -18,7 +19,18 @@ export interface VillageBroker {
   publish: Publish;
   link(): LinkStatus;
   connectedClients(): number;
+  /** the embedded broker's counts for /metrics; all zero for an external broker (it counts its own) */
+  stats(): BrokerStats;
   stop(): Promise<void>;
+}
+
+export interface BrokerStats {
+  /** logins and publishes refused, per reason */
+  refused: [reason: string, count: number][];
+  /** messages dropped from persistent sessions' queues, per reason */
+  dropped: [reason: string, count: number][];
+  /** messages queued for persistent sessions now */
+  queued: number;
 }
 
 export interface BrokerStartOptions {
@@ -31,15 +43,32 @@ export interface BrokerStartOptions {
   port?: number;
   /** the demo: when the port is taken, take a free one instead of failing */
   portFallback?: boolean;
+  /** the village clock (login backoff, session expiry) */
+  clock?: Clock;
 }
 
 export async function startVillageBroker(o: BrokerStartOptions): Promise<VillageBroker> {
   const { config, deviceMessages, whenDurable, log } = o;
-  const onDeviceMessage = (topic: string, payload: Buffer) => deviceMessages.handle(topic, payload);
+  const onDeviceMessage = (topic: string, payload: Buffer, retained?: boolean) => deviceMessages.handle(topic, payload, retained);
   if ('embedded' in config.broker) {
     const e = config.broker.embedded;
-    const auth = new DeviceAuth(config, (d) => deviceMessages.sourceTopicsOf(d));
-    const make = (port: number) => new EmbeddedBroker({ host: e.host, port, auth, tls: e.tls, log, whenDurable, onDeviceMessage });
+    const { clock } = o;
+    const auth = new DeviceAuth(config, (d) => deviceMessages.sourceTopicsOf(d), clock);
+    const v = config.village.id;
+    const make = (port: number) =>
+      new EmbeddedBroker({
+        host: e.host,
+        port,
+        auth,
+        tls: e.tls,
+        log,
+        clock,
+        whenDurable,
+        onDeviceMessage,
+        sessionExpiryMs: e.session_expiry_s === undefined ? undefined : e.session_expiry_s * 1000,
+        // only the latest of each retained output matters to a session that is away
+        latestOnlyTopics: [topics.reserve(v), topics.alerts(v), topics.assembly(v)],
+      });
     const broker = await startOnPort('MQTT broker', e.host, o.port ?? e.port, make, o.portFallback, log ?? (() => {}));
     return {
       address: broker.address,
@@ -47,6 +76,7 @@ export async function startVillageBroker(o: BrokerStartOptions): Promise<Village
       publish: broker.publish,
       link: () => broker.link(),
       connectedClients: () => broker.connectedClients(),
+      stats: () => ({ refused: broker.refusedCounts(), dropped: broker.droppedCounts(), queued: broker.queuedMessages() }),
       stop: () => broker.stop(),
     };
   }
@@ -68,6 +98,7 @@ export async function startVillageBroker(o: BrokerStartOptions): Promise<Village
     publish: broker.publish,
     link: () => broker.link(),
     connectedClients: () => broker.connectedClients(),
+    stats: () => ({ refused: [], dropped: [], queued: 0 }),
     stop: () => broker.stop(),
   };
 }

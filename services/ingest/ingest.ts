@@ -13,6 +13,8 @@ import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 /** The one thing ingest needs from the state: somewhere to put an accepted reading. */
 export interface ReadingStore {
   record(r: Reading): void;
+  /** a value is known for the sensor (live, or restored from storage after a restart) */
+  knows(sensorId: string): boolean;
   setDeviceOnline(device: string, online: boolean, at: number): void;
 }
 
@@ -25,6 +27,8 @@ export const UNKNOWN_DEVICE = '(unknown)';
 export class Ingest implements TransportSink {
   private readonly sensorsByKey = new Map<string, SensorConfig>();
   private readonly devices = new Set<string>();
+  /** sensor → newest ts of a live (not retained) reading it took since start */
+  private readonly live = new Map<string, number>();
   /** at most one line a minute per device: a flood of garbage must not flood the log too */
   private readonly log: Logger;
   /** `${device}\0${reason}` → count */
@@ -59,10 +63,36 @@ export class Ingest implements TransportSink {
     if (sensor.range && (raw.value < sensor.range[0] || raw.value > sensor.range[1])) {
       return this.reject(raw.device, 'out_of_range', `${sensor.id}: ${raw.value} outside ${sensor.range[0]}…${sensor.range[1]}`);
     }
-    const received = this.opts.clock.now();
+    let received = this.opts.clock.now();
     let ts = raw.ts;
     let tsReplaced = false;
-    if (!Number.isFinite(ts) || Math.abs(ts - received) > MAX_CLOCK_SKEW_MS) {
+    let ageUnknown = false;
+    if (raw.retained) {
+      // A copy from a broker's retained store is the last value kept, not a live one: it is never
+      // stamped with the receive time. With a sane device time it counts at that time (and is
+      // stale as soon as that is long enough ago); without one its age is unknown.
+      const liveTs = this.live.get(sensor.id);
+      if (Number.isFinite(ts) && Math.abs(ts - received) <= MAX_CLOCK_SKEW_MS) {
+        // the broker keeps the last publish, which usually reached us live already
+        if (liveTs !== undefined && ts <= liveTs) {
+          return this.reject(
+            raw.device,
+            'retained_older',
+            `${sensor.id}: retained ${raw.metric} from ${new Date(ts).toISOString()}, not newer than the live reading`,
+          );
+        }
+        received = Math.min(ts, received);
+      } else if (liveTs !== undefined || this.opts.store.knows(sensor.id)) {
+        // a value with a known time is already here (live, or restored from storage after a
+        // restart): an undated copy tells nothing newer and would hide when it was last heard
+        return this.reject(raw.device, 'retained_without_time', `${sensor.id}: retained ${raw.metric} without a device time, and a dated value is known`);
+      } else {
+        // last known, age unknown: shown, but stale (arrived at the epoch) until a live reading
+        ts = 0;
+        received = 0;
+        ageUnknown = true;
+      }
+    } else if (!Number.isFinite(ts) || Math.abs(ts - received) > MAX_CLOCK_SKEW_MS) {
       // A device clock off by more than 10 min (no RTC, no NTP after a power cut) would put the
       // reading in the wrong place in every window; keep the value, use our time, flag it.
       ts = received;
@@ -83,9 +113,20 @@ export class Ingest implements TransportSink {
     if (level_mm !== undefined) reading.level_mm = level_mm;
     if (tsReplaced) reading.ts_replaced = true;
     if (raw.seq !== undefined) reading.seq = raw.seq;
+    if (raw.retained) reading.retained = true;
+    else this.live.set(sensor.id, Math.max(ts, this.live.get(sensor.id) ?? -Infinity));
     this.acceptedTotal++;
     this.accepted.set(raw.device, (this.accepted.get(raw.device) ?? 0) + 1);
     this.opts.store.record(reading);
+    if (ageUnknown) {
+      // no 'reading' event: it is no measurement at a time (history would get a point at the
+      // epoch); the status shows it, stale, at its next recompute
+      this.log.limited(
+        `retained:${raw.device}`,
+        () => `${sensor.id}: took a retained ${raw.metric} of unknown age from the broker; stale until ${raw.device} sends a live reading`,
+      );
+      return;
+    }
     this.opts.events.emit('reading', reading);
   }
 

@@ -6,7 +6,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { connectDevice, startTestVillage } from '../helpers/village.ts';
 import { waitFor } from '../helpers/net.ts';
 import { hashSecret } from '../../services/broker/auth.ts';
-import { manyTanksConfig, nodeId, secretOf } from './helpers.ts';
+import { manyTanksConfig, metricValue, nodeId, scrape, secretOf } from './helpers.ts';
 
 let village: Awaited<ReturnType<typeof startTestVillage>>;
 beforeAll(async () => {
@@ -38,11 +38,15 @@ async function watcher(device: string, filters: string[]): Promise<{ client: Mqt
   return { client, got };
 }
 
-/** publish, then wait until the broker dropped the connection for it (MQTT 3.1.1 has no PUBACK refusal) */
+/**
+ * publish, then wait until the broker counted it as refused (MQTT 3.1.1 has no PUBACK refusal; the
+ * broker drops it and keeps the connection, as Mosquitto does)
+ */
 async function publishRefused(c: MqttClient, topic: string, payload: string, opts: { retain?: boolean } = {}): Promise<void> {
-  const closed = new Promise<void>((r) => c.stream.once('close', () => r()));
+  const refusedNow = async () => metricValue(await scrape(village), 'tend_broker_refused_total', { reason: 'publish_not_allowed' }) ?? 0;
+  const before = await refusedNow();
   c.publish(topic, payload, { qos: 0, retain: opts.retain ?? false });
-  await Promise.race([closed, new Promise((_, rej) => setTimeout(() => rej(new Error(`publish to ${topic} was not refused`)), 10_000))]);
+  await waitFor(async () => (await refusedNow()) > before, 10_000, `the publish to ${topic} refused`);
 }
 
 /** A sentinel message through the same path, so "nothing delivered" means delivery was attempted after the attack. */
