@@ -131,7 +131,7 @@ export class Federation {
   };
   private readonly counters: FederationMetrics = {
     received: 0,
-    rejected: { too_large: 0, not_utf8: 0, not_json: 0, bad_fields: 0 },
+    rejected: { too_large: 0, not_utf8: 0, not_json: 0, bad_fields: 0, impossible: 0, name_copied: 0 },
     published: 0,
     refused: 0,
     neighbours: 0,
@@ -143,7 +143,7 @@ export class Federation {
     this.village = opts.config.village.id;
     this.tuning = { ...DEFAULT_TUNING, ...opts.tuning };
     this.log = moduleLog(opts.log, 'federation', { clock: opts.clock, windowMs: 60_000 });
-    this.book = new NeighbourBook(this.village, this.tuning.maxNeighbours);
+    this.book = new NeighbourBook(this.village, this.tuning.maxNeighbours, opts.config.village.name);
     this.store = new FederationStore(opts.storage);
     this.backoff = new Backoff({ first_ms: this.tuning.reconnectMinMs, max_ms: this.tuning.reconnectMaxMs });
     this.linkState = { name: 'federation', kind: 'federation', state: 'disconnected', last_error: null, since: new Date(opts.clock.now()).toISOString() };
@@ -284,6 +284,20 @@ export class Federation {
         return;
       }
       throw err;
+    }
+    if (msg.kind === 'summary' && msg.body?.name !== undefined) {
+      // a village showing up under another's name (or ours) would mislead the page and prompts
+      const name = msg.body.name;
+      const owner = this.book.nameCopies(t.village, name);
+      if (owner !== null) {
+        this.counters.rejected.name_copied++;
+        this.log.limited(
+          `reject:${t.village}:name_copied`,
+          () =>
+            `refused ${topic} from a neighbour: name_copied (${JSON.stringify(name.slice(0, 60))} is ${owner === this.village ? 'our own name' : `the name of ${owner}`})`,
+        );
+        return;
+      }
     }
     if (!this.book.apply(t.village, msg, this.opts.clock.now(), retained)) return;
     this.counters.neighbours = this.book.size;

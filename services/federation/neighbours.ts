@@ -56,6 +56,14 @@ export interface FreshnessContext {
   staleAfterMs: number;
 }
 
+/** A name as people would read it: "Birch-Well", "birchwell" and "ＢＩＲＣＨＷＥＬＬ" are one name. */
+export function nameKey(name: string): string {
+  return name
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[\s\p{P}\p{S}\p{Cf}]+/gu, '');
+}
+
 /** Skew under this is normal network and processing delay and not worth showing. */
 const SKEW_SHOWN_MS = 120_000;
 
@@ -65,7 +73,27 @@ export class NeighbourBook {
   constructor(
     private readonly self: string,
     private readonly maxNeighbours = 1000,
+    /** our own display name: no neighbour may take it */
+    private readonly selfName: string | null = null,
   ) {}
+
+  /**
+   * The village whose name `name` copies, or null when it is free for `village` to use: a
+   * neighbour must not show up under our name or id, or another known village's name or id.
+   * A village may always use its own id as its name ("Birchwell" for birchwell), so the real
+   * village is accepted even after another has taken its name; the copy is then refused when it
+   * next speaks. Names are compared folded (case, width, spaces, punctuation, invisible marks).
+   */
+  nameCopies(village: string, name: string): string | null {
+    const k = nameKey(name);
+    if (k === '' || k === nameKey(village)) return null;
+    if (k === nameKey(this.self) || (this.selfName !== null && k === nameKey(this.selfName))) return this.self;
+    for (const r of this.map.values()) {
+      if (r.village === village) continue;
+      if (k === nameKey(r.village) || (r.summary?.name && k === nameKey(r.summary.name))) return r.village;
+    }
+    return null;
+  }
 
   get size(): number {
     return this.map.size;

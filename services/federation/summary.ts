@@ -5,6 +5,11 @@ import { FED_LIMITS, type FedIncidentSummary, type FedSummary } from './topics.t
 
 const round1 = (n: number | null): number | null => (n === null || !Number.isFinite(n) ? null : Math.round(n * 10) / 10);
 const round0 = (n: number | null): number | null => (n === null || !Number.isFinite(n) ? null : Math.round(n));
+// neighbours refuse a summary with impossible figures (impossibleSummary in topics.ts), so one odd
+// sensor value must not silence the village: a negative figure goes out as unknown, a percentage
+// is held to 0–100
+const notNegative = (n: number | null): number | null => (n === null || n < 0 ? null : n);
+const percent = (n: number | null): number | null => (n === null ? null : Math.min(100, Math.max(0, n)));
 
 const AT_RISK: Level[] = ['watch', 'strained', 'critical'];
 
@@ -15,17 +20,17 @@ export function summarize(status: ReserveStatus): FedSummary {
     // the config does not bound the name; neighbours refuse a summary with a longer one
     name: status.village.name.slice(0, FED_LIMITS.name),
     population: status.village.population,
-    water_days_current: round1(status.water.days_left_current),
-    water_days_minimum: round1(status.water.days_left_minimum),
-    water_percent: round0(status.water.percent),
+    water_days_current: notNegative(round1(status.water.days_left_current)),
+    water_days_minimum: notNegative(round1(status.water.days_left_minimum)),
+    water_percent: percent(round0(status.water.percent)),
     water_status: status.water.status,
-    power_hours_left: round1(status.power.hours_left),
-    power_soc_percent: round0(status.power.soc_percent),
+    power_hours_left: notNegative(round1(status.power.hours_left)),
+    power_soc_percent: percent(round0(status.power.soc_percent)),
     power_status: status.power.status,
     cold_at_risk: status.cold.units.filter((u) => AT_RISK.includes(u.status)).length,
     cold_status: status.cold.status,
     weather_status: status.weather.status,
-    sensors_online: status.sensors.online,
+    sensors_online: Math.min(status.sensors.online, status.sensors.total),
     sensors_total: status.sensors.total,
   };
 }

@@ -125,7 +125,12 @@ export type FedMessage =
   /** an empty retained payload: the village cleared this topic ([MQTT-3.3.1-10]) */
   | { kind: FedKind; body: null };
 
-export type FedRejectReason = 'too_large' | 'not_utf8' | 'not_json' | 'bad_fields';
+/**
+ * Why a neighbour's message was refused: it could not be read (too_large, not_utf8, not_json,
+ * bad_fields), its figures cannot be true (impossible), or its display name is another village's
+ * (name_copied; checked by the federation against the villages it knows).
+ */
+export type FedRejectReason = 'too_large' | 'not_utf8' | 'not_json' | 'bad_fields' | 'impossible' | 'name_copied';
 
 export class FedPayloadError extends Error {
   constructor(
@@ -159,5 +164,30 @@ export function decodeFed(kind: FedKind, payload: Buffer): FedMessage {
     const first = parsed.error.issues[0];
     throw new FedPayloadError('bad_fields', first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'bad fields');
   }
+  if (kind === 'summary') {
+    const problem = impossibleSummary(parsed.data as FedSummary);
+    if (problem) throw new FedPayloadError('impossible', problem);
+  }
   return { kind, body: parsed.data } as FedMessage;
+}
+
+const DAYS_AND_HOURS = ['water_days_current', 'water_days_minimum', 'power_hours_left'] as const;
+const PERCENTS = ['water_percent', 'power_soc_percent'] as const;
+
+/**
+ * What no village's reserves can be: negative days or hours, a percentage outside 0–100, more
+ * sensors online than it has, a number that is not finite. Such a summary is a broken or lying
+ * village, and is refused rather than shown on the page and in prompts. null when it is possible.
+ */
+export function impossibleSummary(s: FedSummary): string | null {
+  for (const k of DAYS_AND_HOURS) {
+    const v = s[k];
+    if (v !== null && !(Number.isFinite(v) && v >= 0)) return `${k} is ${v}; it cannot be negative`;
+  }
+  for (const k of PERCENTS) {
+    const v = s[k];
+    if (v !== null && v !== undefined && !(Number.isFinite(v) && v >= 0 && v <= 100)) return `${k} is ${v}; a percentage is 0–100`;
+  }
+  if (s.sensors_online > s.sensors_total) return `sensors_online is ${s.sensors_online}, more than sensors_total ${s.sensors_total}`;
+  return null;
 }

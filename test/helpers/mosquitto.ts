@@ -18,6 +18,15 @@ export const FEDERATION_ACL = [
   '',
 ].join('\n');
 
+/**
+ * The listener setting the README and the federation README recommend beside their ACLs: the
+ * broker takes each client's login name as its client id, so a client cannot connect under
+ * another's client id (a device as tend, a village as `tend-<village>`) and knock it off
+ * (MQTT 5 [MQTT-3.1.4-3], 3.1.1 [MQTT-3.1.4-2]: the broker drops the older connection). Pass it
+ * as `extraConfig`.
+ */
+export const USERNAME_AS_CLIENT_ID = ['use_username_as_clientid true'];
+
 export interface MosquittoOptions {
   /** username → password; written with mosquitto_passwd */
   users: Record<string, string>;
