@@ -20,7 +20,7 @@ export async function flushHistory(config: Config, out: Out, err: Out): Promise<
     err.write('tend history flush: the config has no influx: section, so there is nowhere to send history\n');
     return 2;
   }
-  const storage = new Storage(config.storage.dir);
+  const storage = new Storage(config.storage.dir, { log: (m) => err.write(`${m}\n`) });
   const history = new History({ config, clock: systemClock, storage, events: new VillageEventHub(), log: (m) => err.write(`${m}\n`) });
   let lastDraw = 0;
   try {

@@ -8,7 +8,7 @@ import type { Clock, LinkStatus, Level, ReserveStatus } from '../../core/types.t
 import { InfluxWriter } from './influx-writer.ts';
 import { Outbox } from './outbox.ts';
 import type { LogSink } from '../../core/log.ts';
-import { alertPoint, devicePoint, incidentPoint, linkPoint, readingPoint, rejectPoint, statusPoints } from './points.ts';
+import { alertPoint, devicePoint, incidentPoint, linkPoint, readingPoint, rejectPoint, SameMsSequence, statusPoints } from './points.ts';
 
 export { Outbox } from './outbox.ts';
 export { InfluxWriter } from './influx-writer.ts';
@@ -55,6 +55,8 @@ export class History {
   private rejects = new Map<string, { device: string; reason: string; count: number; detail: string }>();
   private lastRejectFlush = -Infinity;
   private started = false;
+  /** readings of one sensor in the same millisecond each get their own time */
+  private readonly sameMs = new SameMsSequence();
 
   constructor(private readonly opts: HistoryOptions) {
     this.village = opts.config.village.id;
@@ -77,7 +79,7 @@ export class History {
       this.unsubscribe.push(() => events.off(name, fn as never));
     };
     on('reading', (r) => {
-      const p = readingPoint(this.village, r);
+      const p = readingPoint(this.village, r, this.sameMs.next(r));
       if (!p) return;
       this.outbox.add(p);
       storage.commitSoon();

@@ -1,5 +1,6 @@
 // Drains the outbox to InfluxDB over HTTP line protocol: POST /write?db=&precision=ms, which
-// InfluxDB 1.x, the v1 compatibility API of InfluxDB 2/3, and VictoriaMetrics all accept.
+// InfluxDB 1.x, the v1 compatibility API of InfluxDB 2/3, and VictoriaMetrics all accept
+// (precision=ns for chunks of readings offset within their millisecond: outbox.ts, points.ts).
 // - batches of at most batch_points (≤ 5000) or every batch_ms (≤ 1 s), bodies ≤ 16 MB
 //   (InfluxDB's default max-body-size is 25 MB);
 // - rows are deleted only after a 2xx, so nothing is lost; they are sent once on the happy path;
@@ -49,6 +50,8 @@ export class InfluxWriter {
   /** limited lines: one per key a minute, so an InfluxDB away for a day does not fill the log */
   private readonly log: Logger;
   private readonly writeUrl: string;
+  /** the same with precision=ns, for chunks whose times are in nanoseconds */
+  private readonly writeUrlNs: string;
   private readonly queryUrl: string;
   private readonly pingUrl: string;
   private readonly headers: Record<string, string>;
@@ -68,6 +71,8 @@ export class InfluxWriter {
     const base = opts.config.url.endsWith('/') ? opts.config.url : `${opts.config.url}/`;
     const q = new URLSearchParams({ db: opts.config.database, precision: 'ms' });
     this.writeUrl = new URL(`write?${q.toString()}`, base).toString();
+    q.set('precision', 'ns');
+    this.writeUrlNs = new URL(`write?${q.toString()}`, base).toString();
     this.queryUrl = new URL('query', base).toString();
     this.pingUrl = new URL('ping', base).toString();
     this.headers = { 'content-type': 'text/plain; charset=utf-8' };
@@ -218,9 +223,11 @@ export class InfluxWriter {
     }
     const first = chunks[0]!.id;
     const last = chunks[chunks.length - 1]!.id;
+    // peek() gives chunks of one time unit
+    const url = chunks[0]!.ns ? this.writeUrlNs : this.writeUrl;
     let res: { status: number; text: string };
     try {
-      res = await this.post(`${body}\n`);
+      res = await this.post(`${body}\n`, url);
     } catch (err) {
       return { ok: false, error: (err as Error).message };
     }
@@ -241,7 +248,7 @@ export class InfluxWriter {
       this.st.connected = true;
       // halve until each refused point is alone; the good points land on the way
       const lines = body.split('\n');
-      const r = await this.bisect(lines, res.status === 413 ? null : res);
+      const r = await this.bisect(lines, res.status === 413 ? null : res, url);
       if (!r.ok) return r;
       this.opts.outbox.remove(first, last);
       this.st.written_total += r.written;
@@ -250,11 +257,11 @@ export class InfluxWriter {
     return { ok: false, error };
   }
 
-  private async bisect(lines: string[], known: { status: number; text: string } | null): Promise<SendResult> {
+  private async bisect(lines: string[], known: { status: number; text: string } | null, url: string): Promise<SendResult> {
     let res = known;
     if (!res) {
       try {
-        res = await this.post(`${lines.join('\n')}\n`);
+        res = await this.post(`${lines.join('\n')}\n`, url);
       } catch (err) {
         return { ok: false, error: (err as Error).message };
       }
@@ -272,19 +279,19 @@ export class InfluxWriter {
     }
     if (lines.length === 1) return { ok: false, error };
     const mid = lines.length >> 1;
-    const a = await this.bisect(lines.slice(0, mid), null);
+    const a = await this.bisect(lines.slice(0, mid), null, url);
     if (!a.ok) return a;
-    const b = await this.bisect(lines.slice(mid), null);
+    const b = await this.bisect(lines.slice(mid), null, url);
     if (!b.ok) return b;
     return { ok: true, written: a.written + b.written };
   }
 
-  private async post(body: string): Promise<{ status: number; text: string }> {
+  private async post(body: string, url: string): Promise<{ status: number; text: string }> {
     this.st.requests_total++;
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(new RetryableError('timed out after 30 s')), 30_000);
     try {
-      const res = await this.fetch(this.writeUrl, { method: 'POST', headers: this.headers, body, signal: AbortSignal.any([ctl.signal, this.stopping.signal]) });
+      const res = await this.fetch(url, { method: 'POST', headers: this.headers, body, signal: AbortSignal.any([ctl.signal, this.stopping.signal]) });
       const text = res.status === 204 ? '' : await res.text();
       return { status: res.status, text };
     } catch (err) {

@@ -6,6 +6,8 @@
 // newline-joined — one SQLite row per chunk, not per point, is what makes 100,000 points/s.
 // Bounded by storage.outbox_max_bytes: when full, the oldest raw `reading` points go first,
 // then derived samples; reserve totals and alert/incident events go last.
+// A chunk's times are all in ms, or all in ns (`ns` 1: readings offset within their millisecond,
+// SameMsSequence in points.ts); rows from before that column are ms.
 import type Database from 'better-sqlite3';
 import type { Flusher, Storage } from '../storage.ts';
 import { PointClass, type Point } from './points.ts';
@@ -19,6 +21,8 @@ export const CHUNK_POINTS = 1000;
 export interface OutboxChunk {
   id: number;
   cls: PointClass;
+  /** 1: the lines' times are in nanoseconds; 0: milliseconds */
+  ns: number;
   /** points in the chunk */
   n: number;
   /** bytes of `lines` in UTF-8 */
@@ -40,8 +44,11 @@ export interface OutboxStats {
 
 type Stmt = Database.Statement<unknown[]>;
 
+/** pending points by class and time unit: index cls for ms, 3 + cls for ns */
+const nothingPending = (): Point[][] => [[], [], [], [], [], []];
+
 export class Outbox implements Flusher {
-  private pending: Point[][] = [[], [], []];
+  private pending: Point[][] = nothingPending();
   private pendingCount = 0;
   private rows = 0;
   private bytes = 0;
@@ -85,10 +92,13 @@ export class Outbox implements Flusher {
       );
       CREATE TABLE IF NOT EXISTS outbox_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
     `);
+    // outboxes of earlier versions have no time unit: their rows are in ms, the default
+    const columns = db.prepare('PRAGMA table_info(outbox)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'ns')) db.exec('ALTER TABLE outbox ADD COLUMN ns INTEGER NOT NULL DEFAULT 0');
     this.stmts = {
-      insert: db.prepare('INSERT INTO outbox (cls, n, size, lines) VALUES (?, ?, ?, ?)'),
-      first: db.prepare('SELECT id, cls, n, size, lines FROM outbox ORDER BY id LIMIT ?'),
-      after: db.prepare('SELECT id, cls, n, size, lines FROM outbox WHERE id > ? ORDER BY id LIMIT ?'),
+      insert: db.prepare('INSERT INTO outbox (cls, n, size, lines, ns) VALUES (?, ?, ?, ?, ?)'),
+      first: db.prepare('SELECT id, cls, ns, n, size, lines FROM outbox ORDER BY id LIMIT ?'),
+      after: db.prepare('SELECT id, cls, ns, n, size, lines FROM outbox WHERE id > ? ORDER BY id LIMIT ?'),
       remove: db.prepare('DELETE FROM outbox WHERE id BETWEEN ? AND ? RETURNING n, size'),
       aside: db.prepare('INSERT INTO outbox_rejected (at, status, error, line) VALUES (?, ?, ?, ?)'),
       counter: db.prepare('INSERT INTO outbox_counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value'),
@@ -118,7 +128,7 @@ export class Outbox implements Flusher {
 
   /** Queue a point; it reaches disk with the next group commit. */
   add(p: Point): void {
-    this.pending[p.cls]!.push(p);
+    this.pending[p.ns ? 3 + p.cls : p.cls]!.push(p);
     this.pendingCount++;
   }
 
@@ -132,17 +142,17 @@ export class Outbox implements Flusher {
     if (!this.pendingCount) return;
     const batch = this.pending;
     const count = this.pendingCount;
-    this.pending = [[], [], []];
+    this.pending = nothingPending();
     this.pendingCount = 0;
     let added = 0;
-    for (let cls = 0; cls < 3; cls++) {
-      const pts = batch[cls]!;
+    for (let b = 0; b < batch.length; b++) {
+      const pts = batch[b]!;
       for (let i = 0; i < pts.length; i += CHUNK_POINTS) {
         const end = Math.min(pts.length, i + CHUNK_POINTS);
         let text = pts[i]!.line;
         for (let j = i + 1; j < end; j++) text += `\n${pts[j]!.line}`;
         const size = Buffer.byteLength(text);
-        this.stmts.insert.run(cls, end - i, size, text);
+        this.stmts.insert.run(b % 3, end - i, size, text, b >= 3 ? 1 : 0);
         added += size + ROW_OVERHEAD;
       }
     }
@@ -154,7 +164,7 @@ export class Outbox implements Flusher {
     const commitsBefore = this.storage.commits;
     queueMicrotask(() => {
       if (this.storage.commits === commitsBefore) {
-        for (let cls = 0; cls < 3; cls++) this.pending[cls] = batch[cls]!.concat(this.pending[cls]!);
+        for (let b = 0; b < batch.length; b++) this.pending[b] = batch[b]!.concat(this.pending[b]!);
         this.pendingCount += count;
         this.recount();
         return;
@@ -195,7 +205,8 @@ export class Outbox implements Flusher {
 
   /**
    * The oldest committed chunks, at most `maxPoints` points and `maxBytes` of text in all
-   * (always at least one chunk, so nothing can block the queue).
+   * (always at least one chunk, so nothing can block the queue), all in one time unit: the writer
+   * sends them in one request with one precision.
    */
   peek(maxPoints: number, maxBytes: number, afterId = 0): OutboxChunk[] {
     const out: OutboxChunk[] = [];
@@ -205,7 +216,7 @@ export class Outbox implements Flusher {
     const it = (afterId > 0 ? this.stmts.after.iterate(afterId, limit) : this.stmts.first.iterate(limit)) as IterableIterator<OutboxChunk>;
     for (const r of it) {
       const b = r.size + 1;
-      if (out.length && (points + r.n > maxPoints || bytes + b > maxBytes)) break;
+      if (out.length && (points + r.n > maxPoints || bytes + b > maxBytes || r.ns !== out[0]!.ns)) break;
       out.push(r);
       points += r.n;
       bytes += b;

@@ -19,8 +19,10 @@ export type PointClass = (typeof PointClass)[keyof typeof PointClass];
 
 export interface Point {
   cls: PointClass;
-  /** one line of line protocol, timestamp in ms, no trailing newline */
+  /** one line of line protocol, timestamp in ms (in ns when `ns`), no trailing newline */
   line: string;
+  /** the timestamp is in nanoseconds: a reading offset within its millisecond (readingPoint) */
+  ns?: boolean;
 }
 
 export type FieldValue = number | string | boolean | null | undefined;
@@ -112,8 +114,39 @@ const iso = (s: string | null | undefined): number | null => {
 const SAFE = /^[A-Za-z0-9_.:-]*$/;
 const tagv = (s: string): string => (SAFE.test(s) ? s : escapeKey(s));
 
-/** `reading`: tags village, device, sensor, kind; fields value (calibrated), raw, level_mm. */
-export function readingPoint(village: string, r: Reading): Point | null {
+/** Offsets within one millisecond go up to this many nanoseconds. */
+const MAX_NS_IN_MS = 999_999;
+
+/**
+ * InfluxDB keeps one point per series and time: a second reading of a sensor in the same
+ * millisecond (no device time, so both stamped with the receive time) would overwrite the first.
+ * This numbers the readings of each series within a millisecond, 0, 1, 2 …, in the order they
+ * were accepted; readingPoint writes number n at the millisecond plus n nanoseconds. Only the
+ * last millisecond of each series is remembered: readings come in time order per device.
+ */
+export class SameMsSequence {
+  private last = new Map<string, { ms: number; n: number }>();
+
+  next(r: Reading): number {
+    // the series: measurement `reading` and its tags (village is the same for every reading)
+    const key = `${r.device}\u0000${r.sensor}\u0000${r.kind}`;
+    const ms = Math.round(r.ts);
+    const seen = this.last.get(key);
+    if (!seen || seen.ms !== ms) {
+      this.last.set(key, { ms, n: 0 });
+      return 0;
+    }
+    // a million readings of one sensor in a millisecond cannot arrive; never spill into the next ms
+    seen.n = Math.min(seen.n + 1, MAX_NS_IN_MS);
+    return seen.n;
+  }
+}
+
+/**
+ * `reading`: tags village, device, sensor, kind; fields value (calibrated), raw, level_mm.
+ * `n` (SameMsSequence) > 0 writes the time in nanoseconds, n ns after the reading's millisecond.
+ */
+export function readingPoint(village: string, r: Reading, n = 0): Point | null {
   if (!Number.isFinite(r.value) && !Number.isFinite(r.raw)) return null;
   // tags in sorted key order: device, kind, sensor, village
   let s = `reading,device=${tagv(r.device)},kind=${tagv(r.kind)},sensor=${tagv(r.sensor)},village=${tagv(village)} `;
@@ -127,6 +160,7 @@ export function readingPoint(village: string, r: Reading): Point | null {
     sep = ',';
   }
   if (r.level_mm !== undefined && Number.isFinite(r.level_mm)) s += `${sep}level_mm=${r.level_mm}`;
+  if (n > 0) return { cls: PointClass.raw, line: `${s} ${Math.round(r.ts)}${String(n).padStart(6, '0')}`, ns: true };
   return { cls: PointClass.raw, line: `${s} ${Math.round(r.ts)}` };
 }
 
