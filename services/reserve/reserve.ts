@@ -12,9 +12,12 @@
 //   'unknown' when none of its sensors is fresh, at least 'watch' when some are stale.
 // - `water.percent` is the known litres over the capacity of the tanks that have reported;
 //   `capacity_liters` is the capacity of all configured tanks.
-// - `draw_lph` is the sum over fresh tanks whose draw is known (see window.ts drawLph);
-//   `days_left_current` is null while the draw is unknown or below 1 L/h (no meaningful
-//   "days at current use" when nothing is drawn; JSON has no Infinity).
+// - `draw_lph` is the sum over fresh tanks whose draw is known (see window.ts drawLph): the
+//   use of the last hour. `days_left_current` is litres ÷ daily use, the daily use of the last
+//   24 h (daily-use.ts), so it holds steady through a day's peaks and a nightly refill; null
+//   until every tank holding water has been watched for 3 h, or while the daily use is under
+//   24 L (no meaningful "days at current use"; JSON has no Infinity). Its range comes from the
+//   daily use of the last 7 days.
 // - `hours_left` is null when there is no load reading or the load is ≤ 0 W.
 // - `minutes_above_safe` runs from the first reading above `safe_max_c` to the latest reading,
 //   in reading time, and resets on the first reading at or below it. A gap in the data while
@@ -35,6 +38,7 @@ import type {
   WaterStatus,
   WeatherStatus,
 } from '../../core/types.ts';
+import { HOUR_MS, MIN_DAILY_USE_L, smoothedAt, USE_KEEP_MS, USE_MIN_SPAN_MS, type UseHour, UseTracker, type VillageUse, villageUse } from './daily-use.ts';
 import { coldLevel, powerLevel, tankLevel, waterLevel, weatherLevel, worst } from './levels.ts';
 import { BUCKET_MS, DRAW_WINDOW_MS, MinuteWindow, TENDENCY_WINDOW_MS, drawLph, maxSince, pressureTendency3h, type Bucket } from './window.ts';
 
@@ -54,8 +58,6 @@ export const GUST_WINDOW_MS = 10 * 60_000;
 /** sparkline buckets are kept this long in SQLite (the page shows 24 h) */
 export const HISTORY_KEEP_MS = 26 * 3_600_000;
 export const HISTORY_STEP_MS = 5 * 60_000;
-/** below this draw, "days left at current use" is not meaningful */
-const MIN_DRAW_LPH = 1;
 
 type StateSensor = {
   cfg: SensorConfig;
@@ -73,6 +75,9 @@ type StateSensor = {
   window: MinuteWindow;
   queued: boolean;
   pending: Bucket[];
+  /** tanks: hourly use for the daily figure, and the hours queued for the next flush */
+  use: UseTracker | null;
+  usePending: UseHour[];
 };
 
 function keepFor(s: SensorConfig): number {
@@ -121,6 +126,8 @@ export class Reserve {
       window: new MinuteWindow(keepFor(cfg)),
       queued: false,
       pending: [],
+      use: cfg.kind.startsWith('tank_') ? new UseTracker() : null,
+      usePending: [],
     }));
     for (const s of this.list) this.byId.set(s.cfg.id, s);
   }
@@ -137,6 +144,9 @@ export class Reserve {
         PRIMARY KEY (sensor, t)) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS reserve_device (
         device TEXT PRIMARY KEY, online INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS reserve_use (
+        sensor TEXT NOT NULL, t INTEGER NOT NULL, use REAL NOT NULL, span REAL NOT NULL,
+        PRIMARY KEY (sensor, t)) WITHOUT ROWID;
     `);
     return {
       upLatest: db.prepare(`INSERT OR REPLACE INTO reserve_latest (sensor, value, raw, level_mm, ts, received, above_since)
@@ -147,6 +157,9 @@ export class Reserve {
       latest: db.prepare(`SELECT sensor, value, raw, level_mm, ts, received, above_since FROM reserve_latest`),
       buckets: db.prepare(`SELECT t, n, sum, min, max, lsum, tsum FROM reserve_bucket WHERE sensor = ? AND t >= ? ORDER BY t`),
       device: db.prepare(`SELECT device, online, at FROM reserve_device`),
+      upUse: db.prepare(`INSERT OR REPLACE INTO reserve_use (sensor, t, use, span) VALUES (?, ?, ?, ?)`),
+      pruneUse: db.prepare(`DELETE FROM reserve_use WHERE t < ?`),
+      uses: db.prepare(`SELECT t, use, span FROM reserve_use WHERE sensor = ? AND t >= ? ORDER BY t`),
     };
   }
 
@@ -172,6 +185,14 @@ export class Reserve {
         s.window.restore({ t: b.t, n: b.n, sum: b.sum, min: b.min, max: b.max, lsum: b.lsum ?? NaN, tsum: b.tsum });
       }
       if (row.ts > s.window.newestTs) s.window.newestTs = row.ts;
+      if (s.use) {
+        for (const h of st.uses.all(s.cfg.id, row.ts - USE_KEEP_MS) as { t: number; use: number; span: number }[]) s.use.restore(h);
+        // the newest minute was not counted yet (a minute counts when the next one opens); go on
+        // from the one before it (a fall still inside the noise band at shutdown is not counted)
+        const bs = s.window.buckets;
+        const p = bs.length >= 2 ? smoothedAt(bs, bs.length - 2) : null;
+        if (p) s.use.resume(p.t, p.level, p.liters);
+      }
     }
     for (const d of st.device.all() as { device: string; online: number; at: number }[]) {
       this.devices.set(d.device, { online: d.online === 1, at: d.at, queued: false });
@@ -192,6 +213,11 @@ export class Reserve {
               b.dirty = true;
               s.pending.push(b);
             }
+          for (const h of s.use?.hours ?? [])
+            if (!h.dirty) {
+              h.dirty = true;
+              s.usePending.push(h);
+            }
         }
         for (const [id, d] of this.devices)
           if (!d.queued) {
@@ -203,6 +229,10 @@ export class Reserve {
   }
 
   /** Hot path: O(1), in memory; rows are queued for the next group commit. */
+  knows(sensorId: string): boolean {
+    return this.byId.get(sensorId)?.has === true;
+  }
+
   record(r: Reading): void {
     const s = this.byId.get(r.sensor);
     if (!s) {
@@ -220,7 +250,25 @@ export class Reserve {
     s.level = r.level_mm ?? null;
     s.ts = r.ts;
     s.received = r.received;
+    if (r.retained && r.received === 0) {
+      // last known, age unknown (an undated retained copy): shown as the value, stale, but no
+      // point in any window or day of use, which hold measurements at known times; kept in storage
+      // like any latest value, so a restart shows it the same way
+      if (!this.stopped && !s.queued) {
+        s.queued = true;
+        this.queuedSensors.push(s);
+        this.storage.commitSoon();
+      }
+      return;
+    }
     const b = s.window.add(r.ts, r.value, r.level_mm ?? NaN);
+    // a tank's minute counts toward its daily use once complete, i.e. when the next one opens
+    let hour: UseHour | null = null;
+    if (s.use && b.n === 1) {
+      const bs = s.window.buckets;
+      const p = bs.length >= 2 ? smoothedAt(bs, bs.length - 2) : null;
+      if (p) hour = s.use.step(p.t, p.level, p.liters);
+    }
     if (s.cfg.cold) {
       if (r.value > s.cfg.cold.safe_max_c) {
         if (s.aboveSince === null) s.aboveSince = s.window.newestTs;
@@ -234,6 +282,10 @@ export class Reserve {
       b.dirty = true;
       s.pending.push(b);
       fresh = true;
+    }
+    if (hour && !hour.dirty) {
+      hour.dirty = true;
+      s.usePending.push(hour);
     }
     if (!s.queued) {
       s.queued = true;
@@ -265,6 +317,7 @@ export class Reserve {
       for (const b of s.pending) {
         st.upBucket.run(s.cfg.id, b.t, b.n, b.sum, b.min, b.max, Number.isNaN(b.lsum) ? null : b.lsum, b.tsum);
       }
+      for (const h of s.usePending) st.upUse.run(s.cfg.id, h.t, h.use, h.span);
     }
     for (const id of this.queuedDevices) {
       const d = this.devices.get(id)!;
@@ -274,6 +327,8 @@ export class Reserve {
       s.queued = false;
       for (const b of s.pending) b.dirty = false;
       s.pending = [];
+      for (const h of s.usePending) h.dirty = false;
+      s.usePending = [];
     }
     this.queuedSensors = [];
     for (const id of this.queuedDevices) this.devices.get(id)!.queued = false;
@@ -282,6 +337,7 @@ export class Reserve {
     if (now - this.lastPrune > 10 * 60_000 || now < this.lastPrune) {
       this.lastPrune = now;
       st.prune.run(now - HISTORY_KEEP_MS);
+      st.pruneUse.run(now - USE_KEEP_MS - HOUR_MS);
     }
   }
 
@@ -326,7 +382,7 @@ export class Reserve {
     const v = this.config.village;
     const online = this.list.filter(fresh).length;
     return {
-      village: { id: v.id, name: v.name, population: v.population },
+      village: { id: v.id, name: v.name, population: v.population, timezone: v.timezone },
       at: new Date(now).toISOString(),
       water: this.water(of('tank_distance', 'tank_pressure', 'tank_level'), stale, domain),
       power: this.power(stale, of, domain),
@@ -355,8 +411,10 @@ export class Reserve {
     let capacity = 0;
     let known = false;
     let draw: number | null = null;
+    let staleTanks = 0;
     const out: TankStatus[] = tanks.map((s) => {
       const isStale = stale.get(s)!;
+      if (isStale) staleTanks++;
       capacity += s.capacity;
       let tankDraw: number | null = null;
       if (s.has) {
@@ -387,14 +445,25 @@ export class Reserve {
     const v = this.config.village;
     const daysMinimum = total === null ? null : total / (v.population * v.minimum_water_lpd);
     const d = draw as number | null;
-    const daysCurrent = total === null || d === null || d < MIN_DRAW_LPH ? null : total / (d * 24);
+    // days at current use: litres ÷ the daily use of the last 24 h of the tanks holding water
+    const use = villageUse(tanks.filter((s) => s.has && s.use).map((s) => s.use!));
+    const daily = use.daily;
+    const daysCurrent = total === null || daily === null || daily < MIN_DAILY_USE_L ? null : total / daily;
+    // the range: litres ÷ the heaviest and ÷ the lightest known day of the last week (two days at least)
+    const days = use.days.filter((u) => u >= MIN_DAILY_USE_L);
+    const range: [number, number] | null =
+      total !== null && daysCurrent !== null && days.length >= 2 ? [round(total / Math.max(...days), 2), round(total / Math.min(...days), 2)] : null;
     return {
       liters: round(total, 1),
       capacity_liters: round(capacity, 1),
       percent: round(percent, 1),
       draw_lph: round(d, 1),
       days_left_current: round(daysCurrent, 2),
+      days_left_current_range: range,
+      days_left_basis: useBasis(total === null ? null : use),
+      daily_use_liters: round(daily, 1),
       days_left_minimum: round(daysMinimum, 2),
+      stale_tanks: staleTanks,
       status: domain(tanks, waterLevel(percent, daysMinimum, daysCurrent)),
       tanks: out,
     };
@@ -455,7 +524,7 @@ export class Reserve {
         stale: isStale,
       };
     });
-    return { status: domain(units, worst(...out.map((u) => u.status))), units: out };
+    return { status: domain(units, worst(...out.map((u) => u.status))), units: out, stale_units: out.filter((u) => u.stale).length };
   }
 
   private weather(stale: Map<StateSensor, boolean>, of: OfFn, domain: DomainFn): WeatherStatus {
@@ -526,6 +595,14 @@ export class Reserve {
 
 type DomainFn = (sensors: StateSensor[], computed: Level) => Level;
 type OfFn = (...kinds: SensorConfig['kind'][]) => StateSensor[];
+
+/** What days_left_current stands on, in words for people (the page shows it beside the figure). */
+function useBasis(use: VillageUse | null): string {
+  if (use === null || use.daily === null) return `use not measured yet: needs ${USE_MIN_SPAN_MS / HOUR_MS} h of readings`;
+  const hours = Math.round(use.spanMs / HOUR_MS);
+  if (use.daily < MIN_DAILY_USE_L) return use.fullDay ? 'almost no use in the last 24 h' : `almost no use in the ${hours} h seen so far`;
+  return use.fullDay ? 'at the last 24 h of use' : `at the ${hours} h of use seen so far`;
+}
 
 function iso(s: StateSensor): string | null {
   return s.has && Number.isFinite(s.received) ? new Date(s.received).toISOString() : null;
