@@ -2,11 +2,14 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.ts';
-import type { Config } from '../config/schema.ts';
+import { ruleParams } from '../config/rules.ts';
+import { type Config, configSchema } from '../config/schema.ts';
 import { startDemoDevices } from '../firmware-bridge/simulator/demo-village.ts';
 import { systemClock } from '../core/types.ts';
 import { stderrSink, type LogSink } from '../core/log.ts';
 import { DASHBOARD_JSON_DIR, DEMO_CONFIG } from '../core/paths.ts';
+import type { DashboardSettings } from '../dashboards/generate.ts';
+import { POWER_HOURS_LEFT } from './reserve/levels.ts';
 import { PortInUseError, startVillage, type Village } from './village.ts';
 
 export { DEMO_CONFIG };
@@ -21,7 +24,9 @@ usage:
   tend simulate --config FILE --scenario FILE.jsonl [--speed N] [--json]
                                   replay a recorded or written scenario on a simulated clock
   tend config check FILE          validate a config; prints path: message lines, exit 2 on problems
-  tend dashboards [--out DIR]     generate the Grafana dashboards (dashboards/json)
+  tend dashboards [--config FILE] [--out DIR]
+                                  generate the Grafana dashboards (dashboards/json), coloured
+                                  by the config's alert rules (the rule defaults without one)
   tend history flush --config FILE
                                   drain the InfluxDB outbox by hand, with progress
 `;
@@ -33,7 +38,7 @@ const COMMANDS = {
   run: { options: { config: { type: 'string' } }, positionals: 0 },
   demo: { options: { storage: { type: 'string' } }, positionals: 0 },
   config: { options: {}, positionals: 2 },
-  dashboards: { options: { out: { type: 'string' } }, positionals: 0 },
+  dashboards: { options: { out: { type: 'string' }, config: { type: 'string' } }, positionals: 0 },
   history: { options: { config: { type: 'string' } }, positionals: 1 },
 } as const satisfies Record<string, { options: ParseArgsConfig['options']; positionals: number }>;
 type Command = keyof typeof COMMANDS;
@@ -117,8 +122,9 @@ export async function main(argv: string[], out: Out = process.stdout, err: Out =
         if (help) return showHelp(out);
         const { generateDashboards } = await import('../dashboards/generate.ts');
         const dir = values.out ?? DASHBOARD_JSON_DIR;
-        const files = await generateDashboards(dir);
-        out.write(`wrote ${files.length} dashboards to ${dir}\n`);
+        const config = values.config ? loadConfig(values.config) : null;
+        const files = await generateDashboards(dir, dashboardSettings(config));
+        out.write(`wrote ${files.length} dashboards to ${dir}${config ? ` with the alert thresholds of ${values.config}` : ''}\n`);
         return 0;
       }
       case 'history': {
@@ -154,6 +160,19 @@ export async function main(argv: string[], out: Out = process.stdout, err: Out =
     err.write(`tend: ${(e as Error).stack ?? String(e)}\n`);
     return 1;
   }
+}
+
+/**
+ * What the dashboards colour by: the alert rules as the village sets them (config/rules.ts merged
+ * with its `alerts.rules`), the reserve status's power-hour levels, and its minimum water use.
+ * Without a config, the defaults: what the committed dashboards/json holds.
+ */
+export function dashboardSettings(config: Config | null): DashboardSettings {
+  return {
+    rules: ruleParams(config?.alerts.rules),
+    power_hours: { ...POWER_HOURS_LEFT },
+    minimum_water_lpd: config?.village.minimum_water_lpd ?? configSchema.shape.village.shape.minimum_water_lpd.parse(undefined),
+  };
 }
 
 function showHelp(out: Out): number {

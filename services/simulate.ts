@@ -2,8 +2,10 @@
 // A village starts on a temp storage dir with the embedded broker on a free port; each scenario
 // device is a real MQTT client that logs in with its own id and secret; each line is published
 // at its time (QoS 1, so the PUBACK says the reading is in), the clock is advanced, and the
-// status and rules run as they would live. Output: a readable timeline, or with --json one JSON
-// object a line per alert, incident and assembly change and a final status (docs/architecture.md, "CLI").
+// status and rules run as they would live. Output: a readable timeline in the village's time zone,
+// or with --json one JSON object a line per alert, incident and assembly change (with
+// --status-every, the status at a fixed simulated cadence too) and a final status
+// (docs/architecture.md, "CLI").
 import { SCENARIO_DIR } from '../core/paths.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +14,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { topics } from '../firmware-bridge/protocol/topics.ts';
-import { fmt } from '../core/format.ts';
+import { fmt, localParts } from '../core/format.ts';
 import type { Alert, AssemblyPrompt, Clock, Incident, ReserveStatus } from '../core/types.ts';
 import { startVillage, type Village } from './village.ts';
 
@@ -110,6 +112,8 @@ export interface SimOptions {
   json: boolean;
   start: number;
   tickS: number;
+  /** with --json: a status line every this many simulated seconds (null: only the final one) */
+  statusEveryS?: number | null;
   storage: string | null;
   verbose: boolean;
   /** serve the page and API on a free port (tests compare prompts with /api/status) */
@@ -127,12 +131,24 @@ options:
   --json        one JSON object a line per alert, incident and assembly change, then the status
   --start ISO   simulated start time (default ${DEFAULT_START})
   --tick S      run the rules every S simulated seconds between readings (default 60)
+  --status-every S
+                with --json: also the status every S simulated seconds, as {"t", "event": "status", …}
   --storage DIR keep the simulated village's SQLite here instead of a temp dir
   --verbose     also print the village's log lines
 `;
 
 function parseArgs(args: string[]): SimOptions | string {
-  const o: SimOptions = { config: '', scenario: '', speed: null, json: false, start: Date.parse(DEFAULT_START), tickS: 60, storage: null, verbose: false };
+  const o: SimOptions = {
+    config: '',
+    scenario: '',
+    speed: null,
+    json: false,
+    start: Date.parse(DEFAULT_START),
+    tickS: 60,
+    statusEveryS: null,
+    storage: null,
+    verbose: false,
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => {
@@ -157,6 +173,10 @@ function parseArgs(args: string[]): SimOptions | string {
         const n = Number(val());
         if (!Number.isFinite(n) || n < 1) return '--tick is a number of seconds ≥ 1';
         o.tickS = n;
+      } else if (a === '--status-every') {
+        const n = Number(val());
+        if (!Number.isFinite(n) || n < 1) return '--status-every is a number of seconds ≥ 1';
+        o.statusEveryS = n;
       } else if (a === '--start') {
         const n = Date.parse(val());
         if (!Number.isFinite(n)) return '--start is an ISO-8601 time';
@@ -167,6 +187,7 @@ function parseArgs(args: string[]): SimOptions | string {
     }
   }
   if (!o.config || !o.scenario) return 'name a scenario: `storm`, or --config FILE --scenario FILE.jsonl';
+  if (o.statusEveryS && !o.json) return '--status-every adds JSON lines: use it with --json';
   return o;
 }
 
@@ -218,6 +239,8 @@ export class Simulation {
   private lastAlertState = new Map<string, string>();
   private logs: string[] = [];
   private changedPrompts: AssemblyPrompt[] = [];
+  /** simulated ms of the next --status-every line (Infinity: none) */
+  private nextSample = Infinity;
 
   constructor(
     private readonly config: Config,
@@ -263,6 +286,23 @@ export class Simulation {
       log: (m) => (o.verbose ? this.write(`  [village] ${m}\n`) : this.logs.push(m)),
     });
     this.village = village;
+    const speed = o.speed ?? Math.max(1, this.lines.at(-1)!.t / 60);
+    if (speed === 0) {
+      // As fast as the pipeline goes: a QoS 1 PUBACK waits for the group commit, which waits
+      // 15 ms for more rows to join it; the runner waits for every PUBACK of a batch, so each
+      // batch would wait 15 ms. Here the runner commits on the next turn after ingest took a
+      // message instead (results are the same: it computes the status only once all are acked).
+      let queued = false;
+      const commitNext = () => {
+        if (queued) return;
+        queued = true;
+        setImmediate(() => {
+          queued = false;
+          if (this.village) village.storage.commitNow();
+        });
+      };
+      for (const e of ['reading', 'reject', 'device'] as const) village.events.on(e, commitNext, 'simulate');
+    }
     village.events.on('alert', (a) => this.onAlert(a));
     village.events.on('incident', (i) => this.onIncident(i));
     village.events.on('assembly', (p) => {
@@ -271,13 +311,13 @@ export class Simulation {
     });
 
     const last = this.lines.at(-1)!.t;
-    const speed = o.speed ?? Math.max(1, last / 60);
     if (!o.json) {
       this.write(
         `Simulating ${this.config.village.name} (${this.config.village.population} people): ${this.lines.length} readings over ${describeSpan(last)}` +
-          `${speed > 0 ? `, ${fmt(speed)}× real time` : ', as fast as possible'}\n\n`,
+          `${speed > 0 ? `, ${fmt(speed)}× real time` : ', as fast as possible'}; times in ${this.config.village.timezone}\n\n`,
       );
     }
+    if (o.json && o.statusEveryS) this.nextSample = o.start;
 
     // devices: real MQTT clients with their own credentials and an `offline` will
     for (const id of new Set(this.lines.map((l) => l.device))) {
@@ -296,16 +336,25 @@ export class Simulation {
     }
 
     const wallStart = Date.now();
+    const tickMs = o.tickS * 1000;
     let i = 0;
     while (i < this.lines.length) {
       const t = this.lines[i]!.t;
-      // between readings the rules still run (hold times, staleness), as the village's tick would
-      let now = this.clock.now();
+      // between readings the rules still run (hold times, staleness), as the village's tick would;
+      // a --status-every time between ticks only reads the status of that moment, so the lines
+      // it adds change nothing else (the rules run at the same times with or without it)
       const target = o.start + t * 1000;
-      while (now + o.tickS * 1000 < target) {
-        now += o.tickS * 1000;
-        this.clock.set(now);
-        await this.refresh(village);
+      let nextTick = this.clock.now() + tickMs;
+      for (;;) {
+        const next = Math.min(nextTick, this.nextSample);
+        if (next >= target) break;
+        this.clock.set(next);
+        if (next === nextTick) {
+          nextTick += tickMs;
+          this.sample(next, await this.refresh(village));
+        } else {
+          this.sample(next, statusNow(village));
+        }
       }
       if (speed > 0) {
         const due = wallStart + (t * 1000) / speed;
@@ -322,11 +371,18 @@ export class Simulation {
       }
       // QoS 1: the broker acknowledges once ingest has the reading (and it is durable)
       await Promise.all(batch);
-      await this.refresh(village);
+      this.sample(target, await this.refresh(village));
     }
     const status = await this.refresh(village);
     this.finish(status);
     return 0;
+  }
+
+  /** With --status-every: the status line when `at` is the next sample time. */
+  private sample(at: number, status: ReserveStatus): void {
+    if (at !== this.nextSample) return;
+    this.nextSample += this.o.statusEveryS! * 1000;
+    this.emitJson('status', status);
   }
 
   private async refresh(village: Village): Promise<ReserveStatus> {
@@ -344,7 +400,11 @@ export class Simulation {
   }
 
   private stamp(): string {
-    return shortStamp(this.clock.now(), this.o.start);
+    return this.stampOf(this.clock.now());
+  }
+
+  private stampOf(at: string | number): string {
+    return shortStamp(at, this.o.start, this.config.village.timezone);
   }
 
   private onAlert(a: Alert): void {
@@ -389,7 +449,7 @@ export class Simulation {
       this.write(
         list(
           'situation',
-          p.situation.map((s) => `${shortStamp(s.at, this.o.start)}  ${s.text}`),
+          p.situation.map((s) => `${this.stampOf(s.at)}  ${s.text}`),
         ) +
           list('damaged', p.damaged) +
           list('still working', p.working) +
@@ -410,7 +470,7 @@ export class Simulation {
     } else {
       const latest = p.situation.at(-1);
       this.write(
-        (latest ? `    latest: ${shortStamp(latest.at, this.o.start)}  ${latest.text}\n` : '') +
+        (latest ? `    latest: ${this.stampOf(latest.at)}  ${latest.text}\n` : '') +
           list('damaged', p.damaged) +
           list('urgent (within a day)', p.urgent) +
           reserves +
@@ -439,14 +499,22 @@ export class Simulation {
   }
 }
 
+/** The status at this moment without running the rules: the alerts and prompts as they stand. */
+function statusNow(v: Village): ReserveStatus {
+  return { ...v.reserve.status({ rejected_total: v.ingest.rejectedTotal }), alerts: v.alerts.alerts(), assembly: v.assembly.prompts() };
+}
+
 function describeSpan(s: number): string {
   return s >= 2 * 86400 ? `${fmt(s / 86400, 1)} days` : s >= 7200 ? `${fmt(s / 3600, 1)} hours` : `${fmt(s / 60)} minutes`;
 }
 
-/** "day 1 03:27": simulated time as days since the start and the UTC time of day */
-function shortStamp(at: string | number, start: number): string {
-  const ms = typeof at === 'number' ? at : Date.parse(at);
-  const day = Math.floor((ms - start) / 86_400_000);
-  const d = new Date(ms);
-  return `day ${day} ${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
+/**
+ * "day 1 03:27": simulated time as the village reads it, the time of day in its zone and the
+ * day counted from the start's date there (the day turns at the village's midnight).
+ */
+function shortStamp(at: string | number, start: number, timeZone: string): string {
+  const d = localParts(at, timeZone);
+  const s = localParts(start, timeZone);
+  const day = Math.round((Date.UTC(d.year, d.month - 1, d.day) - Date.UTC(s.year, s.month - 1, s.day)) / 86_400_000);
+  return `day ${day} ${String(d.hour).padStart(2, '0')}:${String(d.minute).padStart(2, '0')}`;
 }

@@ -1,16 +1,14 @@
 // "Cold storage": temperatures against their safe limits, time above safe, door openings.
 import { influxql, q, tagVariable, tendDashboard } from './influxql.ts';
 import { series } from './panels.ts';
+import { coldMinutes, coldWords, type DashboardSettings, higherIsWorseLines } from './thresholds.ts';
 
 const units = ['"unit" =~ /^$unit$/'];
 
-export function coldDashboard() {
-  return tendDashboard(
-    'tend-cold',
-    'Cold storage',
-    'Fridges and freezers against their safe limits (food safety: watch after 15 min, critical after 2 h above safe).',
-    [tagVariable('unit', 'Cold unit', 'cold', 'unit', { multi: true })],
-  )
+export function coldDashboard(s: DashboardSettings) {
+  return tendDashboard('tend-cold', 'Cold storage', `Fridges and freezers against their safe limits (food safety: ${coldWords(s)}).`, [
+    tagVariable('unit', 'Cold unit', 'cold', 'unit', { multi: true }),
+  ])
     .withPanel(
       series(
         'Temperature and safe limit',
@@ -25,11 +23,7 @@ export function coldDashboard() {
     .withPanel(
       series('Minutes above safe', [q(influxql('max("minutes_above_safe")', 'cold', { where: units, groupBy: ['unit'] })).alias('$tag_unit')], {
         unit: 'm',
-        steps: [
-          [null, 'transparent'],
-          [15, 'orange'],
-          [120, 'red'],
-        ],
+        steps: higherIsWorseLines(coldMinutes(s)),
         stepsAsLines: true,
       }),
     )

@@ -1,19 +1,16 @@
 // "Power": state of charge, load, solar, net, battery voltage, hours left.
 import { influxql, q, tendDashboard } from './influxql.ts';
 import { series } from './panels.ts';
+import { batteryPercent, type DashboardSettings, lowerIsWorseLines } from './thresholds.ts';
 
-export function powerDashboard() {
+export function powerDashboard(s: DashboardSettings) {
   return tendDashboard('tend-power', 'Power', 'Battery bank, load and solar.')
     .withPanel(
       series('State of charge', [q(influxql('mean("soc_percent") AS "charge"', 'power'))], {
         unit: 'percent',
         min: 0,
         max: 100,
-        steps: [
-          [null, 'red'],
-          [30, 'orange'],
-          [50, 'transparent'],
-        ],
+        steps: lowerIsWorseLines(batteryPercent(s)),
         stepsAsLines: true,
       }),
     )

@@ -1,37 +1,33 @@
 // "Village reserves": the shed screen. Big numbers readable from across a room: water litres and
-// days left at current and at minimum use (Sphere: 15 L per person per day), power hours left
-// and state of charge, cold units with time above safe, sensors online, open incidents.
+// days left at current and at minimum use (Sphere: 15 L per person per day by default), power
+// hours left and state of charge, cold units with time above safe, sensors online, open incidents.
+// Colours follow the village's alert rules (thresholds.ts).
 import { influxql, q, tendDashboard } from './influxql.ts';
 import { bigStat, gauges, series } from './panels.ts';
+import { batteryPercent, coldMinutes, coldWords, type DashboardSettings, higherIsWorse, lowerIsWorse, powerHours, waterDays } from './thresholds.ts';
 
 const last = (field: string) => q(influxql(`last("${field}")`, 'reserve', { interval: false }));
 // a stat with a sparkline needs a series: the mean per $__interval, the stat shows the last one
 const trend = (field: string) => q(influxql(`mean("${field}")`, 'reserve'));
 
-export function reservesDashboard() {
+export function reservesDashboard(s: DashboardSettings) {
   return tendDashboard('tend-reserves', 'Village reserves', 'The shed screen: what the village holds now, and how long it lasts.')
     .withPanel(bigStat('Water (litres)', trend('water_liters'), { unit: 'litre', decimals: 0, steps: [[null, 'blue']], sparkline: true }))
     .withPanel(
       bigStat('Water days at current use', last('water_days_current'), {
         unit: 'd',
         decimals: 1,
-        steps: [
-          [null, 'red'],
-          [2, 'orange'],
-          [5, 'green'],
-        ],
+        // the same days as the water rule judges at minimum use: one scale of days on the screen
+        steps: lowerIsWorse(waterDays(s)),
       }),
     )
     .withPanel(
-      bigStat('Water days at minimum use (15 L/person/day)', last('water_days_minimum'), {
+      bigStat(`Water days at minimum use (${s.minimum_water_lpd} L/person/day)`, last('water_days_minimum'), {
         unit: 'd',
         decimals: 1,
-        steps: [
-          [null, 'red'],
-          [2, 'orange'],
-          [5, 'green'],
-        ],
-        description: 'Litres in the tanks divided by population × minimum_water_lpd (the Sphere humanitarian minimum by default).',
+        steps: lowerIsWorse(waterDays(s)),
+        description:
+          'Litres in the tanks divided by population × minimum_water_lpd (the Sphere humanitarian minimum by default). Coloured as the water_low alert rule judges it.',
       }),
     )
     .withPanel(
@@ -47,23 +43,15 @@ export function reservesDashboard() {
       bigStat('Power hours left', last('power_hours_left'), {
         unit: 'h',
         decimals: 1,
-        steps: [
-          [null, 'red'],
-          [6, 'orange'],
-          [24, 'green'],
-        ],
-        description: 'Usable stored energy divided by the current load, ignoring solar: the cautious figure.',
+        steps: lowerIsWorse(powerHours(s)),
+        description: 'Usable stored energy divided by the current load, ignoring solar: the cautious figure. Coloured as the reserve status judges it.',
       }),
     )
     .withPanel(
       bigStat('Battery charge', trend('power_soc_percent'), {
         unit: 'percent',
         decimals: 0,
-        steps: [
-          [null, 'red'],
-          [30, 'orange'],
-          [50, 'green'],
-        ],
+        steps: lowerIsWorse(batteryPercent(s)),
         sparkline: true,
       }),
     )
@@ -87,14 +75,10 @@ export function reservesDashboard() {
       gauges('Time above safe per cold unit', q(influxql('last("minutes_above_safe")', 'cold', { interval: false, groupBy: ['unit'] })).alias('$tag_unit'), {
         unit: 'm',
         min: 0,
-        max: 180,
-        steps: [
-          [null, 'green'],
-          [15, 'orange'],
-          [120, 'red'],
-        ],
+        max: Math.max(180, (coldMinutes(s)?.critical ?? 0) + 60),
+        steps: higherIsWorse(coldMinutes(s)),
         w: 12,
-        description: 'Minutes above the safe limit; watch after 15 min, critical after 2 h (the food-safety window).',
+        description: `Minutes above the safe limit; ${coldWords(s)} (the food-safety window).`,
       }),
     )
     .withPanel(

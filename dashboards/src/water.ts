@@ -1,10 +1,11 @@
 // "Water": each tank's level and litres, the village draw rate, refills and suspected leaks.
 import { influxql, q, tagVariable, tendDashboard } from './influxql.ts';
 import { gauges, series, tablePanel } from './panels.ts';
+import { type DashboardSettings, lowerIsWorse, waterPercent } from './thresholds.ts';
 
 const tanks = ['"tank" =~ /^$tank$/'];
 
-export function waterDashboard() {
+export function waterDashboard(s: DashboardSettings) {
   return tendDashboard('tend-water', 'Water', 'Tank levels and litres, draw, refills and suspected leaks.', [
     tagVariable('tank', 'Tank', 'tank', 'tank', { multi: true }),
   ])
@@ -13,11 +14,8 @@ export function waterDashboard() {
         unit: 'percent',
         min: 0,
         max: 100,
-        steps: [
-          [null, 'red'],
-          [20, 'orange'],
-          [40, 'green'],
-        ],
+        // the water_low rule's percent thresholds (it judges the village's total the same way)
+        steps: lowerIsWorse(waterPercent(s)),
         w: 24,
         h: 6,
       }),

@@ -8,14 +8,15 @@
 // the outputs (retained topics, page, SSE, webhooks, speech, CAP) listen there.
 import type { Config } from '../../config/schema.ts';
 import type { Alert, AssemblyPrompt, Clock, Incident, NeighbourOffer, PromptNote, ReserveStatus } from '../../core/types.ts';
+import { shortTime } from '../../core/format.ts';
 import { NOTE_LIMITS, NOTES_SHOWN } from '../../core/limits.ts';
 import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 import type { Judgement } from '../alerts/book.ts';
 import type { VillageEventHub } from '../events.ts';
 import type { Storage } from '../storage.ts';
 import { capXml } from './cap.ts';
-import { blankStatus, drillAlerts } from './drill.ts';
-import { buildPrompt, reservesOf, resolvedText } from './prompt.ts';
+import { blankStatus, drillAlerts, practiceStatus } from './drill.ts';
+import { buildPrompt, type PromptContent, reservesOf, resolvedText } from './prompt.ts';
 
 /** What the assembly reads of the alert book: a narrow view, so it can be tested on its own. */
 export interface AlertBookView {
@@ -255,25 +256,35 @@ export class Assembly {
       domains: inc?.domains ?? [],
       severe: alerts.some((a) => a.severity === 'critical'),
       web: this.opts.webUrl ? `${this.opts.webUrl.replace(/\/$/, '')}/api/assembly/${r.prompt.id}` : undefined,
+      timeZone: c.timezone,
     });
   }
 
-  /** Start an exercise (see drill.ts); it ends (all clear) after `duration_s` or with stopDrill(). */
-  startDrill(opts: { duration_s?: number } = {}): void {
+  /**
+   * Start an exercise (see drill.ts); it ends (all clear) after `duration_s` or with stopDrill().
+   * Returns when it ends (epoch ms), or null while another exercise is still running.
+   */
+  startDrill(opts: { duration_s?: number } = {}): number | null {
     const now = this.opts.clock.now();
-    const until = this.opts.alerts.raisedActiveUntil();
-    if (until !== null && now < until) return;
-    const j = this.opts.alerts.raise(drillAlerts(this.opts.config, this.drillSeq + 1, now), now + (opts.duration_s ?? 900) * 1000);
-    if (!j) return;
+    const running = this.opts.alerts.raisedActiveUntil();
+    if (running !== null && now < running) return null;
+    const until = now + (opts.duration_s ?? 900) * 1000;
+    const j = this.opts.alerts.raise(drillAlerts(this.opts.config, this.drillSeq + 1, now, until), until);
+    if (!j) return null;
     this.drillSeq++;
     this.dirty.meta = true;
-    this.log.info(`exercise ${this.drillSeq} started`);
+    this.log.info(`exercise ${this.drillSeq} started, ends at ${new Date(until).toISOString()}`);
     this.follow(j, this.lastStatus ?? blankStatus(this.opts.config, now));
+    return until;
   }
 
-  stopDrill(): void {
+  /** End the running exercise now (its all-clear follows); false when none is running. */
+  stopDrill(): boolean {
     const j = this.opts.alerts.endRaisedNow();
-    if (j) this.follow(j, this.lastStatus);
+    if (!j) return false;
+    this.log.info('exercise ended from the page');
+    this.follow(j, this.lastStatus ?? blankStatus(this.opts.config, this.opts.clock.now()));
+    return true;
   }
 
   // ---- prompts
@@ -294,7 +305,7 @@ export class Assembly {
     try {
       // old news stays in the prompt, marked as such
       return (this.opts.neighbours?.() ?? []).map((o) =>
-        o.stale ? { ...o, offer: `${o.offer} (heard ${o.heard_at.slice(0, 16).replace('T', ' ')} UTC; may be out of date)` } : o,
+        o.stale ? { ...o, offer: `${o.offer} (heard ${shortTime(o.heard_at, this.opts.config.village.timezone)}; may be out of date)` } : o,
       );
     } catch (err) {
       this.log.warn(`neighbour offers unavailable: ${(err as Error).message}`);
@@ -312,12 +323,27 @@ export class Assembly {
     const sig = this.signature(inc, neighbours);
     const alerts = this.opts.alerts.alertsOf(inc.id);
     const iso = new Date(now).toISOString();
+    // an exercise is told in its practice figures throughout (drill.ts), so no section contradicts another
+    const seen = inc.exercise ? practiceStatus(this.opts.config, status, alerts, now) : status;
     if (rec) {
       const refresh = this.opts.config.alerts.prompt_refresh_s * 1000;
-      const drifted = now - rec.versions.at(-1)! >= refresh && reservesDrifted(rec.prompt.reserves, reservesOf(status));
+      const drifted = now - rec.versions.at(-1)! >= refresh && reservesDrifted(rec.prompt.reserves, reservesOf(seen));
       if (rec.signature === sig && !drifted) return null;
     }
-    const content = buildPrompt({ config: this.opts.config, status, incident: inc, alerts, neighbours, now, facts: this.facts.get(inc.id) });
+    const content: PromptContent & Pick<AssemblyPrompt, 'exercise_ends_at'> = buildPrompt({
+      config: this.opts.config,
+      status: seen,
+      incident: inc,
+      alerts,
+      neighbours,
+      now,
+      facts: this.facts.get(inc.id),
+    });
+    if (inc.exercise) {
+      // when the exercise ends: by itself at the raised alerts' end, or now (its all-clear)
+      const until = this.opts.alerts.raisedActiveUntil();
+      content.exercise_ends_at = inc.closed_at || until === null ? iso : new Date(until).toISOString();
+    }
     if (!rec) {
       this.promptSeq++;
       const prompt: AssemblyPrompt = {

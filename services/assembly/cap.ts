@@ -4,6 +4,7 @@
 // the earlier messages (CAP 1.2 §3.2.1 "references": sender,identifier,sent triples).
 // responseType Assess (the assembly weighs the account) or Monitor (after the all-clear); never
 // Evacuate/Shelter/Execute — tend informs and asks, it does not instruct, so no <instruction>.
+import { shortTime } from '../../core/format.ts';
 import type { AssemblyPrompt, Domain } from '../../core/types.ts';
 
 export interface CapInput {
@@ -16,6 +17,8 @@ export interface CapInput {
   severe: boolean;
   /** optional link to the prompt on the village page */
   web?: string;
+  /** the village's time zone (IANA) for the times people read in the description; `sent` stays ISO */
+  timeZone?: string;
 }
 
 /** CAP dateTime: no fractional seconds and an explicit offset, "2026-11-26T03:27:04+00:00" (CAP 1.2 §3.3.2). */
@@ -62,7 +65,7 @@ export function capXml(inp: CapInput): string {
   const description = [
     list(
       'Situation',
-      p.situation.map((s) => `${s.at}: ${s.text}`),
+      p.situation.map((s) => `${shortTime(s.at, inp.timeZone)}: ${s.text}`),
     ),
     list('Damaged', p.damaged),
     list('Still working', p.working),

@@ -32,6 +32,8 @@ export function buildPrompt(inp: PromptInput): PromptContent {
   const firing = (rule: string) => active.filter((a) => a.rule === rule && a.state === 'firing');
   const exercise = incident.exercise ? 'Exercise: ' : '';
   const village = config.village.name;
+  // every time in the prompt is read in the village's zone
+  const tz = config.village.timezone;
 
   const situation = inp.facts
     ? [...inp.facts]
@@ -58,23 +60,26 @@ export function buildPrompt(inp: PromptInput): PromptContent {
     const a = leaking.get(t.id);
     const amount = t.liters === null ? 'level unknown' : `${fmt(t.liters)} L (${fmt(t.percent ?? 0)}%)`;
     if (a) {
-      damaged.push(`${t.name}: losing about ${fmt(a.value ?? 0)} L an hour since ${shortTime(a.fired_at!)}, far faster than its usual draw; now ${amount}`);
+      damaged.push(`${t.name}: losing about ${fmt(a.value ?? 0)} L an hour since ${shortTime(a.fired_at!, tz)}, far faster than its usual draw; now ${amount}`);
       const hours = a.value && t.liters !== null ? t.liters / a.value : null;
       if (hours !== null && hours < DAY_H) urgent.push(`${t.name} would be empty in about ${fmt(hours, 1)} hours at this loss`);
       questions.push(`Who is able to look at the ${t.name}, and would the assembly like its water moved to another tank while it is checked?`);
     } else if (t.stale) {
       damaged.push(
-        `${t.name}: no current reading (last ${t.last_seen ? shortTime(t.last_seen) : 'never'}); ${t.liters === null ? 'level unknown' : `last known ${fmt(t.liters)} L`}`,
+        `${t.name}: no current reading (last ${t.last_seen ? shortTime(t.last_seen, tz) : 'never'}); ${t.liters === null ? 'level unknown' : `last known ${fmt(t.liters)} L`}`,
       );
     } else {
       working.push(`${t.name}: ${amount}`);
     }
   }
+  // a total that includes a tank not heard from is not current: say so beside it
+  const staleTanks = w.tanks.filter((t) => t.stale && t.liters !== null);
+  const waterStale = staleTanks.length ? ` (this includes ${listWords(staleTanks.map(notHeard))})` : '';
   if (w.days_left_current !== null && w.days_left_current < 1) {
-    urgent.push(`Water: about ${fmt(w.days_left_current * DAY_H, 1)} hours left at current use (${fmt(w.liters ?? 0)} L)`);
+    urgent.push(`Water: about ${fmt(w.days_left_current * DAY_H, 1)} hours left at current use (${fmt(w.liters ?? 0)} L)${waterStale}`);
   } else if (w.days_left_minimum !== null) {
     const current = w.days_left_current === null ? 'use not measured yet' : `about ${fmt(w.days_left_current, 1)} days at current use`;
-    canWait.push(`Water: ${fmt(w.liters ?? 0)} L, ${current} and ${fmt(w.days_left_minimum, 1)} days at minimum use`);
+    canWait.push(`Water: ${fmt(w.liters ?? 0)} L, ${current} and ${fmt(w.days_left_minimum, 1)} days at minimum use${waterStale}`);
   }
   if (firing('water_low').length || leaking.size) {
     const days = w.days_left_minimum === null ? '' : `The tanks hold about ${fmt(w.days_left_minimum, 1)} days at minimum use: `;
@@ -87,13 +92,13 @@ export function buildPrompt(inp: PromptInput): PromptContent {
   const pw = status.power;
   const unstable = firing('power_unstable')[0];
   const low = firing('battery_low')[0];
-  if (unstable) damaged.push(`Power supply, unstable since ${shortTime(unstable.fired_at!)}: ${unstable.detail.replace(/^Seen: /, '').replace(/\.$/, '')}`);
+  if (unstable) damaged.push(`Power supply, unstable since ${shortTime(unstable.fired_at!, tz)}: ${unstable.detail.replace(/^Seen: /, '').replace(/\.$/, '')}`);
   if (low) damaged.push(`Battery bank: ${fmt(pw.soc_percent ?? 0)}% charged`);
   if (!unstable && !low && !pw.stale && pw.soc_percent !== null)
     working.push(`Battery bank: ${fmt(pw.soc_percent)}% charged${pw.net_w !== null && pw.net_w > 0 ? ', charging' : ''}`);
   if (pw.stale) damaged.push('Power monitor: no current readings');
   if (pw.hours_left !== null) {
-    const line = `Stored power: about ${fmt(pw.hours_left, 1)} hours at the current load of ${fmt(pw.load_w ?? 0)} W, not counting solar`;
+    const line = `Stored power: about ${fmt(pw.hours_left, 1)} hours at the current load of ${fmt(pw.load_w ?? 0)} W, not counting solar${pw.stale ? ' (from readings that are not current)' : ''}`;
     (pw.hours_left < DAY_H ? urgent : canWait).push(line);
   }
   if (unstable || low) questions.push('Which loads does the village want to keep running while power is short or unstable, and which can wait?');
@@ -104,7 +109,7 @@ export function buildPrompt(inp: PromptInput): PromptContent {
     const a = warm.get(u.id);
     if (a) {
       damaged.push(
-        `${u.name}: ${u.temp_c === null ? '?' : fmt(u.temp_c, 1)} °C, above its safe ${fmt(u.safe_max_c, 1)} °C since about ${shortTime(Date.parse(a.started_at))}`,
+        `${u.name}: ${u.temp_c === null ? '?' : fmt(u.temp_c, 1)} °C, above its safe ${fmt(u.safe_max_c, 1)} °C since about ${shortTime(Date.parse(a.started_at), tz)}`,
       );
       const mins = (inp.now - Date.parse(a.started_at)) / 60_000;
       const left = 120 - mins;
@@ -126,7 +131,7 @@ export function buildPrompt(inp: PromptInput): PromptContent {
   if (storm) questions.push('Is there anything outside that the village wants to secure or bring in before the next gusts?');
   const quiet = firing('sensor_offline');
   for (const a of quiet)
-    canWait.push(`${a.title.replace(/ is not reporting$/, '')}: not reporting since ${shortTime(a.fired_at!)}; the figures here leave its readings out`);
+    canWait.push(`${a.title.replace(/ is not reporting$/, '')}: not reporting since ${shortTime(a.fired_at!, tz)}; the figures here leave its readings out`);
   if (quiet.length) questions.push(`Can someone check ${quiet.map((a) => a.title.replace(/ is not reporting$/, '')).join(' and ')} when it is safe to do so?`);
   const s = status.sensors;
   working.push(`Sensors: ${s.online} of ${s.total} reporting`);
@@ -143,7 +148,7 @@ export function buildPrompt(inp: PromptInput): PromptContent {
     warm.size ? 'cold storage warming' : null,
   ].filter(Boolean) as string[];
   const headline = closed
-    ? `${exercise}All clear in ${village}: the alerts of ${shortTime(incident.opened_at)} have ended`
+    ? `${exercise}All clear in ${village}: the alerts of ${shortTime(incident.opened_at, tz)} have ended`
     : what.length
       ? `${exercise}${village}: ${listWords(what)} — an account for the assembly`
       : `${exercise}${village}: the alerts have ended; the all-clear follows after a calm spell`;
@@ -170,7 +175,23 @@ export function reservesOf(status: ReserveStatus): AssemblyPrompt['reserves'] {
     cold_units_at_risk: status.cold.units
       .filter((u) => u.status === 'strained' || u.status === 'critical' || u.minutes_above_safe > 0 || (u.temp_c !== null && u.temp_c > u.safe_max_c))
       .map((u) => u.name),
+    includes_stale: staleParts(status),
   };
+}
+
+/** Which reserve figures include parts not heard from (their last values still count in them). */
+function staleParts(status: ReserveStatus): string[] {
+  const out: string[] = [];
+  const tanks = status.water.tanks.filter((t) => t.stale && t.liters !== null);
+  if (tanks.length) out.push(`The water figures include ${listWords(tanks.map(notHeard))}`);
+  if (status.power.stale) out.push('Some of the power readings are not current');
+  const units = status.cold.units.filter((u) => u.stale && u.temp_c !== null);
+  if (units.length) out.push(`The cold storage figures include ${listWords(units.map(notHeard))}`);
+  return out;
+}
+
+function notHeard(x: { name: string; last_seen: string | null }): string {
+  return `${x.name}, not heard since ${x.last_seen ? shortTime(x.last_seen) : 'the start'}`;
 }
 
 export function resolvedText(a: Alert): string {

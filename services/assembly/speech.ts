@@ -9,6 +9,7 @@ import type { Config } from '../../config/schema.ts';
 import type { VillageEventHub } from '../events.ts';
 import type { AssemblyPrompt } from '../../core/types.ts';
 import { moduleLog, type LogSink } from '../../core/log.ts';
+import { shortTime } from '../../core/format.ts';
 
 export interface SpeechOptions {
   config: Config;
@@ -28,15 +29,22 @@ export interface Speech {
   stop(): void;
 }
 
-/** The words spoken: the headline, what is urgent, and the questions; never the notes. */
-export function speechText(p: AssemblyPrompt): string {
+/** "26 Nov 03:27 GMT-5" → "26 Nov 03:27": the loudspeaker is in the village, its times are the village's own */
+const ZONE_AFTER_TIME = /\b(\d{1,2}:\d{2}) (?:UTC|GMT[+-]\d{1,2}(?::\d{2})?|[A-Z]{2,5})\b/g;
+
+/**
+ * The words spoken: the headline, when an exercise ends, what is urgent, and the questions; never
+ * the notes. Times are spoken in the village's zone (`timeZone`, as the prompt's texts already are).
+ */
+export function speechText(p: AssemblyPrompt, timeZone?: string): string {
   const parts = [p.exercise && !p.headline.startsWith('Exercise') ? `Exercise. ${p.headline}.` : `${p.headline}.`];
   if (p.status === 'open') {
+    if (p.exercise && p.exercise_ends_at) parts.push(`The exercise ends at ${shortTime(p.exercise_ends_at, timeZone)}.`);
     if (p.urgent.length) parts.push(`Urgent: ${p.urgent.join('. ')}.`);
     if (p.damaged.length) parts.push(`Damaged: ${p.damaged.join('. ')}.`);
     parts.push(`Questions for the assembly: ${p.questions.join(' ')}`);
   }
-  return parts.join(' ').replace(/°C/g, ' degrees').replace(/\s+/g, ' ');
+  return parts.join(' ').replace(ZONE_AFTER_TIME, '$1').replace(/°C/g, ' degrees').replace(/\s+/g, ' ');
 }
 
 export function startSpeech(opts: SpeechOptions): Speech {
@@ -63,7 +71,7 @@ export function startSpeech(opts: SpeechOptions): Speech {
         new Promise<void>((done) => {
           if (stopped || missing) return done();
           mkdirSync(dir, { recursive: true });
-          execFile(binary, ['-v', voice, '-s', '150', '-w', file, '--', speechText(p)], { timeout: 60_000 }, (err) => {
+          execFile(binary, ['-v', voice, '-s', '150', '-w', file, '--', speechText(p, opts.config.village.timezone)], { timeout: 60_000 }, (err) => {
             if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
               missing = true;
               log.warn(`${binary} is not installed; spoken announcements are skipped (Debian: apt-get install espeak-ng)`);

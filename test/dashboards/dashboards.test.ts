@@ -1,11 +1,17 @@
-// The generated Grafana dashboards: committed JSON equals the generator's output, and every
-// panel, variable and annotation query runs against a real influxd after a simulated day of
-// history written by History, with $timeFilter, $__interval and the template variables
-// substituted the way Grafana's InfluxDB data source does.
-import { readFileSync, readdirSync } from 'node:fs';
+// The generated Grafana dashboards: committed JSON equals the generator's output, their colours
+// are the alert rules' thresholds (the defaults, and a village's overrides through
+// `tend dashboards --config`), and every panel, variable and annotation query runs against a real
+// influxd after a simulated day of history written by History, with $timeFilter, $__interval and
+// the template variables substituted the way Grafana's InfluxDB data source does.
+import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboards, dashboardJson, generateDashboards, DASHBOARD_FILES } from '../../dashboards/generate.ts';
+import { RULE_DEFAULTS, ruleParams } from '../../config/rules.ts';
+import { dashboardSettings, DEMO_CONFIG } from '../../services/cli.ts';
+import { POWER_HOURS_LEFT } from '../../services/reserve/levels.ts';
 import { History } from '../../services/history/index.ts';
 import { Storage } from '../../services/storage.ts';
 import { VillageEventHub } from '../../services/events.ts';
@@ -35,7 +41,7 @@ describe('dashboards as code', () => {
   it('the committed JSON equals what `tend dashboards` generates', async () => {
     const tmp = tempDir('tend-dash-');
     try {
-      const files = await generateDashboards(tmp.dir);
+      const files = await generateDashboards(tmp.dir, dashboardSettings(null));
       expect(files.map((f) => f.split('/').pop()).sort()).toEqual([...DASHBOARD_FILES].sort());
       const committed = readdirSync(join(ROOT, 'dashboards', 'json'))
         .filter((f) => f.endsWith('.json'))
@@ -50,7 +56,7 @@ describe('dashboards as code', () => {
   });
 
   it('uses the datasource variable, village/tank variables, $__interval and no hard-coded ids', () => {
-    const all = buildDashboards();
+    const all = buildDashboards(dashboardSettings(null));
     expect(Object.values(all).map((d) => d.title)).toEqual(['Village reserves', 'Water', 'Power', 'Cold storage', 'Sensors']);
     for (const [file, d] of Object.entries(all)) {
       const json = JSON.parse(dashboardJson(d)) as {
@@ -84,6 +90,122 @@ describe('dashboards as code', () => {
       }
     }
   });
+});
+
+// ---- colours from the rules ------------------------------------------------------------------
+
+type Step = { value: number | null; color: string };
+interface ColouredPanel {
+  title: string;
+  fieldConfig?: { defaults?: { thresholds?: { steps: Step[] } } };
+}
+
+/** file → panel title → its threshold steps as [value, colour] */
+function thresholdsIn(dir: string): Record<string, Record<string, [number | null, string][]>> {
+  const out: Record<string, Record<string, [number | null, string][]>> = {};
+  for (const f of DASHBOARD_FILES) {
+    const d = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { panels: ColouredPanel[] };
+    out[f] = Object.fromEntries(
+      d.panels.map((p) => [p.title, (p.fieldConfig?.defaults?.thresholds?.steps ?? []).map((s) => [s.value, s.color] as [number | null, string])]),
+    );
+  }
+  return out;
+}
+
+/** What the panels must show for a village's rules: red below critical, orange below warning, yellow below watch. */
+function expectRuleColours(t: ReturnType<typeof thresholdsIn>, rules: ReturnType<typeof ruleParams>, lpd: number) {
+  const w = rules.water_low;
+  const b = rules.battery_low;
+  const c = rules.cold_above_safe;
+  const days = w.enabled
+    ? [
+        [null, 'red'],
+        [w.critical_days_minimum, 'orange'],
+        [w.warning_days_minimum, 'yellow'],
+        [w.watch_days_minimum, 'green'],
+      ]
+    : [[null, 'blue']];
+  const reserves = t['village-reserves.json']!;
+  expect(reserves['Water days at current use']).toEqual(days);
+  expect(reserves[`Water days at minimum use (${lpd} L/person/day)`]).toEqual(days);
+  expect(reserves['Battery charge']).toEqual(
+    b.enabled
+      ? [
+          [null, 'red'],
+          [b.critical_percent, 'orange'],
+          [b.warning_percent, 'yellow'],
+          [b.watch_percent, 'green'],
+        ]
+      : [[null, 'blue']],
+  );
+  expect(reserves['Power hours left']).toEqual([
+    [null, 'red'],
+    [POWER_HOURS_LEFT.critical, 'orange'],
+    [POWER_HOURS_LEFT.strained, 'yellow'],
+    [POWER_HOURS_LEFT.watch, 'green'],
+  ]);
+  expect(reserves['Time above safe per cold unit']).toEqual([
+    [null, 'green'],
+    [c.hold_s / 60, 'yellow'],
+    [c.critical_after_s / 60, 'red'],
+  ]);
+  expect(t['water.json']!['Tanks now (% full)']).toEqual([
+    [null, 'red'],
+    [w.critical_percent, 'orange'],
+    [w.warning_percent, 'yellow'],
+    [w.watch_percent, 'green'],
+  ]);
+  // time series carry the same thresholds as lines
+  expect(t['power.json']!['State of charge']).toEqual(
+    b.enabled
+      ? [
+          [null, 'transparent'],
+          [b.critical_percent, 'red'],
+          [b.warning_percent, 'orange'],
+          [b.watch_percent, 'yellow'],
+        ]
+      : [],
+  );
+  expect(t['cold-storage.json']!['Minutes above safe']).toEqual([
+    [null, 'transparent'],
+    [c.hold_s / 60, 'yellow'],
+    [c.critical_after_s / 60, 'red'],
+  ]);
+}
+
+describe('dashboard colours are the alert rules’ thresholds', () => {
+  it('the committed dashboards use the rule defaults', () => {
+    expect(RULE_DEFAULTS.water_low.watch_days_minimum).toBe(7);
+    expectRuleColours(thresholdsIn(join(ROOT, 'dashboards', 'json')), ruleParams(undefined), 15);
+  });
+
+  it('`tend dashboards --config FILE` uses the village’s overrides, and no colours for a rule turned off', async () => {
+    const tmp = tempDir('tend-dash-config-');
+    try {
+      const config = join(tmp.dir, 'village.yaml');
+      const overrides = {
+        water_low: { watch_days_minimum: 10, warning_days_minimum: 4, critical_days_minimum: 2, watch_percent: 50, warning_percent: 30, critical_percent: 15 },
+        battery_low: { enabled: false },
+        cold_above_safe: { hold_s: 600, critical_after_s: 5400 },
+      };
+      const demo = readFileSync(DEMO_CONFIG, 'utf8').replace(/minimum_water_lpd: 15/, 'minimum_water_lpd: 20');
+      expect(demo).toContain('minimum_water_lpd: 20');
+      writeFileSync(config, `${demo}\nalerts:\n  rules: ${JSON.stringify(overrides)}\n`);
+      const out = join(tmp.dir, 'json');
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'services/cli.ts', 'dashboards', '--config', config, '--out', out], {
+        cwd: ROOT,
+      });
+      expect(stdout).toContain(`wrote 5 dashboards to ${out} with the alert thresholds of ${config}`);
+      const t = thresholdsIn(out);
+      expectRuleColours(t, ruleParams(overrides), 20);
+      expect(t['village-reserves.json']!['Water days at minimum use (20 L/person/day)']![1]).toEqual([2, 'orange']);
+      expect(t['village-reserves.json']!['Battery charge']).toEqual([[null, 'blue']]);
+      const cold = JSON.parse(readFileSync(join(out, 'cold-storage.json'), 'utf8')) as { description: string };
+      expect(cold.description).toContain('watch after 10 min, critical after 90 min above safe');
+    } finally {
+      tmp.remove();
+    }
+  }, 60_000);
 });
 
 // ---- the simulated day ---------------------------------------------------------------------
@@ -197,7 +319,7 @@ describe('every panel query returns data after a simulated day', () => {
 
   for (const file of DASHBOARD_FILES) {
     it(`${file}: variables resolve and every panel and annotation query returns data`, async () => {
-      const d = JSON.parse(dashboardJson(buildDashboards()[file]!)) as {
+      const d = JSON.parse(dashboardJson(buildDashboards(dashboardSettings(null))[file]!)) as {
         templating: { list: { name: string; type: string; query: string; includeAll?: boolean }[] };
         annotations: { list: { name: string; target: Target }[] };
         panels: Panel[];

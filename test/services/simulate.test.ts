@@ -200,6 +200,70 @@ alerts:
     for (const line of text.split('\n')) expect(checkText('timeline', line.replace(/^day \d+ \d\d:\d\d\s+\S+\s+/, ''))).toEqual([]);
   }, 120_000);
 
+  /** the run's lines, parsed */
+  async function simulate(...extra: string[]): Promise<Ev[]> {
+    const out = sink();
+    expect(await runSimulate(['--config', cfg, '--scenario', scenario, '--json', ...extra], out.stream)).toBe(0);
+    return out
+      .text()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Ev);
+  }
+  const notStatus = (events: Ev[]) => events.filter((e) => e.event !== 'status');
+
+  it('--status-every S adds the status every S simulated seconds, and changes no other line', async () => {
+    const plain = await simulate('--speed', '0');
+    // 450 s: every other line falls between two readings (they come once a minute)
+    const sampled = await simulate('--speed', '0', '--status-every', '450');
+    const statuses = sampled.filter((e) => e.event === 'status') as unknown as (ReserveStatus & { t: number })[];
+    const end = 4 * 3600;
+    const every: number[] = [];
+    for (let t = 0; t <= end; t += 450) every.push(t);
+    // one line at each S from the start to the end of the scenario, then the final status
+    expect(statuses.map((e) => e.t)).toEqual([...every, end]);
+    // each is the status of its moment, also between readings
+    for (const e of statuses) expect(Date.parse(e.at)).toBe(Date.parse(DEFAULT_START) + e.t * 1000);
+    const between = statuses.find((e) => e.t === 2250)!;
+    expect(between.cold.units[0]).toMatchObject({ temp_c: 8, last_seen: '2026-11-20T00:37:00.000Z' });
+    expect(between.cold.units[0]!.minutes_above_safe).toBeGreaterThanOrEqual(7);
+    // the alert, incident and assembly lines are the run's without --status-every, exactly
+    expect(notStatus(sampled)).toEqual(notStatus(plain));
+    expect(notStatus(plain).map((e) => e.event)).toEqual(expect.arrayContaining(['alert', 'incident', 'assembly']));
+  }, 120_000);
+
+  it('--speed 0 produces the same alert, incident and assembly lines as a paced run', async () => {
+    const fast = await simulate('--speed', '0');
+    // 4 hours at 4,800× real time: 3 s of waiting between readings, as a live run would
+    const paced = await simulate('--speed', '4800');
+    expect(notStatus(fast).length).toBeGreaterThan(5);
+    expect(notStatus(fast)).toEqual(notStatus(paced));
+    expect(fast.at(-1)).toEqual(paced.at(-1));
+  }, 120_000);
+
+  it('prints the timeline in the village’s time zone', async () => {
+    const lima = join(tmp.dir, 'lima.yaml');
+    writeFileSync(lima, readFileSync(cfg, 'utf8').replace('population: 40 }', 'population: 40, timezone: America/Lima }'));
+    const out = sink();
+    expect(await runSimulate(['--config', lima, '--scenario', scenario, '--speed', '0'], out.stream)).toBe(0);
+    const text = out.text();
+    expect(text.split('\n')[0]).toMatch(/; times in America\/Lima$/);
+    // 00:10 UTC on the start day is 19:10 the evening before in Lima, counted as day 0
+    expect(text).toMatch(/day 0 19:1\d {2}ALERT {5}\[watch\] Storm watch/);
+    expect(text).toMatch(/day 0 23:00 {2}end of scenario/);
+    // the prompt's own times too
+    expect(text).toMatch(/since about 19 Nov 19:30 GMT-5/);
+    expect(text).not.toMatch(/ UTC/);
+  }, 120_000);
+
+  it('--status-every needs --json and a number of seconds', async () => {
+    const out = sink();
+    expect(await runSimulate(['--config', cfg, '--scenario', scenario, '--status-every', '60'], out.stream)).toBe(2);
+    expect(out.text()).toContain('--status-every adds JSON lines: use it with --json');
+    expect(await runSimulate(['--config', cfg, '--scenario', scenario, '--json', '--status-every', '0'], out.stream)).toBe(2);
+    expect(out.text()).toContain('--status-every is a number of seconds ≥ 1');
+  });
+
   it('a bad scenario line is a clear error with file and line, exit 2', async () => {
     const bad = join(tmp.dir, 'bad.jsonl');
     writeFileSync(
