@@ -2,6 +2,7 @@
 // key is an error with its path, not silently ignored. See config/village.example.yaml.
 import { z } from 'zod';
 import { SENSOR_KINDS } from '../core/types.ts';
+import { SSE_LIMITS } from '../core/limits.ts';
 import { RULE_DEFAULTS } from './rules.ts';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lowercase letters, digits, - and _ (at most 63)');
@@ -18,6 +19,8 @@ const broker = z.union([
       /** allow devices with no username/password; off by default */
       allow_anonymous: z.boolean().default(false),
       tls: tls.optional(),
+      /** a persistent session (clean: false) whose client stays away this long is removed, with what it queued; default 86400 (a day) */
+      session_expiry_s: z.number().positive().optional(),
     }),
   }),
   z.strictObject({
@@ -34,6 +37,9 @@ const web = z.strictObject({
   /** file holding the token that write endpoints require; created with a random token if missing */
   token_file: z.string().optional(),
   tls: tls.optional(),
+  /** live page streams (GET /api/stream) open at once, in all and from one client address */
+  sse_max_clients: z.number().int().min(1).default(SSE_LIMITS.clients),
+  sse_max_per_address: z.number().int().min(1).default(SSE_LIMITS.perAddress),
 });
 
 const levelMm = z.number().nonnegative();

@@ -16,10 +16,16 @@ export interface RawReading {
   device: string;
   metric: string;
   value: number;
-  /** epoch ms: the device's own time when it sent one, else receive time */
+  /** epoch ms: the device's own time when it sent one, else receive time; NaN for a retained message without one */
   ts: number;
   source: Transport;
   seq?: number;
+  /**
+   * true when the message came from a broker's retained store (MQTT RETAIN 1 on a message tend
+   * received for its own subscription, [MQTT-3.3.1-8]): the last value the broker kept, not a
+   * live one. Without a device `ts` its age is unknown.
+   */
+  retained?: boolean;
 }
 
 export const SENSOR_KINDS = [
@@ -54,10 +60,15 @@ export interface Reading {
   level_mm?: number;
   /** epoch ms of the measurement */
   ts: number;
-  /** epoch ms when tend received it */
+  /**
+   * epoch ms when tend received it; for a copy from a broker's retained store, its device time
+   * (it is as old as that), or 0 when its age is unknown (stale until a live reading)
+   */
   received: number;
   /** true when the device clock was off by more than 10 min and ts was replaced */
   ts_replaced?: boolean;
+  /** true when it came from a broker's retained store, not live (RawReading.retained) */
+  retained?: boolean;
   source: Transport;
   seq?: number;
 }
@@ -77,7 +88,9 @@ export type RejectReason =
   | 'line_too_long'
   | 'not_utf8'
   | 'wrong_port'
-  | 'out_of_range';
+  | 'out_of_range'
+  | 'retained_without_time'
+  | 'retained_older';
 
 export type Level = 'ok' | 'watch' | 'strained' | 'critical' | 'unknown';
 
@@ -103,8 +116,18 @@ export interface WaterStatus {
   percent: number | null;
   /** net outflow, refills excluded, over a rolling window; null while unknown */
   draw_lph: number | null;
+  /** litres ÷ the daily use of the last 24 h (refills never count); null while unknown (README, "How the figures are computed") */
   days_left_current: number | null;
+  // the fields below marked optional are always set by the reserve; statuses made elsewhere (drills, tests) may leave them out
+  /** [litres ÷ the heaviest, litres ÷ the lightest] known day of use of the last 7; null under 2 known days */
+  days_left_current_range?: [number, number] | null;
+  /** what days_left_current stands on, e.g. "at the last 24 h of use", "at the 5 h of use seen so far" */
+  days_left_basis?: string;
+  /** litres a day the village used over the last 24 h (or the hours seen so far, scaled to a day); null while unknown */
+  daily_use_liters?: number | null;
   days_left_minimum: number | null;
+  /** tanks whose value is stale; their last litres still count in the totals above, which are then not current */
+  stale_tanks?: number;
   status: Level;
   tanks: TankStatus[];
 }
@@ -165,11 +188,13 @@ export interface SensorsSummary {
 }
 
 export interface ReserveStatus {
-  village: { id: string; name: string; population: number };
+  /** timezone: the IANA zone every time a person reads is shown in (absent from older summaries) */
+  village: { id: string; name: string; population: number; timezone?: string };
   at: string;
   water: WaterStatus;
   power: PowerStatus;
-  cold: { status: Level; units: ColdUnitStatus[] };
+  /** stale_units: units whose value is stale (always set by the reserve) */
+  cold: { status: Level; units: ColdUnitStatus[]; stale_units?: number };
   weather: WeatherStatus;
   sensors: SensorsSummary;
   alerts: Alert[];
@@ -197,6 +222,8 @@ export interface Alert {
   started_at: string;
   fired_at: string | null;
   resolved_at: string | null;
+  /** when it last came back after being resolved (the same alert goes on); null if it never did */
+  reopened_at?: string | null;
   incident_id: string | null;
 }
 
@@ -228,6 +255,8 @@ export interface AssemblyPrompt {
   incident_id: string;
   status: 'open' | 'closed';
   exercise: boolean;
+  /** an exercise: when it ends by itself (ISO); once it has ended, when it did. Absent on real prompts. */
+  exercise_ends_at?: string;
   version: number;
   opened_at: string;
   updated_at: string;
@@ -243,6 +272,8 @@ export interface AssemblyPrompt {
     water_days_minimum: number | null;
     power_hours_left: number | null;
     cold_units_at_risk: string[];
+    /** which of these figures include parts not heard from, in words (absent on older prompts) */
+    includes_stale?: string[];
   };
   neighbours: NeighbourOffer[];
   questions: string[];

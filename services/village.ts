@@ -93,9 +93,12 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? stderrSink();
   const storageDir = resolve(opts.storageDir ?? config.storage.dir);
-  const storage = new Storage(storageDir);
+  // a damaged file is moved aside and a read-only dir runs in memory: storage never stops a start
+  const storage = new Storage(storageDir, { log, clock });
   const storageSince = new Date(clock.now()).toISOString();
   const events = new VillageEventHub(log);
+  // every accepted reading is counted as held in memory until a commit puts it on disk
+  events.on('reading', () => storage.readingAccepted(), 'storage');
   const v = config.village.id;
   const stoppers: (() => Promise<void> | void)[] = [];
   const transports: TransportHandle[] = [];
@@ -120,11 +123,16 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
     const history = new History({ config, clock, storage, events, log, links: () => currentLinks() });
     history.start();
     stoppers.push(() => history.stop());
-    // each writer (reserve, history outbox, alerting) asks for the group commit when it queues rows
+    // each writer (reserve, history outbox, alerting) asks for the group commit when it queues rows.
+    // A QoS 1 PUBACK waits for that commit. When the commit fails (disk full, read-only) the PUBACK
+    // still goes out: the reading is then held in memory, counted in storage.heldReadings (on
+    // /healthz, /metrics and the page) and written when the disk takes writes again. Holding PUBACKs
+    // back instead would fill each device's in-flight window and stop its readings, and with them
+    // the monitoring, for as long as the disk is full.
     const whenDurable = (done: () => void) => storage.commitSoon(() => done());
 
     // the broker devices talk to (embedded aedes, or an external broker by URL)
-    const broker = await startVillageBroker({ config, deviceMessages, whenDurable, log, port: opts.brokerPort, portFallback: opts.portFallback });
+    const broker = await startVillageBroker({ config, deviceMessages, whenDurable, log, clock, port: opts.brokerPort, portFallback: opts.portFallback });
     stoppers.push(() => broker.stop());
     const publish = broker.publish;
 
@@ -187,7 +195,7 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
     currentLinks = links;
 
     // the web page and API
-    const { token, file: tokenFile } = loadToken(config, storageDir);
+    const { token, file: tokenFile } = loadToken(config, storageDir, log);
     const metrics = createMetrics({
       village: v,
       accepted: () => [...ingest.accepted],
@@ -197,9 +205,10 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
       status: current,
       links,
       brokerClients: () => broker.connectedClients(),
-      storageError: () => storage.lastError,
+      broker: () => broker.stats(),
+      storageError: () => storage.problem(),
       listenerFailures: () => [...events.failures],
-      extra: history.gauges(),
+      extra: [...history.gauges(), ...storage.gauges()],
     });
     let web: WebServer | null = null;
     if (opts.web !== false) {
@@ -215,12 +224,12 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
             sensors: () => reserve.sensors(),
             links,
             history: (id, hours) => (sensorIds.has(id) ? reserve.history(id, clock.now() - hours * 3600_000) : null),
-            health: () => ({ ok: true, village: v, storage: storage.lastError ?? 'ok', broker: broker.link().state }),
+            health: () => ({ ...storage.health(), village: v, broker: broker.link().state }),
             alerts,
             assembly,
             federation: federation ?? undefined,
           },
-          { host: config.web.host, port, tls: config.web.tls },
+          { host: config.web.host, port, tls: config.web.tls, sse: { clients: config.web.sse_max_clients, perAddress: config.web.sse_max_per_address } },
         );
       const w = await startOnPort('web', config.web.host, opts.webPort ?? config.web.port, make, opts.portFallback, log);
       web = w;

@@ -13,6 +13,8 @@ export interface MetricSources {
   status(): ReserveStatus;
   links(): LinkStatus[];
   brokerClients(): number;
+  /** the embedded broker's refusals and persistent-session queues (BrokerStats in services/broker/start.ts) */
+  broker?(): { refused: [reason: string, count: number][]; dropped: [reason: string, count: number][]; queued: number };
   storageError(): string | null;
   /** event listeners that threw, per module */
   listenerFailures?(): [module: string, count: number][];
@@ -91,9 +93,23 @@ export function createMetrics(src: MetricSources): Registry {
     labelNames: ['use'],
     registers: [registry],
     collect() {
+      // a figure that became unknown is dropped, not left at its last value
+      this.reset();
       const w = src.status().water;
       if (w.days_left_current !== null) this.set({ use: 'current' }, w.days_left_current);
+      if (w.days_left_current_range) {
+        this.set({ use: 'current_low' }, w.days_left_current_range[0]);
+        this.set({ use: 'current_high' }, w.days_left_current_range[1]);
+      }
       if (w.days_left_minimum !== null) this.set({ use: 'minimum' }, w.days_left_minimum);
+    },
+  });
+  new Gauge({
+    name: 'tend_water_stale_tanks',
+    help: 'Tanks not heard from lately; their last litres still count in the water totals',
+    registers: [registry],
+    collect() {
+      this.set(src.status().water.stale_tanks ?? 0);
     },
   });
   new Gauge({
@@ -121,6 +137,34 @@ export function createMetrics(src: MetricSources): Registry {
     registers: [registry],
     collect() {
       this.set(src.brokerClients());
+    },
+  });
+  new Counter({
+    name: 'tend_broker_refused_total',
+    help: 'Logins and publishes the embedded broker refused (or a QoS 2 retransmission it took once), per reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of src.broker?.().refused ?? []) this.inc({ reason }, n);
+    },
+  });
+  new Counter({
+    name: 'tend_broker_queue_dropped_total',
+    help: 'Messages dropped from persistent sessions of the embedded broker, per reason (superseded, session_limit, total_limit, session_expired)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of src.broker?.().dropped ?? []) this.inc({ reason }, n);
+    },
+  });
+  new Gauge({
+    name: 'tend_broker_queued_messages',
+    help: 'Messages the embedded broker holds for persistent sessions (clean: false): waiting for their client, or sent and not yet acknowledged',
+    registers: [registry],
+    collect() {
+      this.set(src.broker?.().queued ?? 0);
     },
   });
   new Gauge({

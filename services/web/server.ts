@@ -6,17 +6,19 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import { PAGE_DIR } from '../../core/paths.ts';
 import { hostPort, listen } from '../../core/listen.ts';
 import type { VillageEventHub } from '../events.ts';
-import { NOTE_LIMITS } from '../../core/limits.ts';
+import { MAX_URL_LENGTH, NOTE_LIMITS, SSE_LIMITS } from '../../core/limits.ts';
 import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 import type { Alert, AssemblyPrompt, LinkStatus, PromptNote, ReserveStatus, SensorHealth } from '../../core/types.ts';
 
 const MAX_BODY = 16 * 1024;
 /** an SSE client this far behind is cut off rather than buffered without bound */
 const MAX_SSE_BACKLOG = 1024 * 1024;
+/** what a 500 tells the client; the detail goes to the village log only */
+const INTERNAL_ERROR = 'internal error; the details are in the village log';
 
 /** What the web server reads from the village: a narrow interface, not the village itself. */
 export interface WebSources {
@@ -39,7 +41,10 @@ export interface WebSources {
     notes(id: string): PromptNote[];
     addNote(id: string, note: { author: string; text: string }): AssemblyPrompt;
     cap(id: string): string;
-    startDrill(): void;
+    /** when the exercise ends (epoch ms), or null while one is running */
+    startDrill(): number | null;
+    /** false when no exercise is running */
+    stopDrill(): boolean;
   };
   federation?: {
     view(): unknown;
@@ -57,9 +62,22 @@ class HttpError extends Error {
   }
 }
 
+export interface WebOptions {
+  host: string;
+  port: number;
+  tls?: { cert_file: string; key_file: string };
+  /** live streams at most, in all and from one address (config web.sse_max_*; SSE_LIMITS by default) */
+  sse?: { clients?: number; perAddress?: number };
+}
+
 export class WebServer {
   private server: Server | null = null;
   private readonly sse = new Set<ServerResponse>();
+  /** open streams per client address, for the per-address cap */
+  private readonly sseByAddress = new Map<string, number>();
+  private readonly sseMax: { clients: number; perAddress: number };
+  /** requests refused before any work: bad URLs, streams past the caps */
+  private readonly refused: Counter<'reason'>;
   private readonly files = new Map<string, { body: Buffer; type: string }>();
   private readonly tokenDigest: Buffer;
   private readonly log: Logger;
@@ -68,10 +86,20 @@ export class WebServer {
 
   constructor(
     private readonly src: WebSources,
-    private readonly opts: { host: string; port: number; tls?: { cert_file: string; key_file: string } },
+    private readonly opts: WebOptions,
   ) {
     this.tokenDigest = createHash('sha256').update(src.token).digest();
     this.log = moduleLog(src.log, 'web');
+    this.sseMax = { clients: opts.sse?.clients ?? SSE_LIMITS.clients, perAddress: opts.sse?.perAddress ?? SSE_LIMITS.perAddress };
+    // one counter per registry: the village may build a second server when a port is taken
+    this.refused =
+      (src.metrics.getSingleMetric('tend_http_refused_total') as Counter<'reason'> | undefined) ??
+      new Counter({
+        name: 'tend_http_refused_total',
+        help: 'HTTP requests refused before any work: bad_url, sse_address (too many streams from one address), sse_full',
+        labelNames: ['reason'],
+        registers: [src.metrics],
+      });
   }
 
   async start(): Promise<void> {
@@ -90,12 +118,7 @@ export class WebServer {
       }
     }
     const handler = (req: IncomingMessage, res: ServerResponse) => {
-      this.route(req, res).catch((err: unknown) => {
-        const status = err instanceof HttpError ? err.status : 500;
-        if (status === 500) this.log.error(`${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`);
-        if (!res.headersSent) sendJson(res, status, { error: (err as Error).message });
-        else res.end();
-      });
+      this.route(req, res).catch((err: unknown) => this.fail(req, res, err));
     };
     this.server = this.opts.tls
       ? createHttpsServer({ cert: readFileSync(this.opts.tls.cert_file), key: readFileSync(this.opts.tls.key_file) }, handler)
@@ -127,8 +150,48 @@ export class WebServer {
     }
   }
 
+  /** An error from a route: its own status and message, or a 500 that keeps the detail in the log. */
+  private fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    if (err instanceof HttpError) {
+      if (!res.headersSent) sendJson(res, err.status, { error: err.message });
+      else res.end();
+      return;
+    }
+    // a bug or a failing source: the client learns nothing of our insides, and a request that
+    // always fails gives one line per error message per window, not one per request
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.log.limited(`internal:${e.message.slice(0, 100)}`, () => `${req.method} ${(req.url ?? '').slice(0, 200)}: ${e.stack ?? e.message}`, 'error');
+    if (!res.headersSent) sendJson(res, 500, { error: INTERNAL_ERROR });
+    else res.end();
+  }
+
+  /**
+   * The request target as a URL, or a 400 before any routing: too long, bad percent-encoding
+   * anywhere (path or query), or not a target a URL can be made of (`//`). Checking the whole
+   * target once means every decodeURIComponent below gets well-formed text.
+   */
+  private parseUrl(req: IncomingMessage): URL {
+    const raw = req.url ?? '/';
+    let problem: string | null = null;
+    let url: URL | null = null;
+    if (raw.length > MAX_URL_LENGTH) problem = `longer than ${MAX_URL_LENGTH} characters`;
+    else {
+      try {
+        decodeURIComponent(raw);
+        url = new URL(raw, 'http://x');
+      } catch (err) {
+        problem = err instanceof URIError ? 'bad percent-encoding' : 'not a path';
+      }
+    }
+    if (url && !problem) return url;
+    this.refused.inc({ reason: 'bad_url' });
+    // the target is the client's; log a short, escaped start of it, at most one line per 10 s
+    this.log.limited('bad-url', () => `bad URL from ${clientAddress(req)} (${problem}): ${JSON.stringify(raw.slice(0, 60))}${raw.length > 60 ? '…' : ''}`);
+    throw new HttpError(400, `bad URL: ${problem}`);
+  }
+
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://x');
+    const url = this.parseUrl(req);
     const path = url.pathname;
     const method = req.method ?? 'GET';
     const { src } = this;
@@ -206,8 +269,14 @@ export class WebServer {
       }
       if (path === '/api/drill') {
         if (!src.assembly) throw new HttpError(404, 'alerts are not running');
-        src.assembly.startDrill();
-        return sendJson(res, 202, { started: true, exercise: true });
+        const until = src.assembly.startDrill();
+        if (until === null) throw new HttpError(409, 'an exercise is already running');
+        return sendJson(res, 202, { started: true, exercise: true, ends_at: new Date(until).toISOString() });
+      }
+      if (path === '/api/drill/end') {
+        if (!src.assembly) throw new HttpError(404, 'alerts are not running');
+        if (!src.assembly.stopDrill()) throw new HttpError(409, 'no exercise is running');
+        return sendJson(res, 200, { ended: true });
       }
       if (path === '/api/federation/offer') {
         if (!src.federation) throw new HttpError(404, 'federation is not configured');
@@ -249,13 +318,38 @@ export class WebServer {
   }
 
   private stream(req: IncomingMessage, res: ServerResponse): void {
+    // every stream costs a socket and a write per event: cap them per address and in all
+    const address = clientAddress(req);
+    const fromAddress = this.sseByAddress.get(address) ?? 0;
+    const { clients, perAddress } = this.sseMax;
+    let refusal: { reason: 'sse_address' | 'sse_full'; message: string } | null = null;
+    if (fromAddress >= perAddress) {
+      refusal = {
+        reason: 'sse_address',
+        message: `too many live streams from ${address} (at most ${perAddress}); close another tab or window of this page, or try again later`,
+      };
+    } else if (this.sse.size >= clients) {
+      refusal = { reason: 'sse_full', message: `the live stream is full (${clients} readers at most); try again later` };
+    }
+    if (refusal) {
+      this.refused.inc({ reason: refusal.reason });
+      const { reason, message } = refusal;
+      this.log.limited(`refused:${reason}`, () => `refused a live stream from ${address}: ${reason} (${this.sse.size} open)`);
+      res.setHeader('retry-after', String(SSE_LIMITS.retryAfterS));
+      throw new HttpError(503, message);
+    }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write(`retry: 2000\nevent: status\ndata: ${JSON.stringify(this.src.status())}\n\n`);
     this.sse.add(res);
+    this.sseByAddress.set(address, fromAddress + 1);
     const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
-    req.on('close', () => {
+    // 'close' on the response comes once, whether the client left, broadcast() cut it off, or we stopped
+    res.once('close', () => {
       clearInterval(ping);
       this.sse.delete(res);
+      const left = (this.sseByAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.sseByAddress.set(address, left);
+      else this.sseByAddress.delete(address);
     });
   }
 
@@ -277,6 +371,12 @@ export class WebServer {
       await new Promise<void>((r) => s.close(() => r()));
     }
   }
+}
+
+/** The peer's address, IPv4 clients of a dual-stack socket written as IPv4. */
+function clientAddress(req: IncomingMessage): string {
+  const a = req.socket.remoteAddress ?? 'unknown';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -21,6 +21,7 @@
     status: null,
     statusReceived: 0, // Date.now() when the last status arrived
     serverOffset: 0, // server clock minus browser clock (the village may run on a simulated clock)
+    timezone: '', // the village's zone (IANA), from /api/status; '' until known (the phone's own)
     sensors: {}, // id -> SensorHealth
     alerts: {}, // id -> Alert
     prompts: {}, // id -> AssemblyPrompt
@@ -95,17 +96,48 @@
     if (h < 48) return h + ' h ' + (m % 60) + ' min ago';
     return Math.floor(h / 24) + ' days ago';
   }
+  // Times are the village's wall clock (its zone comes with /api/status), whatever zone the phone
+  // is set to; a browser that cannot format in another zone shows the phone's own clock.
+  var zoneFormats = {};
+  function zoneParts(t) {
+    var tz = state.timezone;
+    var f = zoneFormats[tz];
+    if (f === undefined) {
+      try {
+        f = new Intl.DateTimeFormat('en-GB', {
+          timeZone: tz || undefined,
+          year: 'numeric',
+          month: 'short',
+          day: 'numeric',
+          hour: '2-digit',
+          minute: '2-digit',
+          hourCycle: 'h23',
+        });
+        if (typeof f.formatToParts !== 'function') f = null;
+      } catch (_e) {
+        f = null;
+      }
+      zoneFormats[tz] = f;
+    }
+    var d = new Date(t);
+    if (!f) return { y: d.getFullYear(), mon: d.toLocaleDateString('en-GB', { month: 'short' }), d: d.getDate(), h: d.getHours(), m: d.getMinutes() };
+    var o = {};
+    f.formatToParts(d).forEach(function (part) {
+      o[part.type] = part.value;
+    });
+    return { y: Number(o.year), mon: o.month, d: Number(o.day), h: Number(o.hour) % 24, m: Number(o.minute) };
+  }
   function fmtClock(iso) {
     var t = parseTime(iso);
     if (t == null) return '';
-    var d = new Date(t);
     function p(n) {
       return (n < 10 ? '0' : '') + n;
     }
-    var today = new Date(serverNow());
-    var sameDay = d.toDateString() === today.toDateString();
-    var hm = p(d.getHours()) + ':' + p(d.getMinutes());
-    return sameDay ? hm : d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short' }) + ' ' + hm;
+    var a = zoneParts(t);
+    var today = zoneParts(serverNow());
+    var sameDay = a.y === today.y && a.mon === today.mon && a.d === today.d;
+    var hm = p(a.h) + ':' + p(a.m);
+    return sameDay ? hm : a.d + ' ' + a.mon + ' ' + hm;
   }
   function levelWord(l) {
     return LEVEL_WORDS[l] || 'NO DATA';
@@ -320,6 +352,11 @@
     if (prev != null && at0 != null && at0 < prev && Date.now() - state.statusReceived < 5000) return;
     state.status = s;
     state.statusReceived = Date.now();
+    // /api/status names the village's zone (the stream's statuses do not): every time is shown in it
+    if (s.village && typeof s.village.timezone === 'string' && s.village.timezone !== state.timezone) {
+      state.timezone = s.village.timezone;
+      rerenderTimes();
+    }
     var at = parseTime(s.at);
     if (at != null) state.serverOffset = at - Date.now();
     renderVillage(s);
@@ -347,7 +384,7 @@
   function renderVillage(s) {
     var v = s.village || {};
     setText('village-name', v.name || v.id || 'tend');
-    setText('village-meta', v.population ? v.population + ' people' : '');
+    setText('village-meta', (v.population ? v.population + ' people' : '') + (state.timezone ? ' · times in ' + state.timezone : ''));
     document.title = (v.name || 'tend') + ' — reserves';
   }
 
@@ -356,8 +393,10 @@
     setText('water-liters', fmtInt(w.liters));
     setText('water-percent', isNum(w.percent) ? fmtNum(w.percent, 0) + '% of ' + fmtInt(w.capacity_liters) + ' L' : 'of ' + fmtInt(w.capacity_liters) + ' L');
     setText('water-days-current', fmtDays(w.days_left_current));
+    renderWaterBasis(w);
     setText('water-draw', isNum(w.draw_lph) ? 'drawing ' + fmtInt(w.draw_lph) + ' L/h' : 'use not measured yet');
     setText('water-days-minimum', fmtDays(w.days_left_minimum));
+    renderWaterStale(w);
     var v = state.status && state.status.village;
     setText('water-minimum-note', v && v.population ? 'at 15 L a person a day (Sphere)' : '');
     var box = $('tanks');
@@ -377,6 +416,49 @@
     Array.prototype.slice.call(box.children).forEach(function (c) {
       if (!seen[c.dataset.tank]) box.removeChild(c);
     });
+  }
+  // Days at current use: its range over the last week, and what it stands on.
+  function renderWaterBasis(w) {
+    var r = w.days_left_current_range;
+    var range = '';
+    if (r && isNum(r[0]) && isNum(r[1])) range = 'range ' + fmtDays(r[0]) + '–' + fmtDays(r[1]) + ' days (heaviest to lightest day of the last 7)';
+    else if (isNum(w.days_left_current)) range = 'range after two whole days of readings';
+    setText('water-days-range', range);
+    var basis = str(w.days_left_basis);
+    if (basis && isNum(w.days_left_current) && isNum(w.daily_use_liters)) basis += ', about ' + fmtInt(w.daily_use_liters) + ' L a day';
+    setText('water-days-basis', basis);
+  }
+  // Totals that include tanks not heard from are not current: label them and grey the figures.
+  // The label names the longest silence and the 1-second tick keeps its "… ago" current.
+  function renderWaterStale(w) {
+    var stale = 0,
+      missing = 0,
+      oldest = null;
+    (w.tanks || []).forEach(function (t) {
+      var sh = state.sensors[t.id];
+      var notCurrent = !!t.stale || !!(sh && sh.device_online === false);
+      if (t.liters == null) {
+        if (notCurrent) missing++;
+        return;
+      }
+      if (!notCurrent) return;
+      stale++;
+      var seen = parseTime(t.last_seen);
+      if (seen != null && (oldest == null || seen < oldest)) oldest = seen;
+    });
+    var box = $('water-stale');
+    var text = missing ? 'leaves out ' + missing + (missing === 1 ? ' tank' : ' tanks') + ' with no reading' : '';
+    var prefix = (text ? text + ' · ' : '') + 'includes ' + stale + (stale === 1 ? ' tank' : ' tanks') + ' last heard ';
+    if (stale) {
+      box.dataset.prefix = prefix;
+      box.dataset.seen = oldest == null ? '' : new Date(oldest).toISOString();
+      box.textContent = prefix + fmtAgo(box.dataset.seen);
+    } else {
+      delete box.dataset.seen;
+      box.textContent = text;
+    }
+    box.hidden = !stale && !missing;
+    $('water-figures').classList.toggle('includes-stale', stale > 0);
   }
   function cssId(id) {
     return String(id).replace(/["\\]/g, '\\$&');
@@ -655,6 +737,7 @@
         });
         renderSensors(list);
         renderLinks(r && Array.isArray(r.links) ? r.links : []);
+        renderStorageMark(r && Array.isArray(r.links) ? r.links : []);
         if (state.status) {
           renderWater(state.status.water);
           renderCold(state.status.cold);
@@ -711,6 +794,18 @@
       if (l.last_error && l.state !== 'connected' && l.state !== 'listening') li.appendChild(el('span', 'link-error', l.last_error));
       ul.appendChild(li);
     });
+  }
+
+  // The storage link's notice is what the page must not hide: writes failing (disk full), running
+  // in memory, or a damaged database moved aside at start, with the readings held only in memory.
+  function renderStorageMark(links) {
+    var mark = $('storage-mark');
+    var text = '';
+    links.forEach(function (l) {
+      if (l && l.kind === 'storage' && l.name === 'storage' && l.notice) text = 'Storage: ' + str(l.notice);
+    });
+    setText(mark, text);
+    mark.hidden = !text;
   }
 
   // ---------- alerts ----------
@@ -861,6 +956,11 @@
     bn.classList.toggle('exercise', !!p.exercise);
     setText(bn.querySelector('.banner-kind'), p.exercise ? 'EXERCISE · Assembly prompt' : 'Assembly prompt');
     setText(bn.querySelector('.banner-headline'), p.headline);
+    var ends = bn.querySelector('.banner-ends');
+    var endsText = p.exercise && p.exercise_ends_at ? 'Exercise ends at ' + fmtClock(p.exercise_ends_at) : '';
+    setText(ends, endsText);
+    ends.hidden = !endsText;
+    bn.querySelector('.drill-end').hidden = !p.exercise;
     // Body
     els.root.classList.toggle('exercise', !!p.exercise);
     els.root.dataset.version = String(p.version | 0);
@@ -873,9 +973,23 @@
     banner.setAttribute('role', 'alert');
     banner.appendChild(el('span', 'banner-kind'));
     banner.appendChild(el('strong', 'banner-headline'));
+    // an exercise says when it ends, and whoever holds the write key can end it earlier
+    var ends = el('span', 'banner-ends');
+    ends.hidden = true;
+    banner.appendChild(ends);
     var a = el('a', 'banner-link', 'Read the prompt');
     a.href = '#prompt-' + encodeURIComponent(p.id);
     banner.appendChild(a);
+    var endBtn = el('button', 'drill-end', 'End the exercise');
+    endBtn.type = 'button';
+    endBtn.hidden = true;
+    var endState = el('span', 'drill-end-state');
+    endState.setAttribute('aria-live', 'polite');
+    endBtn.addEventListener('click', function () {
+      endExercise(endBtn, endState);
+    });
+    banner.appendChild(endBtn);
+    banner.appendChild(endState);
     var hint = el('span', 'sound-hint', 'Sound plays after the first tap on this page.');
     hint.hidden = true;
     banner.appendChild(hint);
@@ -986,7 +1100,10 @@
 
   function fillPromptBody(body, p) {
     clear(body);
-    if (p.exercise) body.appendChild(el('div', 'exercise-mark', 'EXERCISE — a drill, not a real event'));
+    if (p.exercise)
+      body.appendChild(
+        el('div', 'exercise-mark', 'EXERCISE — a drill, not a real event' + (p.exercise_ends_at ? '; it ends at ' + fmtClock(p.exercise_ends_at) : '')),
+      );
     body.appendChild(el('h2', 'prompt-headline', p.headline));
     body.appendChild(
       el('p', 'muted prompt-meta', 'Opened ' + fmtClock(p.opened_at) + ' · updated ' + fmtClock(p.updated_at) + ' · version ' + (p.version | 0)),
@@ -1307,6 +1424,42 @@
     }
   }
 
+  // The page's way to end an exercise early: the all-clear follows and the banner says so.
+  function endExercise(btn, msg) {
+    if (!getToken()) {
+      setText(msg, 'Ending the exercise needs the village write key (under "This device").');
+      return;
+    }
+    btn.disabled = true;
+    setText(msg, 'Ending…');
+    fetch('/api/drill/end', { method: 'POST', headers: authHeaders(), body: '{}' }).then(
+      function (r) {
+        btn.disabled = false;
+        setText(
+          msg,
+          r.ok
+            ? 'Exercise ended.'
+            : r.status === 401 || r.status === 403
+              ? 'The write key was not accepted.'
+              : r.status === 409
+                ? 'The exercise has already ended.'
+                : 'Not ended (HTTP ' + r.status + ').',
+        );
+      },
+      function () {
+        btn.disabled = false;
+        setText(msg, 'Not sent: no connection to tend.');
+      },
+    );
+  }
+  // The zone became known (or changed): redraw what shows a time.
+  function rerenderTimes() {
+    renderAlerts();
+    Object.keys(promptEls).forEach(function (id) {
+      if (state.prompts[id]) renderPromptOnly(state.prompts[id]);
+    });
+  }
+
   // ---------- settings: write key and drill ----------
   $('write-key').value = getToken();
   showKeyState();
@@ -1339,15 +1492,24 @@
     fetch('/api/drill', { method: 'POST', headers: authHeaders(), body: '{}' }).then(
       function (r) {
         btn.disabled = false;
+        if (r.ok) {
+          return r.json().then(
+            function (j) {
+              var ends = j && j.ends_at ? fmtClock(j.ends_at) : '';
+              setText('drill-state', 'Storm exercise started; its prompt is marked EXERCISE' + (ends ? ' and it ends at ' + ends : '') + '.');
+            },
+            function () {
+              setText('drill-state', 'Storm exercise started; its prompt is marked EXERCISE.');
+            },
+          );
+        }
         setText(
           'drill-state',
-          r.ok
-            ? 'Storm exercise started; its prompt is marked EXERCISE.'
-            : r.status === 401 || r.status === 403
-              ? 'The write key was not accepted.'
-              : r.status === 409
-                ? 'An exercise is already running.'
-                : 'Not started (HTTP ' + r.status + ').',
+          r.status === 401 || r.status === 403
+            ? 'The write key was not accepted.'
+            : r.status === 409
+              ? 'An exercise is already running.'
+              : 'Not started (HTTP ' + r.status + ').',
         );
       },
       function () {

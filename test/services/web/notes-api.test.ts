@@ -39,7 +39,7 @@ const src: WebSources = {
   history: () => null,
   metrics: new Registry(),
   health: () => ({ ok: true }),
-  assembly: { prompts: () => [], prompt: () => undefined, notes: () => [], addNote, cap: () => '', startDrill: () => {} },
+  assembly: { prompts: () => [], prompt: () => undefined, notes: () => [], addNote, cap: () => '', startDrill: () => null, stopDrill: () => false },
   log: (line) => logs.push(line),
 };
 const web = new WebServer(src, { host: '127.0.0.1', port: 0 });
