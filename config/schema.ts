@@ -189,6 +189,14 @@ export const configSchema = z
           .int()
           .positive()
           .default(1024 ** 3),
+        /** backups of the state on a schedule, e.g. to a USB stick: one at start when due, then every every_h */
+        backup: z
+          .strictObject({
+            dir: z.string().min(1),
+            every_h: positive.default(24),
+            keep: z.number().int().positive().default(7),
+          })
+          .optional(),
       })
       .prefault({}),
     influx: influx.optional(),

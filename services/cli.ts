@@ -1,4 +1,5 @@
 // tend's command line (docs/architecture.md, "CLI"). Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.ts';
@@ -29,6 +30,12 @@ usage:
                                   by the config's alert rules (the rule defaults without one)
   tend history flush --config FILE
                                   drain the InfluxDB outbox by hand, with progress
+  tend backup FILE (--config FILE | --storage DIR)
+                                  copy the state (alerts, prompts, notes, history outbox)
+                                  to FILE while tend runs
+  tend restore FILE (--config FILE | --storage DIR) [--replace]
+                                  put a backup in place on a new card, tend stopped; an
+                                  existing state is moved aside only with --replace
 `;
 
 type Out = { write(s: string): unknown };
@@ -40,6 +47,8 @@ const COMMANDS = {
   config: { options: {}, positionals: 2 },
   dashboards: { options: { out: { type: 'string' }, config: { type: 'string' } }, positionals: 0 },
   history: { options: { config: { type: 'string' } }, positionals: 1 },
+  backup: { options: { config: { type: 'string' }, storage: { type: 'string' } }, positionals: 1 },
+  restore: { options: { config: { type: 'string' }, storage: { type: 'string' }, replace: { type: 'boolean' } }, positionals: 1 },
 } as const satisfies Record<string, { options: ParseArgsConfig['options']; positionals: number }>;
 type Command = keyof typeof COMMANDS;
 
@@ -134,6 +143,40 @@ export async function main(argv: string[], out: Out = process.stdout, err: Out =
         if (!values.config) return usage(err, 'tend history flush needs --config FILE');
         const { flushHistory } = await import('./history/flush-cli.ts');
         return await flushHistory(loadConfig(values.config), out, err);
+      }
+      case 'backup':
+      case 'restore': {
+        const { values, positionals, help } = parseCommand(cmd, rest);
+        if (help) return showHelp(out);
+        const file = positionals[0];
+        const dir = values.storage ?? (values.config ? loadConfig(values.config).storage.dir : undefined);
+        if (!file || !dir) return usage(err, `tend ${cmd} FILE needs --config FILE or --storage DIR (where the state is)`);
+        const { BackupError, STATE_FILE, restoreBackup, takeBackup } = await import('./backup.ts');
+        try {
+          if (cmd === 'backup') {
+            // a bar for a large state on a slow card: a line each tenth
+            let shown = -1;
+            const note = await takeBackup(join(dir, STATE_FILE), file, {
+              progress: (done, total) => {
+                const tenth = Math.floor((10 * done) / Math.max(1, total));
+                if (tenth === shown) return;
+                shown = tenth;
+                out.write(`[${'#'.repeat(tenth)}${'.'.repeat(10 - tenth)}] ${done}/${total} pages\n`);
+              },
+            });
+            out.write(`backup of ${join(dir, STATE_FILE)} written to ${note.file} (${note.bytes.toLocaleString('en')} bytes)\n`);
+          } else {
+            const { movedAside } = restoreBackup(file, dir, { replace: (values as { replace?: boolean }).replace === true });
+            out.write(`restored ${file} as ${join(dir, STATE_FILE)}${movedAside ? `; the state that was there is kept as ${movedAside}` : ''}\n`);
+          }
+          return 0;
+        } catch (e) {
+          if (e instanceof BackupError) {
+            err.write(`tend ${cmd}: ${e.message}\n`);
+            return 2;
+          }
+          throw e;
+        }
       }
       case undefined:
       case 'help':

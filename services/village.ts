@@ -37,6 +37,7 @@ import { createMetrics } from './web/metrics.ts';
 import { stderrSink, type LogSink } from '../core/log.ts';
 import { WebServer } from './web/server.ts';
 import { loadToken } from './web/token.ts';
+import { BackupSchedule, backupLink } from './backup.ts';
 
 export interface StartOptions {
   config: Config;
@@ -183,6 +184,15 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
     stoppers.push(() => loop.stop());
     const current = () => loop.status();
 
+    // backups of the state: on a schedule when configured; the page says when the last was taken
+    const b = config.storage.backup;
+    const backups =
+      b && storage.path !== ':memory:' ? new BackupSchedule({ source: storage.path, dir: resolve(b.dir), every_h: b.every_h, keep: b.keep, clock, log }) : null;
+    if (backups) {
+      backups.start();
+      stoppers.push(() => backups.stop());
+    }
+
     // every link as the page and /metrics show it; each module says what its own link is
     const links = (): LinkStatus[] => [
       broker.link(),
@@ -190,6 +200,7 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
       ...(federation ? [federation.link()] : []),
       ...history.links(storageSince),
       storage.link(storageSince),
+      backups?.link() ?? backupLink(storageDir, clock.now(), null),
     ];
 
     currentLinks = links;
