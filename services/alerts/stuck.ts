@@ -1,0 +1,250 @@
+// sensor_stuck (defaults in config/rules.ts): a sensor that keeps reporting one value — exactly,
+// or within a tiny band — while readings keep arriving and it should be moving. Its figure is then
+// not a measurement: condensation on an ultrasonic transducer, a frozen firmware loop, a probe
+// stuck in ice. Only kinds that move in ordinary life are judged, each in its own way:
+//
+// - tanks: flat for tank_s while another tank of the village clearly fell (use is going on, this
+//   tank shows none); alone, flat for lone_tank_s. A tank at the top it held in recent days (an
+//   overflow or a float valve keeps it there), full, or empty legitimately stays flat: not judged.
+// - cold stores (cold_temp): a compressor cycles and doors open; flat for temp_s.
+// - barometers (pressure): the air pressure moves through the day; flat for pressure_s.
+//
+// Every kind is judged only in the hours of the day it moved on earlier days (a school tank that
+// nobody draws from in the afternoon is not stuck then). While stuck, and for settle_s after its
+// value moves again, its readings are left out of the other rules as a stale value is
+// (leaveOutStuck): a stale value raises nothing, so neither the flat spell nor the sudden catch-up
+// to the true level is read as use, as a leak, or as a low reserve.
+//
+// What is learned lives in the rule memory (RuleMemory.stuck), which the alert book persists.
+import { fmt, localHour, shortTime } from '../../core/format.ts';
+import type { ReserveStatus, SensorHealth, SensorKind, TankStatus } from '../../core/types.ts';
+import type { Condition, RuleInput, Sample } from './rules.ts';
+
+const DAY = 86_400_000;
+const TANK_KINDS = new Set<SensorKind>(['tank_distance', 'tank_pressure', 'tank_level']);
+/** the kinds judged: those that move in ordinary life */
+const JUDGED = new Set<SensorKind>([...TANK_KINDS, 'cold_temp', 'pressure']);
+/** "a fall clearly above the sensor's noise": this many standard errors */
+const NOISE_SIGMAS = 3;
+
+export interface StuckMemory {
+  /** the last reading taken in */
+  lastSeen: string | null;
+  /** the current flat spell: its first and last reading (epoch ms), its range and how many readings; since null: none */
+  since: number | null;
+  last: number;
+  lo: number;
+  hi: number;
+  n: number;
+  /** for each local hour of the day (0–23), when the value last moved in that hour (epoch ms; 0: never) */
+  moved: number[];
+  /** tanks: recent (t, litres), to see what the other tanks drew */
+  recent: Sample[];
+  /** tanks: the highest litres of each recent day (t: when it was read) */
+  tops: Sample[];
+  /** judged stuck now (kept through a stale spell; ends when the value moves), and what showed it */
+  stuck: boolean;
+  why: string;
+  /** after a stuck spell: its readings stay left out of the other rules until then (epoch ms) */
+  settleUntil: number | null;
+}
+
+const newStuckMemory = (): StuckMemory => ({
+  lastSeen: null,
+  since: null,
+  last: 0,
+  lo: 0,
+  hi: 0,
+  n: 0,
+  moved: new Array<number>(24).fill(0),
+  recent: [],
+  tops: [],
+  stuck: false,
+  why: '',
+  settleUntil: null,
+});
+
+/** Whether a sensor's readings are left out of the other rules now: stuck, or settling after it. */
+export function untrusted(mem: RuleInput['mem'], id: string, now: number): boolean {
+  const m = mem.stuck?.[id];
+  return !!m && (m.stuck || (m.settleUntil !== null && now < m.settleUntil));
+}
+
+/**
+ * The status as the other rules are to read it: tanks and cold stores whose sensor is stuck (or
+ * settling after it) are marked stale, which every rule already reads as "no current value,
+ * raise nothing, change nothing". The status itself is not changed.
+ */
+export function leaveOutStuck(input: RuleInput): RuleInput {
+  const { status, mem, now } = input;
+  const out = (id: string) => untrusted(mem, id, now);
+  // a village that turned the rule off (memory from before says stuck) trusts its sensors
+  if (!input.params.sensor_stuck.enabled) return input;
+  if (!status.water.tanks.some((t) => out(t.id)) && !status.cold.units.some((u) => out(u.id))) return input;
+  const view: ReserveStatus = {
+    ...status,
+    water: { ...status.water, tanks: status.water.tanks.map((t) => (out(t.id) ? { ...t, stale: true } : t)) },
+    cold: { ...status.cold, units: status.cold.units.map((u) => (out(u.id) ? { ...u, stale: true } : u)) },
+  };
+  return { ...input, status: view };
+}
+
+type StuckParams = RuleInput['params']['sensor_stuck'];
+
+function band(s: SensorHealth, tank: TankStatus | undefined, p: StuckParams): number {
+  if (TANK_KINDS.has(s.kind)) return tank ? (p.tank_band_percent / 100) * tank.capacity_liters : 0;
+  return s.kind === 'cold_temp' ? p.temp_band_c : p.pressure_band_hpa;
+}
+
+/** Take a sensor's new reading in: the flat spell, the hours it moves in, a tank's recent litres and daily top. */
+function observe(s: SensorHealth, m: StuckMemory, tank: TankStatus | undefined, input: RuleInput): void {
+  const p = input.params.sensor_stuck;
+  const tz = input.config.village.timezone;
+  const ts = Date.parse(s.last_seen!);
+  const v = s.value!;
+  if (TANK_KINDS.has(s.kind)) {
+    if (ts > (m.recent.at(-1)?.t ?? -Infinity)) m.recent.push({ t: ts, v });
+    while (m.recent.length && m.recent[0]!.t < ts - p.tank_s * 1000 - 3_600_000) m.recent.shift();
+    const top = m.tops.at(-1);
+    if (top && Math.floor(top.t / DAY) === Math.floor(ts / DAY)) top.v = Math.max(top.v, v);
+    else m.tops.push({ t: ts, v });
+    while (m.tops.length && m.tops[0]!.t < ts - p.baseline_days * DAY) m.tops.shift();
+  }
+  if (m.since !== null && Math.max(m.hi, v) - Math.min(m.lo, v) <= band(s, tank, p)) {
+    m.lo = Math.min(m.lo, v);
+    m.hi = Math.max(m.hi, v);
+    m.n++;
+    m.last = ts;
+    return;
+  }
+  if (m.since !== null) {
+    // it moved
+    m.moved[localHour(ts, tz)] = ts;
+    if (m.stuck) {
+      m.stuck = false;
+      const settle = TANK_KINDS.has(s.kind) ? Math.max(p.settle_s, input.params.tank_drop.window_s) : p.settle_s;
+      m.settleUntil = ts + settle * 1000;
+    }
+  }
+  Object.assign(m, { since: ts, last: ts, lo: v, hi: v, n: 1 });
+}
+
+/** Whether the sensor moved, on recent days, in at least half of the local hours the spell covers. */
+function movesInTheseHours(m: StuckMemory, now: number, tz: string, p: StuckParams): boolean {
+  const hours = new Set<number>();
+  for (let t = m.since!; t <= m.last && hours.size < 24; t += 3_600_000) hours.add(localHour(t, tz));
+  hours.add(localHour(m.last, tz));
+  let moving = 0;
+  for (const h of hours) if (m.moved[h]! > 0 && m.moved[h]! >= now - p.baseline_days * DAY) moving++;
+  return moving * 2 >= hours.size;
+}
+
+/** The fall (litres) of a tank over [from, to] by least squares, if clearly above its noise; else null. */
+function clearFall(s: Sample[], from: number, to: number): number | null {
+  const pts = s.filter((x) => x.t >= from && x.t <= to);
+  const n = pts.length;
+  if (n < 3) return null;
+  const mt = pts.reduce((a, x) => a + x.t, 0) / n;
+  const mv = pts.reduce((a, x) => a + x.v, 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  for (const x of pts) {
+    sxx += (x.t - mt) ** 2;
+    sxy += (x.t - mt) * (x.v - mv);
+  }
+  if (sxx <= 0) return null;
+  const b = sxy / sxx;
+  let res = 0;
+  for (const x of pts) res += (x.v - mv - b * (x.t - mt)) ** 2;
+  const se = Math.sqrt(res / Math.max(1, n - 2) / sxx);
+  return -b > NOISE_SIGMAS * se ? -b * (to - from) : null;
+}
+
+export function sensorStuck(input: RuleInput): Condition[] {
+  const { sensors, status, now, params, mem, config } = input;
+  const p = params.sensor_stuck;
+  const tz = config.village.timezone;
+  const store = (mem.stuck ??= {});
+  const tanks = new Map(status.water.tanks.map((t) => [t.id, t]));
+  const judged = sensors.filter((s) => JUDGED.has(s.kind));
+
+  for (const s of judged) {
+    const m = (store[s.id] ??= newStuckMemory());
+    if (m.settleUntil !== null && now >= m.settleUntil) m.settleUntil = null;
+    // a gap in the readings ends the spell: "the same value" counts only while readings keep
+    // arriving (a sensor already judged stuck stays so until its value moves)
+    if (s.stale && !m.stuck) m.since = null;
+    if (s.stale || s.value === null || s.last_seen === null || s.last_seen === m.lastSeen) continue;
+    m.lastSeen = s.last_seen;
+    observe(s, m, tanks.get(s.id), input);
+  }
+
+  const out: Condition[] = [];
+  for (const s of judged) {
+    const m = store[s.id]!;
+    if (s.stale || s.value === null || m.since === null) continue;
+    const tank = tanks.get(s.id);
+    const isTank = TANK_KINDS.has(s.kind);
+    if (isTank && (!tank || tank.liters === null)) continue;
+    const span = m.last - m.since;
+    let because = '';
+    // once judged stuck it stays so until the value moves (observe ends the spell)
+    let stuck = m.stuck;
+    // the hours it moves in are asked last: the cheaper tests rule most spells out
+    const moves = () => movesInTheseHours(m, now, tz, p);
+    if (!stuck && m.n >= p.min_readings) {
+      if (isTank) {
+        const t = tank!;
+        const cap = t.capacity_liters;
+        const v = s.value;
+        const top = m.tops.length ? Math.max(...m.tops.map((x) => x.v)) : Number.POSITIVE_INFINITY;
+        const resting = v >= (p.full_percent / 100) * cap || v <= (p.empty_percent / 100) * cap || v >= top - (p.top_margin_percent / 100) * cap;
+        // the other tanks that can show whether water is being used: fresh, and trusted themselves
+        const peers = status.water.tanks.filter((j) => j.id !== t.id && !j.stale && j.liters !== null && !untrusted(mem, j.id, now) && store[j.id]);
+        if (!resting && peers.length && span >= p.tank_s * 1000) {
+          const from = now - p.tank_s * 1000;
+          const fell = peers
+            .map((j) => ({ j, fall: clearFall(store[j.id]!.recent, from, now) }))
+            .filter((x) => x.fall !== null && x.fall >= (p.peer_fall_percent / 100) * x.j.capacity_liters);
+          if (fell.length && moves()) {
+            stuck = true;
+            const names = fell.map((x) => `${x.j.name} (about ${fmt(x.fall!)} L)`);
+            because = `; in the ${fmt(p.tank_s / 3600, 1)} hours before it was noticed ${names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names[0]} fell`;
+          }
+        } else if (!resting && !peers.length && span >= p.lone_tank_s * 1000 && moves()) {
+          stuck = true;
+          because = ', though on earlier days it moved at these hours';
+        }
+      } else if (span >= (s.kind === 'cold_temp' ? p.temp_s : p.pressure_s) * 1000 && moves()) {
+        stuck = true;
+        because = ', though on earlier days it moved at these hours';
+      }
+    }
+    if (!p.enabled) continue;
+    if (stuck && !m.stuck) m.why = because;
+    m.stuck = stuck;
+    if (!stuck) {
+      out.push({ rule: 'sensor_stuck', subject: s.id, domain: 'sensors', severity: null, value: null, title: `${s.name} sensor is moving`, detail: '' });
+      continue;
+    }
+    const value = isTank ? `about ${fmt(s.value)} L` : s.kind === 'cold_temp' ? `${fmt(s.value, 1)} °C` : `${fmt(s.value, 1)} hPa`;
+    const leftOut = isTank
+      ? ' Until it moves again it is left out of the water alerts.'
+      : s.kind === 'cold_temp'
+        ? ' Until it moves again it is left out of the cold alerts.'
+        : '';
+    out.push({
+      rule: 'sensor_stuck',
+      subject: s.id,
+      domain: 'sensors',
+      severity: 'watch',
+      value: s.value,
+      title: `${s.name} sensor may be stuck: the same reading since ${shortTime(m.since, tz)}`,
+      detail:
+        `It has reported ${value} at each of ${m.n} readings over ${fmt(span / 3_600_000, 1)} hours${m.why}. ` +
+        `Its figure may not be current.${leftOut} ` +
+        'Condensation, dirt or ice on the sensor, a loose cable or a device that has hung can do this.',
+    });
+  }
+  return out;
+}
