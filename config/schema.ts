@@ -267,6 +267,7 @@ export function crossCheck(c: any, add: (path: (string | number)[], message: str
       if (!(k in base)) add(['alerts', 'rules', rule, k], `unknown key (known: ${Object.keys(base).join(', ')})`);
       else if (typeof v !== typeof base[k]) add(['alerts', 'rules', rule, k], `expected a ${typeof base[k]}`);
       else if (typeof v === 'number' && v < 0) add(['alerts', 'rules', rule, k], 'expected a number ≥ 0');
+      else if (k.endsWith('_hour') && !(Number.isInteger(v) && (v as number) <= 23)) add(['alerts', 'rules', rule, k], 'expected an hour of the day, 0–23');
     }
   }
 }

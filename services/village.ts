@@ -273,6 +273,9 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
       async stop() {
         if (stopped) return;
         stopped = true;
+        // judge nothing more: devices dropping as tend goes down (serial ports closing, wills
+        // when the broker stops) are not news
+        loop.stop();
         await stopAll();
       },
     };

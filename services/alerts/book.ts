@@ -70,7 +70,7 @@ export class AlertBook {
 
   constructor(private readonly opts: AlertBookOptions) {
     this.params = ruleParams(opts.config.alerts.rules);
-    this.engine = new AlertEngine(this.params);
+    this.engine = new AlertEngine(this.params, opts.config.village.timezone);
     const a = opts.config.alerts;
     this.book = new IncidentBook({ groupWindowS: a.group_window_s, closeS: a.incident_close_s });
     this.mem = newMemory(opts.clock.now());
@@ -115,11 +115,13 @@ export class AlertBook {
     this.raisedUntil = meta.get('drill_until') ? Number(meta.get('drill_until')) : null;
     if (meta.get('memory')) {
       try {
-        this.mem = JSON.parse(meta.get('memory')!) as RuleMemory;
+        // what was learned carries over; this run's start and who went missing in it do not
+        this.mem = { ...newMemory(now), ...(JSON.parse(meta.get('memory')!) as RuleMemory), startedAt: now, missing: {} };
       } catch {
         this.log.warn('stored rule memory unreadable, learning normal draw afresh');
       }
     }
+    this.mem.startedAt = now;
     this.cached = null;
     this.opts.storage.register({ flush: () => this.flush(), rolledBack: () => this.rolledBack() });
   }
@@ -136,6 +138,8 @@ export class AlertBook {
   /** Run the rules over a freshly computed status; alerts raised from outside end here when due. */
   judge(status: ReserveStatus, sensors: SensorHealth[]): Judgement {
     const now = this.opts.clock.now();
+    // stopping (or not started): what devices do as tend goes down is not news
+    if (!this.started) return { now, changed: [], incidents: [] };
     const conditions = evaluateRules({
       status,
       sensors,

@@ -2,10 +2,12 @@
 // - pending when a rule first sees trouble; firing once trouble has lasted hold_s;
 // - brief clear spells shorter than clear_hold_s do not end it (a value wobbling on a
 //   threshold raises one alert, not a stream);
-// - resolved after clear_hold_s of calm; trouble again within reopen_s resumes the same alert.
+// - resolved after clear_hold_s of calm; trouble again within reopen_s resumes the same alert,
+//   which then says when it came back (`reopened_at`, and "Again since …" leading its detail).
 // The engine only changes state and reports what changed; announcing is alerting.ts's job.
 import type { Alert, Severity } from '../../core/types.ts';
 import type { AllRuleParams, RuleName } from '../../config/rules.ts';
+import { shortTime } from '../../core/format.ts';
 import type { Condition } from './rules.ts';
 
 export interface KeyState {
@@ -22,7 +24,18 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export class AlertEngine {
   readonly keys = new Map<string, KeyState>();
 
-  constructor(private readonly params: AllRuleParams) {}
+  constructor(
+    private readonly params: AllRuleParams,
+    /** the village's zone, for the times people read in a detail */
+    private readonly timeZone = 'UTC',
+  ) {}
+
+  /** A reopened alert's detail leads with when it came back: its first time alone would mislead. */
+  private detail(a: Alert, c: Condition): string {
+    if (!a.reopened_at) return c.detail;
+    const first = a.fired_at ?? a.started_at;
+    return `Again since ${shortTime(a.reopened_at, this.timeZone)}, first raised ${shortTime(first, this.timeZone)}. ${c.detail}`.trim();
+  }
 
   static key(rule: string, subject: string): string {
     return `${rule}:${subject}`;
@@ -52,7 +65,8 @@ export class AlertEngine {
           const resumes = a?.resolved_at && a.fired_at && now - Date.parse(a.resolved_at) < p.reopen_s * 1000;
           if (resumes && a) {
             // same trouble back soon after calm: the same alert goes on, already proven by its hold
-            Object.assign(a, { state: 'firing', resolved_at: null, severity: c.severity, title: c.title, detail: c.detail, value: c.value });
+            Object.assign(a, { state: 'firing', resolved_at: null, reopened_at: iso(now), severity: c.severity, title: c.title, value: c.value });
+            a.detail = this.detail(a, c);
             changed.push(a);
           } else {
             st.seq++;
@@ -69,6 +83,7 @@ export class AlertEngine {
               started_at: iso(now),
               fired_at: null,
               resolved_at: null,
+              reopened_at: null,
               incident_id: null,
             };
             if (p.hold_s <= 0) Object.assign(fresh, { state: 'firing', fired_at: iso(now) });
@@ -78,7 +93,7 @@ export class AlertEngine {
           continue;
         }
         const was = a.severity;
-        Object.assign(a, { severity: c.severity, title: c.title, detail: c.detail, value: c.value });
+        Object.assign(a, { severity: c.severity, title: c.title, detail: this.detail(a, c), value: c.value });
         if (a.state === 'pending' && now - Date.parse(a.started_at) >= p.hold_s * 1000) {
           a.state = 'firing';
           a.fired_at = iso(now);

@@ -4,8 +4,10 @@
 import type { Alert, Domain, Incident } from '../../core/types.ts';
 
 /** rules whose firing means something is broken, not just low or windy */
-export const DAMAGE_RULES = new Set(['tank_drop', 'power_unstable', 'cold_above_safe']);
+export const DAMAGE_RULES = new Set(['tank_drop', 'power_unstable', 'power_out', 'cold_above_safe']);
 const RESERVE_DOMAINS = new Set<Domain | 'sensors'>(['water', 'power', 'cold']);
+/** rules that find something worth a look over days, not a reserve degrading now: never a crisis by themselves */
+const SLOW_RULES = new Set(['night_flow']);
 
 export interface IncidentOptions {
   groupWindowS: number;
@@ -98,7 +100,7 @@ export function alertsOf(inc: Incident | undefined, all: Map<string, Alert>): Al
 export function isCrisis(alerts: Alert[]): boolean {
   const firing = alerts.filter((a) => a.state === 'firing');
   if (firing.some((a) => a.severity === 'critical')) return true;
-  const degraded = new Set(firing.filter((a) => RESERVE_DOMAINS.has(a.domain)).map((a) => a.domain));
+  const degraded = new Set(firing.filter((a) => RESERVE_DOMAINS.has(a.domain) && !SLOW_RULES.has(a.rule)).map((a) => a.domain));
   if (degraded.size >= 2) return true;
   const storm = firing.some((a) => a.domain === 'weather');
   return storm && firing.some((a) => DAMAGE_RULES.has(a.rule));

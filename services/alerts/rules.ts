@@ -7,6 +7,9 @@ import type { Config } from '../../config/schema.ts';
 import type { Domain, ReserveStatus, SensorHealth, Severity } from '../../core/types.ts';
 import { fmt, shortTime } from '../../core/format.ts';
 import type { AllRuleParams, RuleName } from '../../config/rules.ts';
+import { nightFlow, observeTanks, tankDrop, type TankMemory } from './water.ts';
+import { leaveOutStuck, sensorStuck, type StuckMemory } from './stuck.ts';
+import { type LoadMemory, powerOut } from './power.ts';
 
 /** What a rule sees for one subject right now. */
 export interface Condition {
@@ -40,21 +43,12 @@ const maxSev = (a: Severity | null, b: Severity | null): Severity | null => (!a 
 
 // ---- memory the rules keep between evaluations (samples, learned draw), persisted by alerting
 
-interface Sample {
+export interface Sample {
   t: number;
   v: number;
 }
-interface TankMemory {
-  /** recent (t, litres), at most one a minute, for the short window and the current bucket */
-  recent: Sample[];
-  /** learned draw rates (L/h) of past windows, refills counted as 0 */
-  buckets: Sample[];
-  bucketStart: number | null;
-  lastSeen: string | null;
-  /** the learned normal (95th percentile of bucket draws), recomputed when a bucket is added */
-  learned?: number | null;
-}
 export interface RuleMemory {
+  /** each tank's samples, learned draw and nights (water.ts) */
   tanks: Record<string, TankMemory>;
   voltage: Sample[];
   load: Sample[];
@@ -62,32 +56,18 @@ export interface RuleMemory {
   gusts: Sample[];
   cold: Record<string, { aboveSince: number | null }>;
   lastSeen: Record<string, string | null>;
+  /** when this run of tend started: set at every start, never carried over */
   startedAt: number;
+  /** since when each device has been missing in this run (epoch ms); set at every start */
+  missing: Record<string, number>;
+  /** each judged sensor's flat spell, the hours it moves in, a tank's recent litres (stuck.ts) */
+  stuck: Record<string, StuckMemory>;
+  /** each load sensor's learned usual minimum and its low spell (power.ts) */
+  loads: Record<string, LoadMemory>;
 }
 
 export function newMemory(now: number): RuleMemory {
-  return { tanks: {}, voltage: [], load: [], sheds: [], gusts: [], cold: {}, lastSeen: {}, startedAt: now };
-}
-
-/** Least-squares slope in units per hour, or null with too few points. */
-function slopePerHour(s: Sample[]): number | null {
-  if (s.length < 3) return null;
-  const t0 = s[0]!.t;
-  let sx = 0,
-    sy = 0,
-    sxx = 0,
-    sxy = 0;
-  for (const p of s) {
-    const x = (p.t - t0) / 3_600_000;
-    sx += x;
-    sy += p.v;
-    sxx += x * x;
-    sxy += x * p.v;
-  }
-  const n = s.length;
-  const den = n * sxx - sx * sx;
-  if (den <= 0) return null;
-  return (n * sxy - sx * sy) / den;
+  return { tanks: {}, voltage: [], load: [], sheds: [], gusts: [], cold: {}, lastSeen: {}, startedAt: now, missing: {}, stuck: {}, loads: {} };
 }
 
 function percentile(values: number[], p: number): number {
@@ -111,11 +91,18 @@ export function evaluateRules(input: RuleInput): Condition[] {
   const out: Condition[] = [];
   const p = input.params;
   if (p.sensor_offline.enabled) out.push(...sensorOffline(input));
-  if (p.water_low.enabled) out.push(...waterLow(input));
-  out.push(...tankDrop(input)); // always learns the normal draw; raises only when enabled
+  out.push(...sensorStuck(input));
+  // the rules below read a stuck sensor (and one settling after it) as stale: it raises nothing
+  const view = leaveOutStuck(input);
+  if (p.water_low.enabled) out.push(...waterLow(view));
+  // the water rules always learn (a tank's usual draw, its nights); they raise only when enabled
+  observeTanks(view);
+  out.push(...tankDrop(view));
+  out.push(...nightFlow(view));
   if (p.battery_low.enabled) out.push(...batteryLow(input));
   out.push(...powerUnstable(input));
-  out.push(...coldAboveSafe(input));
+  out.push(...powerOut(input));
+  out.push(...coldAboveSafe(view));
   out.push(...storm(input));
   return out;
 }
@@ -129,15 +116,19 @@ function sensorOffline({ sensors, now, params, mem, config }: RuleInput): Condit
     else byDevice.set(s.device, [s]);
   }
   const out: Condition[] = [];
-  const graceOver = now - mem.startedAt >= p.startup_grace_s * 1000;
   for (const [device, list] of byDevice) {
     const name = config.devices.find((d) => d.id === device)?.name ?? device;
-    const quiet = list.filter((s) => s.stale || s.device_online === false || s.last_seen === null);
-    const counted = quiet.filter((s) => s.last_seen !== null || graceOver);
+    const counted = list.filter((s) => s.stale || s.device_online === false || s.last_seen === null);
     if (!counted.length) {
+      delete mem.missing[device];
       out.push({ rule: 'sensor_offline', subject: device, domain: 'sensors', severity: null, value: null, title: `${name} is reporting`, detail: '' });
       continue;
     }
+    // Missing counts only while tend runs: from when this run first saw it missing, and not
+    // before the start-up grace is over (devices that dropped as tend stopped reconnect). Until
+    // then nothing changes: no new alert, and an alert from before a restart stays as it was.
+    const since = (mem.missing[device] ??= now);
+    if (now < Math.max(since + p.missing_s * 1000, mem.startedAt + p.startup_grace_s * 1000)) continue;
     const last =
       counted
         .map((s) => s.last_seen)
@@ -153,7 +144,7 @@ function sensorOffline({ sensors, now, params, mem, config }: RuleInput): Condit
       severity: 'watch',
       value: counted.length,
       title: `${name} is not reporting`,
-      detail: `No current readings from ${names}${said}${last ? `; last heard ${shortTime(last)}` : '; never heard'}. Their old values are shown as stale and raise no other alerts.`,
+      detail: `No current readings from ${names}${said}${last ? `; last heard ${shortTime(last, config.village.timezone)}` : '; never heard'}. Their old values are shown as stale and raise no other alerts.`,
     });
   }
   return out;
@@ -208,80 +199,6 @@ function waterLow({ status, params, held, config }: RuleInput): Condition[] {
   ];
 }
 
-function tankDrop({ status, now, params, mem, held, config }: RuleInput): Condition[] {
-  const p = params.tank_drop;
-  const out: Condition[] = [];
-  const windowMs = p.window_s * 1000;
-  const tanks = status.water.tanks;
-  const floor = Math.max(p.min_normal_lph, (config.village.population * p.typical_lpd * p.peak) / 24 / Math.max(1, tanks.length));
-  for (const t of tanks) {
-    const m = (mem.tanks[t.id] ??= { recent: [], buckets: [], bucketStart: null, lastSeen: null });
-    if (t.stale || t.liters === null || t.last_seen === null) continue;
-    // a new reading shows as a new last_seen; sample at most once a minute
-    const ts = Date.parse(t.last_seen);
-    const lastT = m.recent.at(-1)?.t ?? -Infinity;
-    if (t.last_seen !== m.lastSeen && ts - lastT >= 60_000) m.recent.push({ t: ts, v: t.liters });
-    m.lastSeen = t.last_seen;
-    while (m.recent.length && m.recent[0]!.t < now - 2 * windowMs) m.recent.shift();
-    const h = held('tank_drop', t.id);
-
-    // learn the normal draw from whole windows, leaving out windows while a drop alert is held
-    m.bucketStart ??= ts;
-    if (ts - m.bucketStart >= windowMs) {
-      const bucket = m.recent.filter((s) => s.t >= m.bucketStart! && s.t <= ts);
-      const slope = slopePerHour(bucket);
-      if (slope !== null && !h) m.buckets.push({ t: ts, v: Math.max(0, -slope) });
-      m.bucketStart = ts;
-      while (m.buckets.length && m.buckets[0]!.t < now - p.baseline_days * 86_400_000) m.buckets.shift();
-      // a day of history is enough to know this tank's usual peaks (mornings, evenings)
-      const learnedSpanMs = m.buckets.length ? m.buckets.at(-1)!.t - m.buckets[0]!.t : 0;
-      m.learned =
-        learnedSpanMs >= 86_400_000 - windowMs
-          ? percentile(
-              m.buckets.map((b) => b.v),
-              0.95,
-            )
-          : null;
-    }
-    const normal = m.learned != null ? Math.max(p.min_normal_lph, m.learned) : floor;
-
-    const win = m.recent.filter((s) => s.t >= now - windowMs);
-    const slope = slopePerHour(win);
-    if (slope === null || win.at(-1)!.t - win[0]!.t < windowMs / 2) {
-      if (!h) out.push(clearTank(t.id, t.name));
-      continue;
-    }
-    const loss = Math.max(0, -slope);
-    const fell = win[0]!.v - win.at(-1)!.v;
-    // hysteresis: a held alert clears only once the loss is back under half the raising rate
-    const rising = loss >= p.factor * normal && fell >= p.min_drop_liters;
-    const holding = !!h && loss >= (p.factor * normal) / 2;
-    if (!rising && !holding) {
-      out.push(clearTank(t.id, t.name));
-      continue;
-    }
-    const hoursToEmpty = loss > 0 ? t.liters / loss : Infinity;
-    const sev: Severity = hoursToEmpty <= p.critical_hours_to_empty ? 'critical' : 'warning';
-    if (!p.enabled) continue;
-    out.push({
-      rule: 'tank_drop',
-      subject: t.id,
-      domain: 'water',
-      severity: sev,
-      value: Math.round(loss),
-      title: `${t.name} is losing water fast: about ${fmt(loss)} L an hour`,
-      detail:
-        `That is ${fmt(loss / normal, 1)} times its usual highest draw of ${fmt(normal)} L an hour; a leak or damage is possible. ` +
-        `It holds ${fmt(t.liters)} L${Number.isFinite(hoursToEmpty) ? `, empty in about ${fmt(hoursToEmpty, 1)} hours at this rate` : ''}.`,
-    });
-  }
-  return out;
-}
-
-function clearTank(id: string, name: string): Condition {
-  return { rule: 'tank_drop', subject: id, domain: 'water', severity: null, value: null, title: `${name} is holding its water`, detail: '' };
-}
-
 function batteryLow({ status, params, held }: RuleInput): Condition[] {
   const p = params.battery_low;
   const pw = status.power;
@@ -316,17 +233,20 @@ function powerUnstable({ sensors, now, params, mem, held }: RuleInput): Conditio
   const volt = sensors.filter((s) => s.kind === 'battery_voltage');
   const load = sensors.filter((s) => s.kind === 'load_power');
   if (!volt.length && !load.length) return [];
-  const take = (list: SensorHealth[], into: Sample[], keepMs: number) => {
+  /** keep keepMs of readings, and at least keepN (never older than six times keepMs) */
+  const take = (list: SensorHealth[], into: Sample[], keepMs: number, keepN = 0) => {
     for (const s of list) {
       if (s.stale || s.value === null || s.last_seen === null) continue;
       if (mem.lastSeen[s.id] === s.last_seen) continue;
       mem.lastSeen[s.id] = s.last_seen;
       into.push({ t: Date.parse(s.last_seen), v: s.value });
     }
-    while (into.length && into[0]!.t < now - keepMs) into.shift();
+    while (into.length && into[0]!.t < now - keepMs && (into.length > keepN || into[0]!.t < now - 6 * keepMs)) into.shift();
   };
   const before = mem.load.length;
-  take(volt, mem.voltage, p.window_s * 1000);
+  // the swing window holds at least window_readings readings: a monitor reporting every 5 minutes
+  // gives a 10-minute window only 3, too few to tell a swinging supply from one odd reading
+  take(volt, mem.voltage, p.window_s * 1000, p.window_readings);
   take(load, mem.load, p.shed_window_s * 1000);
   // a load shed: one reading to the next, the load falls by shed_fraction or more
   for (let i = Math.max(1, before); i < mem.load.length; i++) {
@@ -338,22 +258,28 @@ function powerUnstable({ sensors, now, params, mem, held }: RuleInput): Conditio
   const fresh = [...volt, ...load].some((s) => !s.stale && s.value !== null);
   if (!fresh) return [];
   const h = held('power_unstable', 'power');
+  const swingLimit = h ? p.swing_fraction * 0.6 : p.swing_fraction;
   let swing = 0,
     lo = 0,
-    hi = 0;
+    hi = 0,
+    away = 0;
   if (mem.voltage.length >= 3) {
     const v = mem.voltage.map((s) => s.v);
     lo = Math.min(...v);
     hi = Math.max(...v);
     const med = percentile(v, 0.5);
     swing = med > 0 ? (hi - lo) / med : 0;
+    // how many readings make the swing: those half of it away from the median
+    away = med > 0 ? v.filter((x) => Math.abs(x - med) >= (swingLimit / 2) * med).length : 0;
   }
-  const swingLimit = h ? p.swing_fraction * 0.6 : p.swing_fraction;
+  const awayLimit = h ? Math.max(1, p.swing_readings - 1) : p.swing_readings;
   const shedLimit = h ? Math.max(1, p.shed_count - 1) : p.shed_count;
-  const swinging = swing >= swingLimit;
+  // one odd reading (a sag as a pump starts) is not a swing: it has to persist over several readings
+  const swinging = swing >= swingLimit && away >= awayLimit;
+  const spanMin = mem.voltage.length ? Math.max(p.window_s, (mem.voltage.at(-1)!.t - mem.voltage[0]!.t) / 1000) / 60 : p.window_s / 60;
   const shedding = mem.sheds.length >= shedLimit;
   const parts: string[] = [];
-  if (swinging) parts.push(`battery voltage swinging between ${fmt(lo, 1)} and ${fmt(hi, 1)} V within ${fmt(p.window_s / 60)} minutes`);
+  if (swinging) parts.push(`battery voltage swinging between ${fmt(lo, 1)} and ${fmt(hi, 1)} V within ${fmt(spanMin)} minutes`);
   if (shedding) parts.push(`the load dropped sharply ${mem.sheds.length} times within ${fmt(p.shed_window_s / 60)} minutes (load shedding)`);
   if (!p.enabled) return [];
   return [

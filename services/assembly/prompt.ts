@@ -94,6 +94,8 @@ export function buildPrompt(inp: PromptInput): PromptContent {
   const low = firing('battery_low')[0];
   if (unstable) damaged.push(`Power supply, unstable since ${shortTime(unstable.fired_at!, tz)}: ${unstable.detail.replace(/^Seen: /, '').replace(/\.$/, '')}`);
   if (low) damaged.push(`Battery bank: ${fmt(pw.soc_percent ?? 0)}% charged`);
+  const dark = firing('power_out')[0];
+  if (dark) damaged.push(`Electricity: ${dark.title.replace(/^.*?: /, '')}, so none may be reaching the village`);
   if (!unstable && !low && !pw.stale && pw.soc_percent !== null)
     working.push(`Battery bank: ${fmt(pw.soc_percent)}% charged${pw.net_w !== null && pw.net_w > 0 ? ', charging' : ''}`);
   if (pw.stale) damaged.push('Power monitor: no current readings');
@@ -101,7 +103,7 @@ export function buildPrompt(inp: PromptInput): PromptContent {
     const line = `Stored power: about ${fmt(pw.hours_left, 1)} hours at the current load of ${fmt(pw.load_w ?? 0)} W, not counting solar${pw.stale ? ' (from readings that are not current)' : ''}`;
     (pw.hours_left < DAY_H ? urgent : canWait).push(line);
   }
-  if (unstable || low) questions.push('Which loads does the village want to keep running while power is short or unstable, and which can wait?');
+  if (unstable || low || dark) questions.push('Which loads does the village want to keep running while power is short or unstable, and which can wait?');
 
   // cold
   const warm = new Map(firing('cold_above_safe').map((a) => [a.subject, a]));
@@ -129,6 +131,7 @@ export function buildPrompt(inp: PromptInput): PromptContent {
   // weather and sensors
   const storm = active.find((a) => a.rule === 'storm');
   if (storm) questions.push('Is there anything outside that the village wants to secure or bring in before the next gusts?');
+  for (const a of firing('sensor_stuck')) canWait.push(`${a.title}; the alerts leave its readings out until it moves again`);
   const quiet = firing('sensor_offline');
   for (const a of quiet)
     canWait.push(`${a.title.replace(/ is not reporting$/, '')}: not reporting since ${shortTime(a.fired_at!, tz)}; the figures here leave its readings out`);
@@ -144,7 +147,7 @@ export function buildPrompt(inp: PromptInput): PromptContent {
   const what = [
     storm ? 'storm' : null,
     leaking.size ? 'water loss' : firing('water_low').length ? 'low water' : null,
-    unstable ? 'unstable power' : low ? 'low battery' : null,
+    dark ? 'no electricity' : unstable ? 'unstable power' : low ? 'low battery' : null,
     warm.size ? 'cold storage warming' : null,
   ].filter(Boolean) as string[];
   const headline = closed
@@ -206,6 +209,10 @@ export function resolvedText(a: Alert): string {
       return 'The battery bank has recovered';
     case 'cold_above_safe':
       return `${a.title.split(' is above')[0]} is back at a safe temperature`;
+    case 'power_out':
+      return 'Electricity is back';
+    case 'sensor_stuck':
+      return `${a.title.replace(/ may be stuck:.*$/, '')} is moving again`;
     case 'sensor_offline':
       return `${a.title.replace(/ is not reporting$/, '')} is reporting again`;
     case 'water_low':

@@ -18,12 +18,12 @@ import { freePort, tempDir } from '../helpers/net.ts';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
 const QUICK = process.argv.includes('--quick');
-/** `--only ingest,memory`: run just those parts (names as in the step keys below) */
+/** `--only ingest,memory` (or `--only=…`): run just those parts (names as in the step keys below) */
 const ONLY =
-  process.argv
-    .find((a) => a.startsWith('--only='))
-    ?.slice(7)
-    .split(',') ?? null;
+  (
+    process.argv.find((a) => a.startsWith('--only='))?.slice(7) ??
+    (process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined)
+  )?.split(',') ?? null;
 const want = (part: string) => !ONLY || ONLY.includes(part);
 const results: Record<string, unknown> = {};
 const notes: string[] = [];
@@ -361,6 +361,16 @@ async function main() {
     set('memory.growth_last_half_mb', mem.growth_last_half_mb);
     set('memory.baseline_rss_mb', mem.baseline_rss_mb);
   }
+  if (want('scenarios')) {
+    step('scenario library through the real pipeline (detection, false alarms)');
+    type Sc = { total: number; damage: number; detected: number; passed: number; table: string } & Record<string, unknown>;
+    const sc = await optional<Sc>('scenarios', 'scenarios.ts', 'benchScenarios');
+    if (sc) {
+      const { table, ...figures } = sc;
+      for (const [k, v] of Object.entries(figures)) set(`scenarios.${k}`, v);
+      process.stdout.write(`scenarios (${sc.passed} of ${sc.total} pass; per scenario in results under scenarios.per_scenario):\n${table}\n`);
+    }
+  }
   if (want('startup')) {
     step('start-up');
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
@@ -394,6 +404,11 @@ async function main() {
       `growth over last half ${fmt(r['memory.growth_last_half_mb'], 1)} MB; process without a village ${fmt(r['memory.baseline_rss_mb'], 1)} MB; target < 150 MB, flat`,
     ],
     ['start-up to ready', `${fmt(r.startup_ms)} ms`, 'target < 2,000 ms'],
+    [
+      'scenario library, real pipeline',
+      `${fmt(r['scenarios.detected'])} of ${fmt(r['scenarios.damage'])} detected, median ${fmt(r['scenarios.median_detect_min'])} min`,
+      `false prompts ${fmt(r['scenarios.false_prompts_per_30_days'], 1)}, false warnings ${fmt(r['scenarios.false_warnings_per_30_days'], 1)} per 30 ordinary days (targets 0, ≤ 1); ${fmt(r['scenarios.passed'])} of ${fmt(r['scenarios.total'])} scenarios pass`,
+    ],
   ];
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));

@@ -8,7 +8,7 @@ import { Assembly } from '../../../services/assembly/assembly.ts';
 import { VillageEventHub } from '../../../services/events.ts';
 import { Storage } from '../../../services/storage.ts';
 import type { Alert, AssemblyPrompt, Incident, NeighbourOffer, ReserveStatus } from '../../../core/types.ts';
-import { FakeClock, World, worldConfig } from './world.ts';
+import { FakeClock, World, type WorldVillage, worldConfig } from './world.ts';
 
 export const MIN = 60_000;
 export const HOUR = 3_600_000;
@@ -43,9 +43,9 @@ export interface Harness {
   restart(): Harness;
 }
 
-export function harness(alerts?: ConfigInput['alerts'], opts: { dir?: string; clock?: FakeClock; world?: World } = {}): Harness {
+export function harness(alerts?: ConfigInput['alerts'], opts: { dir?: string; clock?: FakeClock; world?: World; village?: WorldVillage } = {}): Harness {
   const clock = opts.clock ?? new FakeClock();
-  const config = worldConfig(alerts);
+  const config = opts.world?.config ?? worldConfig(alerts, opts.village);
   const world = opts.world ?? new World(config, clock);
   const storage = new Storage(opts.dir ?? ':memory:');
   const events = new VillageEventHub();
@@ -90,7 +90,7 @@ export function harness(alerts?: ConfigInput['alerts'], opts: { dir?: string; cl
       assembly.stop();
       book.stop();
       storage.close();
-      return harness(alerts, { dir: opts.dir, clock, world });
+      return harness(alerts, { dir: opts.dir, clock, world, village: opts.village });
     },
   };
   events.on('alert', (a) => h.alerts.push(a));

@@ -1,6 +1,7 @@
 // A small hand-driven village for rule tests: set values, step a fake clock, and get the
 // ReserveStatus and SensorHealth the reserve module would compute from them.
 import { parseConfig } from '../../../config/load.ts';
+import { tankCapacityLiters } from '../../../config/tanks.ts';
 import type { Config, ConfigInput } from '../../../config/schema.ts';
 import type { Clock, ReserveStatus, SensorHealth } from '../../../core/types.ts';
 
@@ -17,36 +18,41 @@ export class FakeClock implements Clock {
   }
 }
 
-export function worldConfig(alerts: ConfigInput['alerts'] = undefined): Config {
+/** A village for water tests: its size and its tanks (each on a node of its own, `tank-<id>`). */
+export interface WorldVillage {
+  population?: number;
+  timezone?: string;
+  tanks?: { id: string; name: string; capacity: number }[];
+}
+
+const DEFAULT_TANKS = [
+  { id: 'north', name: 'North tank', capacity: 20_000 },
+  { id: 'school', name: 'School tank', capacity: 20_000 },
+];
+
+export function worldConfig(alerts: ConfigInput['alerts'] = undefined, village: WorldVillage = {}): Config {
+  const tanks = village.tanks ?? DEFAULT_TANKS;
   return parseConfig({
     version: 1,
-    village: { id: 'ashgrove', name: 'Ashgrove', population: 180 },
+    village: { id: 'ashgrove', name: 'Ashgrove', population: village.population ?? 180, timezone: village.timezone ?? 'UTC' },
     storage: { dir: ':memory:' },
     alerts,
     devices: [
-      { id: 'tank-north', secret: 'secret-north', name: 'North tank node' },
-      { id: 'tank-school', secret: 'secret-school', name: 'School tank node' },
+      ...tanks.map((t) => ({ id: `tank-${t.id}`, secret: `secret-${t.id}`, name: `${t.name} node` })),
       { id: 'power-shed', secret: 'secret-power', name: 'Power shed monitor' },
       { id: 'cold-store', secret: 'secret-cold', name: 'Cold store node' },
       { id: 'weather-mast', secret: 'secret-weather', name: 'Weather mast' },
     ],
     sensors: [
-      {
-        id: 'north',
-        name: 'North tank',
-        device: 'tank-north',
+      // a box 1 m deep holding `capacity` litres
+      ...tanks.map((t) => ({
+        id: t.id,
+        name: t.name,
+        device: `tank-${t.id}`,
         metric: 'level_mm',
         kind: 'tank_level',
-        tank: { shape: 'box', length_mm: 5000, width_mm: 4000, height_mm: 1000 },
-      },
-      {
-        id: 'school',
-        name: 'School tank',
-        device: 'tank-school',
-        metric: 'level_mm',
-        kind: 'tank_level',
-        tank: { shape: 'box', length_mm: 5000, width_mm: 4000, height_mm: 1000 },
-      },
+        tank: { shape: 'box', length_mm: 5000, width_mm: t.capacity / 5, height_mm: 1000 },
+      })),
       { id: 'battery', name: 'Battery bank', device: 'power-shed', metric: 'soc', kind: 'battery_soc', battery: { capacity_kwh: 60, usable_fraction: 0.8 } },
       { id: 'battery-v', name: 'Battery voltage', device: 'power-shed', metric: 'v', kind: 'battery_voltage' },
       { id: 'load', name: 'Village load', device: 'power-shed', metric: 'load', kind: 'load_power' },
@@ -58,8 +64,10 @@ export function worldConfig(alerts: ConfigInput['alerts'] = undefined): Config {
 }
 
 export class World {
-  liters: Record<string, number> = { north: 16_000, school: 16_000 };
-  capacity = 20_000;
+  /** litres in each tank (80% full to begin with) */
+  liters: Record<string, number>;
+  /** each tank's capacity in litres */
+  readonly capacity: Record<string, number>;
   soc = 80;
   voltage = 50;
   load = 1500;
@@ -72,10 +80,18 @@ export class World {
   offline = new Set<string>();
   private seen: Record<string, number> = {};
 
+  /** the tanks as configured: id, name */
+  readonly tanks: { id: string; name: string }[];
+
   constructor(
     readonly config: Config,
     readonly clock: FakeClock,
-  ) {}
+  ) {
+    const tanks = config.sensors.filter((s) => s.tank);
+    this.tanks = tanks.map((s) => ({ id: s.id, name: s.name ?? s.id }));
+    this.capacity = Object.fromEntries(tanks.map((s) => [s.id, tankCapacityLiters(s.tank!)]));
+    this.liters = Object.fromEntries(this.tanks.map((t) => [t.id, this.capacity[t.id]! * 0.8]));
+  }
 
   private sensorDevice(id: string): string {
     return this.config.sensors.find((s) => s.id === id)!.device;
@@ -97,11 +113,11 @@ export class World {
   status(): ReserveStatus {
     const now = this.clock.now();
     const total = Object.values(this.liters).reduce((a, b) => a + b, 0);
-    const cap = this.capacity * 2;
+    const cap = Object.values(this.capacity).reduce((a, b) => a + b, 0);
     const minimumDay = this.config.village.population * this.config.village.minimum_water_lpd;
     const usable = (this.soc / 100) * 60 * 0.8;
     return {
-      village: { id: 'ashgrove', name: 'Ashgrove', population: 180 },
+      village: { id: 'ashgrove', name: 'Ashgrove', population: this.config.village.population },
       at: new Date(now).toISOString(),
       water: {
         liters: total,
@@ -111,13 +127,13 @@ export class World {
         days_left_current: this.drawLph ? total / (this.drawLph * 24) : null,
         days_left_minimum: total / minimumDay,
         status: 'ok',
-        tanks: ['north', 'school'].map((id) => ({
+        tanks: this.tanks.map(({ id, name }) => ({
           id,
-          name: id === 'north' ? 'North tank' : 'School tank',
+          name,
           liters: this.liters[id]!,
-          capacity_liters: this.capacity,
-          percent: (this.liters[id]! / this.capacity) * 100,
-          level_mm: this.liters[id]! / 10,
+          capacity_liters: this.capacity[id]!,
+          percent: (this.liters[id]! / this.capacity[id]!) * 100,
+          level_mm: (this.liters[id]! / this.capacity[id]!) * 1000,
           status: 'ok' as const,
           last_seen: this.lastSeen(id),
           stale: this.stale(id),
@@ -161,8 +177,8 @@ export class World {
         stale: this.stale('pressure'),
       },
       sensors: {
-        online: 8 - [...this.offline].length,
-        total: 8,
+        online: this.config.sensors.filter((s) => !this.stale(s.id)).length,
+        total: this.config.sensors.length,
         stale: this.config.sensors.filter((s) => this.stale(s.id)).map((s) => s.id),
         rejected_total: 0,
       },
@@ -173,8 +189,7 @@ export class World {
 
   sensors(): SensorHealth[] {
     const value: Record<string, number> = {
-      north: this.liters.north!,
-      school: this.liters.school!,
+      ...this.liters,
       battery: this.soc,
       'battery-v': this.voltage,
       load: this.load,
