@@ -13,7 +13,8 @@ import type { VillageEventHub } from '../events.ts';
 import type { Storage } from '../storage.ts';
 import { AlertEngine, type KeyState } from './engine.ts';
 import { alertsOf, IncidentBook } from './incidents.ts';
-import { evaluateRules, newMemory, type RuleMemory } from './rules.ts';
+import { evaluateRules } from './rules.ts';
+import { newMemory, type RuleMemory } from './rule-types.ts';
 
 export interface AlertBookOptions {
   config: Config;

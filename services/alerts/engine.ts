@@ -8,7 +8,7 @@
 import type { Alert, Severity } from '../../core/types.ts';
 import type { AllRuleParams, RuleName } from '../../config/rules.ts';
 import { shortTime } from '../../core/format.ts';
-import type { Condition } from './rules.ts';
+import type { Condition } from './rule-types.ts';
 
 export interface KeyState {
   /** the current or most recent alert of this rule:subject */

@@ -10,25 +10,9 @@
 //
 // What is learned lives in the rule memory (RuleMemory.loads), which the alert book persists.
 import { fmt, localHour, shortTime } from '../../core/format.ts';
-import type { Condition, RuleInput, Sample } from './rules.ts';
+import type { Condition, RuleInput, LoadMemory, } from './rule-types.ts';
 
 const DAY = 86_400_000;
-
-export interface LoadMemory {
-  lastSeen: string | null;
-  /** the stretch being learned: when it began and its readings (W) */
-  from: number | null;
-  values: number[];
-  /** the median load of each past stretch (t: its end) */
-  windows: Sample[];
-  /** the end of the latest stretch learned in a night's small hours (00:00–06:00 village time) */
-  nightAt: number | null;
-  /** since when the load has read at or below the floor (epoch ms), and over how many readings */
-  lowSince: number | null;
-  lowReadings: number;
-  /** the last reading (W) */
-  last: number | null;
-}
 
 const newLoadMemory = (): LoadMemory => ({ lastSeen: null, from: null, values: [], windows: [], nightAt: null, lowSince: null, lowReadings: 0, last: null });
 

@@ -1,27 +1,10 @@
-// The alert rules (defaults in config/rules.ts; docs/architecture.md, "Alerts") and how they read a
-// ReserveStatus. A rule only says what it sees now, per subject: a severity, "clear" (null), or
-// nothing at all when its input is stale or unknown — a stale value raises nothing. Hold times,
-// pending → firing → resolved and re-opening live in engine.ts; hysteresis lives here, because
-// only the rule knows which side of its threshold is "better".
-import type { Config } from '../../config/schema.ts';
-import type { Domain, ReserveStatus, SensorHealth, Severity } from '../../core/types.ts';
-import { fmt, shortTime } from '../../core/format.ts';
-import type { AllRuleParams, RuleName } from '../../config/rules.ts';
-import { nightFlow, observeTanks, tankDrop, type TankMemory } from './water.ts';
-import { leaveOutStuck, sensorStuck, type StuckMemory } from './stuck.ts';
-import { type LoadMemory, powerOut } from './power.ts';
 
-/** What a rule sees for one subject right now. */
-export interface Condition {
-  rule: RuleName;
-  subject: string;
-  domain: Domain | 'sensors';
-  /** null: clear */
-  severity: Severity | null;
-  value: number | null;
-  title: string;
-  detail: string;
-}
+import type { SensorHealth, Severity } from '../../core/types.ts';
+import { fmt, shortTime } from '../../core/format.ts';
+import { nightFlow, observeTanks, tankDrop } from './water.ts';
+import { leaveOutStuck, sensorStuck } from './stuck.ts';
+import { powerOut } from './power.ts';
+import type { Condition, RuleInput, Sample } from './rule-types.ts';
 
 export const SEVERITY_RANK: Record<Severity, number> = { watch: 1, warning: 2, critical: 3 };
 
@@ -43,47 +26,9 @@ const maxSev = (a: Severity | null, b: Severity | null): Severity | null => (!a 
 
 // ---- memory the rules keep between evaluations (samples, learned draw), persisted by alerting
 
-export interface Sample {
-  t: number;
-  v: number;
-}
-export interface RuleMemory {
-  /** each tank's samples, learned draw and nights (water.ts) */
-  tanks: Record<string, TankMemory>;
-  voltage: Sample[];
-  load: Sample[];
-  sheds: number[];
-  gusts: Sample[];
-  cold: Record<string, { aboveSince: number | null }>;
-  lastSeen: Record<string, string | null>;
-  /** when this run of tend started: set at every start, never carried over */
-  startedAt: number;
-  /** since when each device has been missing in this run (epoch ms); set at every start */
-  missing: Record<string, number>;
-  /** each judged sensor's flat spell, the hours it moves in, a tank's recent litres (stuck.ts) */
-  stuck: Record<string, StuckMemory>;
-  /** each load sensor's learned usual minimum and its low spell (power.ts) */
-  loads: Record<string, LoadMemory>;
-}
-
-export function newMemory(now: number): RuleMemory {
-  return { tanks: {}, voltage: [], load: [], sheds: [], gusts: [], cold: {}, lastSeen: {}, startedAt: now, missing: {}, stuck: {}, loads: {} };
-}
-
 function percentile(values: number[], p: number): number {
   const v = [...values].sort((a, b) => a - b);
   return v[Math.min(v.length - 1, Math.floor(p * (v.length - 1) + 0.5))]!;
-}
-
-export interface RuleInput {
-  status: ReserveStatus;
-  sensors: SensorHealth[];
-  now: number;
-  config: Config;
-  params: AllRuleParams;
-  mem: RuleMemory;
-  /** the severity an active alert currently holds for rule:subject (for hysteresis) */
-  held: (rule: RuleName, subject: string) => Severity | null;
 }
 
 /** Run every enabled rule; subjects with unknown input are left out (no change). */

@@ -18,7 +18,7 @@
 // What is learned lives in the rule memory (RuleMemory.stuck), which the alert book persists.
 import { fmt, localHour, shortTime } from '../../core/format.ts';
 import type { ReserveStatus, SensorHealth, SensorKind, TankStatus } from '../../core/types.ts';
-import type { Condition, RuleInput, Sample } from './rules.ts';
+import type { Condition, RuleInput, Sample, StuckMemory, } from './rule-types.ts';
 
 const DAY = 86_400_000;
 const TANK_KINDS = new Set<SensorKind>(['tank_distance', 'tank_pressure', 'tank_level']);
@@ -26,28 +26,6 @@ const TANK_KINDS = new Set<SensorKind>(['tank_distance', 'tank_pressure', 'tank_
 const JUDGED = new Set<SensorKind>([...TANK_KINDS, 'cold_temp', 'pressure']);
 /** "a fall clearly above the sensor's noise": this many standard errors */
 const NOISE_SIGMAS = 3;
-
-export interface StuckMemory {
-  /** the last reading taken in */
-  lastSeen: string | null;
-  /** the current flat spell: its first and last reading (epoch ms), its range and how many readings; since null: none */
-  since: number | null;
-  last: number;
-  lo: number;
-  hi: number;
-  n: number;
-  /** for each local hour of the day (0–23), when the value last moved in that hour (epoch ms; 0: never) */
-  moved: number[];
-  /** tanks: recent (t, litres), to see what the other tanks drew */
-  recent: Sample[];
-  /** tanks: the highest litres of each recent day (t: when it was read) */
-  tops: Sample[];
-  /** judged stuck now (kept through a stale spell; ends when the value moves), and what showed it */
-  stuck: boolean;
-  why: string;
-  /** after a stuck spell: its readings stay left out of the other rules until then (epoch ms) */
-  settleUntil: number | null;
-}
 
 const newStuckMemory = (): StuckMemory => ({
   lastSeen: null,

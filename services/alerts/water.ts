@@ -12,7 +12,7 @@
 // What is learned lives in the rule memory (RuleMemory.tanks), which the alert book persists.
 import { fmt, localParts } from '../../core/format.ts';
 import type { Severity, TankStatus } from '../../core/types.ts';
-import type { Condition, RuleInput, Sample } from './rules.ts';
+import type { Condition, RuleInput, Sample, TankMemory, } from './rule-types.ts';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -30,31 +30,6 @@ const RISE_SIGMAS = 5;
 const EMPTY = 0.05;
 /** judged nights kept per tank */
 const KEEP_NIGHTS = 30;
-
-/** One night's draw in the quiet hours, and how it was judged. */
-export interface NightDraw {
-  /** the local date the night began on */
-  night: string;
-  /** L/h, from the falls only (refills cut out) */
-  flow: number;
-  /** its standard error (L/h) */
-  se: number;
-  /** the usual night draw it was compared with (null: too few earlier nights to judge) */
-  baseline: number | null;
-  elevated: boolean;
-}
-
-export interface TankMemory {
-  /** recent (t, litres), at most one a minute, for the current window and the window being learned */
-  recent: Sample[];
-  /** the tank's draw (L/h) over past refill-free windows, t = the window's end; none while a drop alert is held */
-  buckets: Sample[];
-  bucketStart: number | null;
-  lastSeen: string | null;
-  /** the quiet hours being measured: (t, litres), at most one a minute */
-  night?: { key: string; samples: Sample[] };
-  nights?: NightDraw[];
-}
 
 export const newTankMemory = (): TankMemory => ({ recent: [], buckets: [], bucketStart: null, lastSeen: null });
 
