@@ -10,7 +10,7 @@
 //
 // What is learned lives in the rule memory (RuleMemory.loads), which the alert book persists.
 import { fmt, localHour, shortTime } from '../../core/format.ts';
-import type { Condition, RuleInput, LoadMemory, } from './rule-types.ts';
+import type { Condition, RuleInput, LoadMemory } from './rule-types.ts';
 
 const DAY = 86_400_000;
 

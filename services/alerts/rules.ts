@@ -1,4 +1,8 @@
-
+// The alert rules (defaults in config/rules.ts; docs/architecture.md, "Alerts") and how they read a
+// ReserveStatus. A rule only says what it sees now, per subject: a severity, "clear" (null), or
+// nothing at all when its input is stale or unknown — a stale value raises nothing. Hold times,
+// pending → firing → resolved and re-opening live in engine.ts; hysteresis lives here, because
+// only the rule knows which side of its threshold is "better".
 import type { SensorHealth, Severity } from '../../core/types.ts';
 import { fmt, shortTime } from '../../core/format.ts';
 import { nightFlow, observeTanks, tankDrop } from './water.ts';

@@ -18,7 +18,7 @@
 // What is learned lives in the rule memory (RuleMemory.stuck), which the alert book persists.
 import { fmt, localHour, shortTime } from '../../core/format.ts';
 import type { ReserveStatus, SensorHealth, SensorKind, TankStatus } from '../../core/types.ts';
-import type { Condition, RuleInput, Sample, StuckMemory, } from './rule-types.ts';
+import type { Condition, RuleInput, Sample, StuckMemory } from './rule-types.ts';
 
 const DAY = 86_400_000;
 const TANK_KINDS = new Set<SensorKind>(['tank_distance', 'tank_pressure', 'tank_level']);

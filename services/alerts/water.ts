@@ -12,7 +12,7 @@
 // What is learned lives in the rule memory (RuleMemory.tanks), which the alert book persists.
 import { fmt, localParts } from '../../core/format.ts';
 import type { Severity, TankStatus } from '../../core/types.ts';
-import type { Condition, RuleInput, Sample, TankMemory, } from './rule-types.ts';
+import type { Condition, RuleInput, Sample, TankMemory } from './rule-types.ts';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
