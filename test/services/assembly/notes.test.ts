@@ -10,20 +10,25 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
+/** A village on its own storage with a storm and a leak: one open crisis prompt. */
+function stormWithLeakPrompt() {
+  const tmp = tempDir('tend-notes-');
+  cleanups.push(tmp.remove);
+  const h = harness(undefined, { dir: tmp.dir });
+  h.run(30 * MIN, 5 * MIN);
+  h.run(30 * MIN, 5 * MIN, (w) => {
+    w.tendency = -6.5;
+    w.gust = 26;
+  });
+  h.run(60 * MIN, 5 * MIN, (w) => {
+    w.liters.north = Math.max(0, w.liters.north! - (4000 * 5) / 60);
+  });
+  return { h, id: h.alerting.prompts()[0]!.id };
+}
+
 describe('notes on a busy prompt', () => {
   it('carries the latest notes and the count; keeps all 1,557 in storage across a restart', () => {
-    const tmp = tempDir('tend-notes-');
-    cleanups.push(tmp.remove);
-    const h = harness(undefined, { dir: tmp.dir });
-    h.run(30 * MIN, 5 * MIN);
-    h.run(30 * MIN, 5 * MIN, (w) => {
-      w.tendency = -6.5;
-      w.gust = 26;
-    });
-    h.run(60 * MIN, 5 * MIN, (w) => {
-      w.liters.north = Math.max(0, w.liters.north! - (4000 * 5) / 60);
-    });
-    const id = h.alerting.prompts()[0]!.id;
+    const { h, id } = stormWithLeakPrompt();
     for (let i = 1; i <= 1557; i++) h.alerting.addNote(id, { author: `crew ${i % 7}`, text: `note ${i}: ${'x'.repeat(200)}` });
 
     const p = h.alerting.prompts()[0]!;
@@ -48,18 +53,7 @@ describe('notes on a busy prompt', () => {
   });
 
   it('a prompt stored with all its notes inside (before the cap) moves them into the notes table once', () => {
-    const tmp = tempDir('tend-notes-');
-    cleanups.push(tmp.remove);
-    const h = harness(undefined, { dir: tmp.dir });
-    h.run(30 * MIN, 5 * MIN);
-    h.run(30 * MIN, 5 * MIN, (w) => {
-      w.tendency = -6.5;
-      w.gust = 26;
-    });
-    h.run(60 * MIN, 5 * MIN, (w) => {
-      w.liters.north = Math.max(0, w.liters.north! - (4000 * 5) / 60);
-    });
-    const id = h.alerting.prompts()[0]!.id;
+    const { h, id } = stormWithLeakPrompt();
     h.assembly.stop();
     // rewrite the stored prompt the way an older tend kept it: 30 notes in its JSON, no count, no notes table rows
     const old = h.alerting.prompt(id)!;
