@@ -176,6 +176,11 @@ export const configSchema = z
       minimum_water_lpd: positive.default(15),
       /** IANA time zone every time a person reads is shown in (alerts, prompts, page); the system's by default */
       timezone: z.string().default(systemTimeZone()).refine(isTimeZone, 'not an IANA time zone name (for example Europe/Madrid or America/Lima)'),
+      /** BCP 47 tag the page, alert titles, prompts, CAP text and speech use (language/<tag>.json; en is built in) */
+      language: z
+        .string()
+        .default('en')
+        .refine((tag) => /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(tag), 'not a BCP 47 language tag (for example en, es, fr or pt-BR)'),
     }),
     // prefault: an absent section is parsed as written here, so each default is stated once
     broker: broker.prefault({ embedded: {} }),

@@ -35,6 +35,17 @@
   // Exposed read-only for tests and for curious crews in the browser console.
   window.tend = { state: state };
 
+  // ---------- the village's language ----------
+  // t('key', 'English text with {slot}', {slot: value}): English is written here beside each key;
+  // other languages come from the village (window.TEND_WORDS, filled from /language/<tag>.json).
+  function t(key, english, slots) {
+    var words = window.TEND_WORDS || {};
+    var text = Object.prototype.hasOwnProperty.call(words, key) ? words[key] : english;
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      return slots && Object.prototype.hasOwnProperty.call(slots, name) ? String(slots[name]) : all;
+    });
+  }
+
   // ---------- small DOM helpers (text only) ----------
   function $(id) {
     return document.getElementById(id);
