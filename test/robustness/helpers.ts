@@ -1,6 +1,8 @@
 // Shared pieces of the fault and hostile-input tests: generated configs, /metrics parsing,
 // raw MQTT sockets and a seeded random source (so a failing run can be replayed).
 import { connect, type Socket } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import mqtt, { type MqttClient } from 'mqtt';
 import { parseConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
@@ -66,14 +68,24 @@ export async function scrape(village: Village): Promise<string> {
 
 export const rssMb = () => process.memoryUsage().rss / 2 ** 20;
 
-/** Let the heap settle (several GC-friendly pauses) and return RSS in MB. */
-export async function settledRssMb(): Promise<number> {
-  const g = (globalThis as { gc?: () => void }).gc;
-  for (let i = 0; i < 5; i++) {
-    g?.();
+// A real full collection, also where the test process was started without --expose-gc: the flag
+// set at run time makes `gc` available to contexts created afterwards.
+setFlagsFromString('--expose-gc');
+const fullGc = runInNewContext('gc') as () => void;
+
+/** Memory after full collections, in MB: the heap still reachable, and RSS. */
+export async function settledMemoryMb(): Promise<{ heapUsed: number; rss: number }> {
+  for (let i = 0; i < 3; i++) {
+    fullGc();
     await new Promise((r) => setTimeout(r, 50));
   }
-  return rssMb();
+  const m = process.memoryUsage();
+  return { heapUsed: m.heapUsed / 2 ** 20, rss: m.rss / 2 ** 20 };
+}
+
+/** RSS in MB after full collections. */
+export async function settledRssMb(): Promise<number> {
+  return (await settledMemoryMb()).rss;
 }
 
 /** A raw TCP socket to the broker, collecting what it receives and whether it was closed. */
@@ -112,7 +124,14 @@ export async function expectClosed(c: RawConn, ms = 15_000, what = 'the broker t
 export async function goodDevicePublishes(village: Village, device: string, topic: string, payload: string, extra: mqtt.IClientOptions = {}): Promise<void> {
   const before = village.ingest.acceptedTotal;
   const d = village.config.devices.find((x) => x.id === device);
-  const c: MqttClient = mqtt.connect(village.brokerUrl, { username: device, password: d?.secret, reconnectPeriod: 0, connectTimeout: 10_000, ...extra });
+  const c: MqttClient = mqtt.connect(village.brokerUrl, {
+    username: device,
+    password: d?.secret,
+    clientId: `${device}-good-${Math.random().toString(16).slice(2)}`,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+    ...extra,
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       c.once('connect', () => resolve());

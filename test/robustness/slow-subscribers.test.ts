@@ -6,7 +6,7 @@ import mqttPacket from 'mqtt-packet';
 import type { MqttClient } from 'mqtt';
 import { connectDevice, startTestVillage } from '../helpers/village.ts';
 import { waitFor } from '../helpers/net.ts';
-import { metricValue, rawConnect, scrape, settledRssMb, type RawConn } from './helpers.ts';
+import { metricValue, rawConnect, scrape, settledMemoryMb, settledRssMb, type RawConn } from './helpers.ts';
 
 let village: Awaited<ReturnType<typeof startTestVillage>>;
 const cleanups: (() => void)[] = [];
@@ -21,7 +21,7 @@ afterAll(async () => {
 const V = 'tend/ashgrove';
 const SECRETS: Record<string, string> = { 'tank-school': 'demo-school-77a2', 'tank-hill': 'demo-hill-c3d9', 'weather-mast': 'demo-weather-8d02' };
 
-function connectFrame(device: string, clientId = `raw-${Math.random().toString(16).slice(2)}`, password = SECRETS[device]!): Buffer {
+function connectFrame(device: string, clientId = `${device}-raw-${Math.random().toString(16).slice(2)}`, password = SECRETS[device]!): Buffer {
   return mqttPacket.generate({
     cmd: 'connect',
     protocolId: 'MQTT',
@@ -148,7 +148,7 @@ describe('connection churn', () => {
       if (kind === 4) {
         c.socket.write(connectFrame('tank-hill', undefined, 'wrong-password'));
       } else {
-        c.socket.write(connectFrame('tank-hill', `churn-${i}`));
+        c.socket.write(connectFrame('tank-hill', `tank-hill-churn-${i}`));
       }
       // wait for the CONNACK (event-driven: polling 10,000 sockets would dominate the run time)
       await new Promise<void>((resolve, reject) => {
@@ -193,19 +193,33 @@ describe('connection churn', () => {
     await churn(1000);
     done = accepted = refused = 0;
     await waitFor(async () => metricValue(await scrape(village), 'tend_broker_clients') === 0, 30_000, 'no clients after the warm-up');
-    const rssBefore = await settledRssMb();
-    await churn(TOTAL);
-    expect(done).toBe(TOTAL);
-    expect(accepted).toBe((TOTAL * 4) / 5);
-    expect(refused).toBe(TOTAL / 5);
-    await waitFor(async () => metricValue(await scrape(village), 'tend_broker_clients') === 0, 30_000, 'client count back to 0');
-    const rssAfter = await settledRssMb();
-    expect(rssAfter - rssBefore, `RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB`).toBeLessThan(100);
+    // A leak grows with connections: reachable heap (after full collections) above where it
+    // started, or RSS still rising once the allocator has settled. RSS steps up over the first
+    // rounds while V8's heap and malloc's arenas grow and keep their pages, then stays: measured on
+    // Node 24, RSS 235 → 369 → 417 → 423 → 424 → 424 MB over five rounds of 10,000 with the
+    // reachable heap at 36.6–37.3 MB throughout (Node 20 settles after one round).
+    const before = await settledMemoryMb();
+    const round = async () => {
+      done = accepted = refused = 0;
+      await churn(TOTAL);
+      expect(done).toBe(TOTAL);
+      expect(accepted).toBe((TOTAL * 4) / 5);
+      expect(refused).toBe(TOTAL / 5);
+      await waitFor(async () => metricValue(await scrape(village), 'tend_broker_clients') === 0, 30_000, 'client count back to 0');
+      return settledMemoryMb();
+    };
+    const rounds = [await round(), await round(), await round()];
+    const mb = (m: { heapUsed: number; rss: number }) => `heap ${m.heapUsed.toFixed(1)} MB, RSS ${m.rss.toFixed(0)} MB`;
+    const story = `before: ${mb(before)}; after each 10,000: ${rounds.map(mb).join('; ')}`;
+    const last = rounds[2]!;
+    expect(last.heapUsed - before.heapUsed, story).toBeLessThan(10);
+    expect(last.rss - rounds[1]!.rss, story).toBeLessThan(30);
+    expect(last.rss - before.rss, story).toBeLessThan(300);
     // a device still gets in afterwards, and the broker's log did not get one line per connection
     const d = await connectDevice(village, 'tank-hill');
     await d.publishAsync(`${V}/dev/tank-hill/reading`, '{"level_mm": 1200}', { qos: 1 });
     await waitFor(() => village.refresh().water.tanks.find((t) => t.id === 'hill')!.liters === 9800, 10_000, 'hill reading after the churn');
     d.end(true);
     expect(village.logs.length, village.logs.slice(-5).join('\n')).toBeLessThan(500);
-  }, 300_000);
+  }, 420_000);
 });
