@@ -35,6 +35,35 @@ export interface MosquittoOptions {
   port?: number;
   /** more mosquitto.conf lines, e.g. 'max_queued_messages 100000' */
   extraConfig?: string[];
+  /** bridge this broker to another one (a `connection` block, written last in mosquitto.conf) */
+  bridge?: MosquittoBridge;
+}
+
+/** A Mosquitto bridge: this broker logs in to `port` and carries the listed topic patterns. */
+export interface MosquittoBridge {
+  name: string;
+  /** the other broker's port on loopback */
+  port: number;
+  username: string;
+  password: string;
+  /** `topic` lines as Mosquitto reads them: `pattern direction qos`, e.g. `fed/# both 1` */
+  topics: string[];
+}
+
+function bridgeConfig(b: MosquittoBridge): string[] {
+  return [
+    `connection ${b.name}`,
+    `address 127.0.0.1:${b.port}`,
+    `remote_username ${b.username}`,
+    `remote_password ${b.password}`,
+    `remote_clientid bridge-${b.name}`,
+    // a persistent session on the other side: QoS 1 news queued there survives a cut of the bridge
+    'cleansession false',
+    // no $SYS/broker/connection/… notifications: the other broker's ACL would refuse them anyway
+    'notifications false',
+    'restart_timeout 1 5',
+    ...b.topics.map((t) => `topic ${t}`),
+  ];
 }
 
 export interface Mosquitto {
@@ -105,6 +134,7 @@ export async function startMosquitto(opts: MosquittoOptions): Promise<Mosquitto>
       'log_type notice',
       'log_type information',
       ...(opts.extraConfig ?? []),
+      ...(opts.bridge ? bridgeConfig(opts.bridge) : []),
       '',
     ].join('\n'),
   );

@@ -1,5 +1,6 @@
 // Build the tank-node firmware (through its Makefile, as `npm run firmware` does) and the
-// libsimavr harness, and run the harness: the simulated board's UART appears as a pty.
+// libsimavr harness, and run the harness: the simulated board's UART appears as a pty, carrying
+// bytes both ways. The harness also runs stock StandardFirmata (STANDARD_FIRMATA_HEX).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +10,8 @@ const run = promisify(execFile);
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const FIRMWARE_DIR = join(ROOT, 'firmware-bridge/firmware/tank-node');
 const HARNESS_SRC = join(ROOT, 'test/firmware-bridge/firmware/tank-hil.c');
+/** StandardFirmata 2.x built for the Uno (ATmega328P, 16 MHz), as avrgirl-arduino ships it to flash boards */
+export const STANDARD_FIRMATA_HEX = join(ROOT, 'node_modules/avrgirl-arduino/junk/hex/uno/StandardFirmata.cpp.hex');
 
 export async function buildFirmware(
   buildDir: string,
@@ -29,9 +32,11 @@ export async function buildHarness(outDir: string): Promise<string> {
 export interface SimBoard {
   /** path of the pty symlink tend opens */
   path: string;
-  /** send a harness command: `adc0 <mV>` or `echo <µs>` */
+  /** send a harness command: `adc<N> <mV>` (analog pin A<N>) or `echo <µs>` */
   command(line: string): void;
   stderr(): string;
+  /** bytes carried host → board (rx) and board → host (tx), as the harness counted them at its exit */
+  carried(): { rx: number; tx: number } | null;
   stop(): Promise<void>;
 }
 
@@ -65,6 +70,10 @@ export async function startSimBoard(harness: string, hex: string, link: string, 
       child.stdin!.write(`${line}\n`);
     },
     stderr: () => err,
+    carried() {
+      const m = /^rx (\d+) tx (\d+)$/m.exec(err);
+      return m ? { rx: Number(m[1]), tx: Number(m[2]) } : null;
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
