@@ -8,6 +8,8 @@ export const topics = {
   reserve: (village: string) => `tend/${village}/reserve`,
   alerts: (village: string) => `tend/${village}/alerts`,
   assembly: (village: string) => `tend/${village}/assembly`,
+  /** tend's own `online`/`offline` (retained; `offline` is its will on an external broker) */
+  tendStatus: (village: string) => `tend/${village}/status`,
 };
 
 export type DeviceTopic = { device: string; kind: 'reading' | 'status' };

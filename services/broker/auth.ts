@@ -2,6 +2,8 @@
 // Devices log in with their id as username and their secret as password, and may publish only
 // under their own `tend/<village>/dev/<device>/` (plus their foreign-firmware source topics).
 // They may read their own prefix and the village outputs; nobody subscribes to `#` or `$SYS`.
+// Readers (`readers:` in the config: signboards, Home Assistant, Node-RED) log in the same way,
+// may read the village outputs and `homeassistant/#`, never a device's topics, and publish nothing.
 // Failed logins back off per username and per address, and every failure costs the same, so
 // neither guessing speed nor answer time tells which usernames exist.
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
@@ -68,8 +70,10 @@ export class DeviceAuth {
   /** verified scrypt logins, so a reconnect storm of 500 devices does not cost 500 scrypts each time */
   private readonly verified = new Map<string, Buffer>();
   private readonly extraTopics = new Map<string, string[]>();
-  /** MQTT device ids: each owns the client ids `<id>` and `<id>-…` */
+  /** MQTT device and reader ids: each owns the client ids `<id>` and `<id>-…` */
   private readonly accounts = new Set<string>();
+  /** reader ids: accounts that read and never write */
+  private readonly readers = new Set<string>();
   /** compared against when no real hash is (an unknown username, a wrong plain secret) */
   private readonly dummySalt = randomBytes(16);
   private readonly byUser = new FailureTable(LOGIN_BACKOFF.freeFailures);
@@ -86,14 +90,29 @@ export class DeviceAuth {
     for (const d of config.devices) {
       if (d.transport !== 'mqtt') continue;
       this.accounts.add(d.id);
-      if (d.secret) this.plain.set(d.id, digest(d.secret));
-      else if (d.secret_hash) {
-        const [, salt, hash] = d.secret_hash.split('$');
-        this.hashed.set(d.id, { salt: Buffer.from(salt ?? '', 'hex'), hash: Buffer.from(hash ?? '', 'hex') });
-      }
+      this.setSecret(d.id, d.secret, d.secret_hash);
       this.extraTopics.set(d.id, sourceTopicsOf(d.id));
     }
+    // readers: the config makes their ids distinct from the devices'
+    for (const r of config.readers ?? []) {
+      this.accounts.add(r.id);
+      this.readers.add(r.id);
+      this.setSecret(r.id, r.secret, r.secret_hash);
+    }
     this.anonymousAllowed = 'embedded' in config.broker && config.broker.embedded.allow_anonymous;
+  }
+
+  private setSecret(account: string, secret: string | undefined, secretHash: string | undefined): void {
+    if (secret) this.plain.set(account, digest(secret));
+    else if (secretHash) {
+      const [, salt, hash] = secretHash.split('$');
+      this.hashed.set(account, { salt: Buffer.from(salt ?? '', 'hex'), hash: Buffer.from(hash ?? '', 'hex') });
+    }
+  }
+
+  /** true for a reader account (`readers:` in the config) */
+  isReader(account: string | null): boolean {
+    return account !== null && this.readers.has(account);
   }
 
   /**
@@ -116,7 +135,7 @@ export class DeviceAuth {
     return { ok: false, reason: 'bad_login', waitMs: 0 };
   }
 
-  /** true when username/password name a configured device with that secret */
+  /** true when username/password name a configured device or reader with that secret */
   async check(username: string | undefined, password: Buffer | undefined): Promise<boolean> {
     // nothing to look up: the same instant answer for every username
     if (!username || !password) return false;
@@ -162,9 +181,11 @@ export class DeviceAuth {
     }
   }
 
-  /** May `device` (null: anonymous) publish to `topic`? */
+  /** May `device` (null: anonymous; or a reader) publish to `topic`? */
   mayPublish(device: string | null, topic: string, retain: boolean): boolean {
     if (topic.startsWith('$') || topic.includes('\0')) return false;
+    // a reader writes nothing: a signboard's or Home Assistant's publish is dropped, not obeyed
+    if (this.isReader(device)) return false;
     const v = this.config.village.id;
     if (device === null) return this.anonymousAllowed && topic.startsWith(`tend/${v}/dev/`);
     const own = `tend/${v}/dev/${device}/`;
@@ -180,9 +201,31 @@ export class DeviceAuth {
     const outputs = [`tend/${v}/reserve`, `tend/${v}/alerts`, `tend/${v}/assembly`];
     if (outputs.includes(filter)) return true;
     if (device === null) return false;
+    if (this.isReader(device)) return this.readerMaySubscribe(filter);
     // a filter that starts with the device's own prefix can only match topics under it,
     // whatever wildcards follow
     return filter.startsWith(`tend/${v}/dev/${device}/`);
+  }
+
+  /**
+   * A reader's filter: `homeassistant/…` (discovery configs), or under `tend/<village>/` but not
+   * into `dev/` (what devices send is theirs and the village's, not a signboard's). `tend/<v>/#`
+   * and `tend/<v>/+/…` are allowed for convenience; mayForward keeps device topics out of them.
+   */
+  private readerMaySubscribe(filter: string): boolean {
+    if (filter === 'homeassistant/#' || filter.startsWith('homeassistant/')) return true;
+    const prefix = `tend/${this.config.village.id}/`;
+    if (!filter.startsWith(prefix)) return false;
+    return filter.slice(prefix.length).split('/')[0] !== 'dev';
+  }
+
+  /**
+   * May a message on `topic` go to `account`'s subscription? Everything a subscription matched,
+   * except a device topic to a reader (its `tend/<v>/#` matches `tend/<v>/dev/…` too).
+   */
+  mayForward(account: string | null, topic: string): boolean {
+    if (!this.isReader(account)) return true;
+    return !topic.startsWith(`tend/${this.config.village.id}/dev/`);
   }
 }
 

@@ -17,6 +17,8 @@ export interface ExternalBrokerOptions {
   onDeviceMessage: (topic: string, payload: Buffer, retained: boolean) => boolean;
   whenDurable: (done: () => void) => void;
   log?: LogSink;
+  /** tend's own status topic: `online` (retained) on every connect, `offline` as the will and on stop */
+  statusTopic?: string;
 }
 
 export class ExternalBroker {
@@ -45,6 +47,8 @@ export class ExternalBroker {
       password: opts.password,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
+      // readers (Home Assistant's availability) learn from the broker that tend is gone
+      will: opts.statusTopic ? { topic: opts.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true } : undefined,
     });
     // mqtt.js acks a QoS 1 message when handleMessage calls back; hold it until durable.
     client.handleMessage = (packet, callback) => {
@@ -62,6 +66,7 @@ export class ExternalBroker {
       backoff.reset();
       client.options.reconnectPeriod = backoff.next();
       this.set('connected', null);
+      if (opts.statusTopic) client.publish(opts.statusTopic, 'online', { qos: 1, retain: true });
       // a persistent session keeps subscriptions, but subscribing again is harmless and covers
       // a broker that lost its session store
       const subs = Object.fromEntries(opts.subscriptions.map((t) => [t, { qos: 1 as const }]));
@@ -111,6 +116,11 @@ export class ExternalBroker {
   async stop(): Promise<void> {
     const c = this.client;
     this.client = null;
+    if (c && this.opts.statusTopic && c.connected) {
+      // a stop says so at once; a broker that does not answer in 2 s hears the will instead
+      const said = c.publishAsync(this.opts.statusTopic, 'offline', { qos: 1, retain: true }).catch(() => {});
+      await Promise.race([said, new Promise((r) => setTimeout(r, 2000).unref())]);
+    }
     if (c) await c.endAsync();
   }
 }

@@ -4,7 +4,7 @@
 import type { Config } from '../../config/schema.ts';
 import { startOnPort } from '../../core/listen.ts';
 import type { LogSink } from '../../core/log.ts';
-import type { Clock, LinkStatus } from '../../core/types.ts';
+import type { Clock, DeviceRefusal, LinkStatus } from '../../core/types.ts';
 import type { DeviceMessages } from '../../firmware-bridge/mqtt/device-messages.ts';
 import { topics } from '../../firmware-bridge/protocol/topics.ts';
 import { DeviceAuth } from './auth.ts';
@@ -27,6 +27,10 @@ export interface VillageBroker {
 export interface BrokerStats {
   /** logins and publishes refused, per reason */
   refused: [reason: string, count: number][];
+  /** the same per device and action (the embedded broker only) */
+  refusedByDevice?: [device: string, action: string, reason: string, count: number][];
+  /** each device's last refusal (the embedded broker only) */
+  lastRefusals?: ReadonlyMap<string, DeviceRefusal>;
   /** messages dropped from persistent sessions' queues, per reason */
   dropped: [reason: string, count: number][];
   /** messages queued for persistent sessions now */
@@ -65,18 +69,27 @@ export async function startVillageBroker(o: BrokerStartOptions): Promise<Village
         clock,
         whenDurable,
         onDeviceMessage,
+        village: v,
         sessionExpiryMs: e.session_expiry_s === undefined ? undefined : e.session_expiry_s * 1000,
         // only the latest of each retained output matters to a session that is away
         latestOnlyTopics: [topics.reserve(v), topics.alerts(v), topics.assembly(v)],
       });
     const broker = await startOnPort('MQTT broker', e.host, o.port ?? e.port, make, o.portFallback, log ?? (() => {}));
+    // tend's own status for readers (Home Assistant's availability); the broker ends with tend
+    broker.publish(topics.tendStatus(v), 'online', { retain: true, qos: 1 });
     return {
       address: broker.address,
       port: broker.port,
       publish: broker.publish,
       link: () => broker.link(),
       connectedClients: () => broker.connectedClients(),
-      stats: () => ({ refused: broker.refusedCounts(), dropped: broker.droppedCounts(), queued: broker.queuedMessages() }),
+      stats: () => ({
+        refused: broker.refusedCounts(),
+        refusedByDevice: broker.refusedByDevice(),
+        lastRefusals: broker.lastRefusals(),
+        dropped: broker.droppedCounts(),
+        queued: broker.queuedMessages(),
+      }),
       stop: () => broker.stop(),
     };
   }
@@ -90,6 +103,7 @@ export async function startVillageBroker(o: BrokerStartOptions): Promise<Village
     log,
     whenDurable,
     onDeviceMessage,
+    statusTopic: topics.tendStatus(config.village.id),
   });
   await broker.start();
   return {
