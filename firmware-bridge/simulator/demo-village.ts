@@ -168,7 +168,7 @@ export async function startDemoDevices(opts: {
       .filter((d) => d.transport === 'mqtt' && d.secret)
       .map(async (d) => {
         const client = mqtt.connect(opts.brokerUrl, {
-          clientId: `sim-${d.id}`,
+          clientId: `${d.id}-sim`,
           username: d.id,
           password: d.secret,
           reconnectPeriod: 1000,

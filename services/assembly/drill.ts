@@ -33,6 +33,7 @@ export function drillAlerts(config: Config, seq: number, now: number, until: num
     started_at: iso,
     fired_at: iso,
     resolved_at: null,
+    exercise: true,
     incident_id: null,
   });
   const drill: Alert[] = [

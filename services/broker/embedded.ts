@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { type Clock, type LinkStatus, systemClock } from '../../core/types.ts';
 import { type DeviceAuth, MAX_CLIENT_ID_LENGTH, topicViolation } from './auth.ts';
 import { ClientIds, type AedesPersistence, type DropReason, type QueueLimits, SessionQueues } from './sessions.ts';
+import { type DeviceRefusal, type RefuseAction, Refusals } from './refusals.ts';
 import { hostPort, listen } from '../../core/listen.ts';
 import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 
@@ -43,6 +44,8 @@ export interface EmbeddedBrokerOptions {
   latestOnlyTopics?: string[];
   /** bounds of the persistent sessions' queues (default BROKER_QUEUE_LIMITS) */
   queueLimits?: QueueLimits;
+  /** the village id, to say why a publish under another village was refused */
+  village?: string;
 }
 
 type TendClient = Client & { tendDevice?: string | null; tendRawClientId?: string };
@@ -56,7 +59,18 @@ export type RefuseReason =
   | 'login_backoff'
   | 'publish_not_allowed'
   | 'publish_violation'
+  | 'subscribe_not_allowed'
   | 'qos2_duplicate';
+
+/** Who was refused and at what, for the log line, the per-device count and the device's last refusal. */
+interface Refused {
+  action: RefuseAction;
+  username: string | null | undefined;
+  clientId: string;
+  topic?: string;
+  /** in words: why it was refused */
+  why: string;
+}
 
 export const DEFAULT_SESSION_EXPIRY_MS = 24 * 3600_000;
 /** how often persistent sessions are checked for expiry */
@@ -189,6 +203,8 @@ export class EmbeddedBroker {
   readonly clientIds = new ClientIds();
   /** logins and publishes refused, per reason */
   readonly refused = new Map<RefuseReason, number>();
+  /** the same refusals per device and action, and each device's last (refusals.ts) */
+  readonly refusals: Refusals;
   address = '';
   port = 0;
   clientErrors = 0;
@@ -197,13 +213,22 @@ export class EmbeddedBroker {
     this.clock = opts.clock ?? systemClock;
     this.log = moduleLog(opts.log, 'broker', { clock: this.clock });
     this.sessions = new SessionQueues(new Set(opts.latestOnlyTopics ?? []), opts.queueLimits);
+    this.refusals = new Refusals((username) => opts.auth.ownerOfClientId(username) === username);
   }
 
-  private refuse(reason: RefuseReason, line: () => string): void {
+  /**
+   * Count and log one refusal: per reason, and per device and action (refusals.ts). The line
+   * names the username, client id, topic and reason, so an installer can find the node.
+   */
+  private refuse(reason: RefuseReason, r: Refused, line: () => string): void {
     this.refused.set(reason, (this.refused.get(reason) ?? 0) + 1);
+    this.refusals.add(this.clock.now(), r.username, r.action, reason, r);
     // an attacker (or 500 devices with a stale secret) must not flood the log: one line per
     // reason every 10 s, with a count of the ones left out
-    this.log.limited(`refused ${reason}`, () => `${line()} (${reason}, ${this.refused.get(reason)} so far)`);
+    this.log.limited(
+      `refused ${reason}`,
+      () => `${line()}${r.topic !== undefined ? ` topic "${r.topic.slice(0, 128)}"` : ''}: ${r.why} (${reason}, ${this.refused.get(reason)} so far)`,
+    );
   }
 
   async start(): Promise<void> {
@@ -225,7 +250,7 @@ export class EmbeddedBroker {
       authenticate: (client, username, password, done) => {
         const c = client as TendClient;
         const deny = (reason: RefuseReason, returnCode: 2 | 3 | 4 | 5, message: string) => {
-          this.refuse(reason, () => `refused login of ${who(client, username)}: ${message}`);
+          this.refuse(reason, { action: 'login', username, clientId: client.id ?? '', why: message }, () => `refused login of ${who(client, username)}`);
           done(Object.assign(new Error(message), { returnCode }) as never, false);
         };
         // aedes applies maxClientsIdLength to MQTT 3.1 only; refuse overlong ids on 3.1.1 too
@@ -235,18 +260,8 @@ export class EmbeddedBroker {
         // a client it cannot recognise [MQTT-3.1.3-8]
         if (c.tendRawClientId === '' && !client.clean) return deny('client_id_empty_persistent', 2, 'empty client id with CleanSession 0 [MQTT-3.1.3-8]');
         const accept = (account: string | null) => {
-          // A client id belongs to one account: a device's own id and `<id>-…` are that device's,
-          // any other id is the account's that holds it (connected, or a persistent session).
-          // Taking another's id would disconnect it [MQTT-3.1.4-2] (its will fires, its sensors go
-          // offline) or take over its session.
-          const raw = c.tendRawClientId ?? client.id;
-          if (raw !== '') {
-            const owner = auth.ownerOfClientId(client.id);
-            const holder = owner ?? this.clientIds.accountOf(client.id);
-            if (holder !== undefined && holder !== account) {
-              return deny('client_id_not_own', 2, `client id belongs to ${owner !== undefined ? `device ${owner}` : 'another account'}`);
-            }
-          }
+          const notOwn = this.clientIdNotOwn(account, c.tendRawClientId ?? client.id, client.id);
+          if (notOwn) return deny('client_id_not_own', 2, notOwn);
           c.tendDevice = account;
           done(null, true);
         };
@@ -268,7 +283,11 @@ export class EmbeddedBroker {
         // a protocol violation closes the connection
         const violation = topicViolation(packet.topic);
         if (violation) {
-          this.refuse('publish_violation', () => `closed ${who(client)}: ${violation}`);
+          this.refuse(
+            'publish_violation',
+            { action: 'publish', username: device, clientId: client.id, topic: packet.topic, why: violation },
+            () => `closed ${who(client)}`,
+          );
           return done(new Error(violation));
         }
         if (!auth.mayPublish(device, packet.topic, packet.retain)) {
@@ -277,7 +296,12 @@ export class EmbeddedBroker {
           // Dropped, and the connection kept, as Mosquitto does: MQTT 3.1.1 has no refusal code
           // for a PUBLISH, and an ESPHome node publishes its retained discovery message on every
           // connect, which would otherwise cut it off before its first reading, forever.
-          this.refuse('publish_not_allowed', () => `dropped a publish of ${who(client)} to "${packet.topic.slice(0, 128)}": not allowed`);
+          const why = this.publishNotAllowed(device, packet.topic, packet.retain);
+          this.refuse(
+            'publish_not_allowed',
+            { action: 'publish', username: device, clientId: client.id, topic: packet.topic, why },
+            () => `dropped a publish of ${who(client)}`,
+          );
           packet.topic = REFUSED_TOPIC;
           packet.payload = Buffer.alloc(0);
           packet.retain = false;
@@ -286,7 +310,11 @@ export class EmbeddedBroker {
         // A QoS 2 retransmission (DUP, same packet id before PUBREL) is taken once [MQTT-4.3.3-2]:
         // aedes' own duplicate check comes after this hook, and two copies in one read even pass it.
         if (packet.qos === 2 && !this.sessions.firstQoS2(client.id, packet.messageId ?? -1)) {
-          this.refuse('qos2_duplicate', () => `QoS 2 packet ${packet.messageId} of ${who(client)} again: taken once`);
+          this.refuse(
+            'qos2_duplicate',
+            { action: 'publish', username: device, clientId: client.id, topic: packet.topic, why: `QoS 2 packet ${packet.messageId} again, taken once` },
+            () => `took a retransmission of ${who(client)} once`,
+          );
           // its PUBREC still waits until what the first copy carried is durable
           return this.opts.whenDurable(() => done(null));
         }
@@ -300,9 +328,18 @@ export class EmbeddedBroker {
       },
       authorizeSubscribe: (client, sub, done) => {
         const device = (client as TendClient).tendDevice ?? null;
-        if (!auth.maySubscribe(device, sub.topic)) return done(null, null); // SUBACK 0x80 (MQTT-3.9.3)
+        if (!auth.maySubscribe(device, sub.topic)) {
+          this.refuse(
+            'subscribe_not_allowed',
+            { action: 'subscribe', username: device, clientId: client.id, topic: sub.topic, why: 'not allowed to read this topic' },
+            () => `refused a subscribe of ${who(client)}`,
+          );
+          return done(null, null); // SUBACK 0x80 (MQTT-3.9.3)
+        }
         done(null, sub);
       },
+      // a reader's `tend/<v>/#` matches device topics too: those are never sent to a reader
+      authorizeForward: (client, packet) => (auth.mayForward((client as TendClient).tendDevice ?? null, packet.topic) ? packet : null),
       // device messages were already taken in authorizePublish
       published: (_packet, _client, done) => done(),
     };
@@ -390,6 +427,49 @@ export class EmbeddedBroker {
 
   refusedCounts(): [RefuseReason, number][] {
     return [...this.refused];
+  }
+
+  /** refusals per device, action and reason: [device, action, reason, count] */
+  refusedByDevice(): [device: string, action: RefuseAction, reason: string, count: number][] {
+    return this.refusals.counted();
+  }
+
+  /** each configured device's last refusal */
+  lastRefusals(): ReadonlyMap<string, DeviceRefusal> {
+    return this.refusals.lastByDevice();
+  }
+
+  /**
+   * Why `account` may not use this client id, or null when it may. A client id belongs to its
+   * account: the username itself or `<username>-…` (of devices `tank` and `tank-north`,
+   * `tank-north-1` is tank-north's: the longest device id wins). Taking another's id would
+   * disconnect it [MQTT-3.1.4-2] (its will fires, its sensors go offline) or take over its session.
+   * An empty id on a clean session gets one aedes makes up, which nobody else can name. Anonymous
+   * clients (allow_anonymous) may use an id outside every device's that no other account holds.
+   */
+  private clientIdNotOwn(account: string | null, raw: string, clientId: string): string | null {
+    if (raw === '') return null;
+    const owner = this.opts.auth.ownerOfClientId(clientId);
+    if (account === null) {
+      if (owner !== undefined) return `client id belongs to device ${owner}`;
+      const holder = this.clientIds.accountOf(clientId);
+      return holder !== undefined && holder !== null ? 'client id belongs to another account' : null;
+    }
+    if (owner !== undefined && owner !== account) return `client id belongs to device ${owner}`;
+    if (clientId !== account && !clientId.startsWith(`${account}-`)) return `client id must be "${account}" or start with "${account}-"`;
+    return null;
+  }
+
+  /** In words, why `device` may not publish to `topic`: the installer's usual mistakes first. */
+  private publishNotAllowed(device: string | null, topic: string, retain: boolean): string {
+    const m = /^tend\/([^/]+)\/dev\/([^/]+)\/([^/]+)$/.exec(topic);
+    const village = this.opts.village;
+    if (this.opts.auth.isReader(device)) return 'a reader account publishes nothing';
+    if (!m) return 'not a topic this client may publish to';
+    if (village !== undefined && m[1] !== village) return `topic is under village "${m[1]?.slice(0, 64)}", this village is "${village}"`;
+    if (device !== null && m[2] !== device) return `topic is under device "${m[2]?.slice(0, 64)}", not this login's "${device}"`;
+    if (m[3] === 'reading' && retain) return 'a reading may not be retained';
+    return 'not a topic this client may publish to';
   }
 
   droppedCounts(): [DropReason, number][] {

@@ -42,10 +42,15 @@ export async function benchAlertLatency(opts: AlertLatencyOptions = {}): Promise
   const device = await mqtt.connectAsync(village.brokerUrl, {
     username: 'cold-bench',
     password: 'bench-cold-secret',
-    clientId: 'bench-cold',
+    clientId: 'cold-bench-1',
     reconnectPeriod: 0,
   });
-  const sign = await mqtt.connectAsync(village.brokerUrl, { username: 'signboard', password: 'bench-sign-secret', clientId: 'bench-sign', reconnectPeriod: 0 });
+  const sign = await mqtt.connectAsync(village.brokerUrl, {
+    username: 'signboard',
+    password: 'bench-sign-secret',
+    clientId: 'signboard-bench',
+    reconnectPeriod: 0,
+  });
   try {
     const topic = `tend/${config.village.id}/dev/cold-bench/reading`;
     // warm up: every unit cold and known

@@ -18,7 +18,7 @@ async function main() {
       mqtt.connectAsync(args.url, {
         username: d.id,
         password: d.secret,
-        clientId: `bench-${d.id}-${process.pid}`,
+        clientId: `${d.id}-bench-${process.pid}`,
         reconnectPeriod: 0,
       }),
     ),

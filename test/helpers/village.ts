@@ -37,7 +37,7 @@ export async function connectDevice(village: Village, device: string, extra: mqt
     username: device,
     password: d?.secret,
     reconnectPeriod: 0,
-    clientId: `test-${device}-${Math.random().toString(16).slice(2)}`,
+    clientId: `${device}-test-${Math.random().toString(16).slice(2)}`,
     ...extra,
   });
   await new Promise<void>((resolve, reject) => {

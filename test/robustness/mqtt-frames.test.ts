@@ -33,7 +33,7 @@ function connectFrame(o: Partial<mqttPacket.IConnectPacket> = {}): Buffer {
     protocolVersion: 4,
     clean: true,
     keepalive: 0,
-    clientId: `raw-${Math.random().toString(16).slice(2)}`,
+    clientId: `tank-north-raw-${Math.random().toString(16).slice(2)}`,
     username: 'tank-north',
     password: Buffer.from('demo-north-5e1f'),
     ...o,

@@ -62,7 +62,13 @@ describe('TLS', () => {
     expect(village.brokerUrl).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+$/);
     expect(village.webUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const ca = readFileSync(cert);
-    const device = await mqtt.connectAsync(village.brokerUrl, { username: 'tank-hill', password: 'demo-hill-c3d9', ca, reconnectPeriod: 0 });
+    const device = await mqtt.connectAsync(village.brokerUrl, {
+      username: 'tank-hill',
+      password: 'demo-hill-c3d9',
+      clientId: 'tank-hill-tls',
+      ca,
+      reconnectPeriod: 0,
+    });
     await device.publishAsync('tend/ashgrove/dev/tank-hill/reading', JSON.stringify({ level_mm: 1200 }), { qos: 1 });
     const status = await waitFor(
       async () => {
@@ -79,7 +85,13 @@ describe('TLS', () => {
   it('refuses a client that does not trust the certificate, and plain MQTT on the TLS port', async () => {
     const attempt = (url: string) =>
       new Promise<'connected' | 'refused'>((resolve) => {
-        const c = mqtt.connect(url, { username: 'tank-hill', password: 'demo-hill-c3d9', reconnectPeriod: 0, connectTimeout: 3000 });
+        const c = mqtt.connect(url, {
+          username: 'tank-hill',
+          password: 'demo-hill-c3d9',
+          clientId: `tank-hill-${Math.random().toString(16).slice(2)}`,
+          reconnectPeriod: 0,
+          connectTimeout: 3000,
+        });
         c.once('connect', () => {
           c.end(true);
           resolve('connected');

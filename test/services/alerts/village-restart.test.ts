@@ -47,7 +47,7 @@ describe('village restart mid-incident', () => {
       };
     };
     const send = async (v: Village, device: string, secret: string, reading: Record<string, number>) => {
-      const c = await mqtt.connectAsync(v.brokerUrl, { username: device, password: secret, clientId: `t-${device}`, reconnectPeriod: 0 });
+      const c = await mqtt.connectAsync(v.brokerUrl, { username: device, password: secret, clientId: `${device}-t`, reconnectPeriod: 0 });
       await c.publishAsync(`tend/oakridge/dev/${device}/reading`, JSON.stringify(reading), { qos: 1 });
       await c.endAsync();
     };
@@ -74,7 +74,7 @@ describe('village restart mid-incident', () => {
     expect(second.v.alerts.alerts()).toEqual(before.alerts);
     expect(second.v.assembly.prompt(prompt.id)).toEqual(before.prompt);
     // a signboard connecting now gets the open prompt, with its note, from the retained topic
-    const sign = await mqtt.connectAsync(second.v.brokerUrl, { username: 'mast', password: 'mast-node-secret', clientId: 'sign', reconnectPeriod: 0 });
+    const sign = await mqtt.connectAsync(second.v.brokerUrl, { username: 'mast', password: 'mast-node-secret', clientId: 'mast-sign', reconnectPeriod: 0 });
     cleanups.push(() => sign.endAsync(true));
     let retained: AssemblyPrompt[] | null = null;
     sign.on('message', (_t, payload) => {

@@ -43,6 +43,7 @@ describe('notes on a running village', () => {
     const reader = await mqtt.connectAsync(village.brokerUrl, {
       username: 'tank-north',
       password: village.config.devices.find((d) => d.id === 'tank-north')!.secret,
+      clientId: 'tank-north-reader',
       reconnectPeriod: 0,
     });
     cleanups.push(async () => {

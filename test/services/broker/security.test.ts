@@ -19,7 +19,12 @@ afterAll(async () => {
 
 function tryConnect(opts: mqtt.IClientOptions): Promise<{ ok: boolean; code?: number }> {
   return new Promise((resolve) => {
-    const c = mqtt.connect(village.brokerUrl, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+    const c = mqtt.connect(village.brokerUrl, {
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+      clientId: `${opts.username ?? 'anon'}-t-${Math.random().toString(16).slice(2)}`,
+      ...opts,
+    });
     c.once('connect', () => {
       c.end(true);
       resolve({ ok: true });

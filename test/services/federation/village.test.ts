@@ -2,50 +2,16 @@
 // real Mosquitto. A device reading empties one village's tank; its crisis prompt lists the
 // neighbours' offers, and the neighbours' /api/federation shows its open incident.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import mqtt from 'mqtt';
-import { parseConfig } from '../../../config/load.ts';
 import { startVillage, type Village } from '../../../services/village.ts';
 import type { NeighbourView } from '../../../services/federation/neighbours.ts';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.ts';
 import { tempDir, waitFor } from '../../helpers/net.ts';
+import { realVillageConfig as villageConfig, tankReading as reading } from './fixtures.ts';
 
 const NAMES = ['ashgrove', 'birchwell', 'cedarford'];
 let broker: Mosquitto;
 let tmp: { dir: string; remove(): void };
 const villages: Village[] = [];
-
-function villageConfig(id: string, url: string) {
-  return parseConfig({
-    version: 1,
-    village: { id, name: id[0]!.toUpperCase() + id.slice(1), population: 180 },
-    broker: { embedded: { host: '127.0.0.1', port: 0 } },
-    web: { host: '127.0.0.1', port: 0 },
-    devices: [{ id: 'tank-node', secret: `secret-${id}-tank`, transport: 'mqtt', interval_s: 30 }],
-    // a 5 m × 5 m × 2 m tank: 25 L per mm of level, 50,000 L full
-    sensors: [
-      {
-        id: 'main',
-        name: 'Main tank',
-        device: 'tank-node',
-        metric: 'level_mm',
-        kind: 'tank_level',
-        tank: { shape: 'box', length_mm: 5000, width_mm: 5000, height_mm: 2000 },
-      },
-    ],
-    alerts: { rules: { water_low: { hold_s: 0 } } },
-    federation: { url, password: `pw-${id}` },
-  });
-}
-
-async function reading(v: Village, level_mm: number): Promise<void> {
-  const c = mqtt.connect(v.brokerUrl, { username: 'tank-node', password: `secret-${v.config.village.id}-tank`, reconnectPeriod: 0 });
-  await new Promise<void>((resolve, reject) => {
-    c.once('connect', () => resolve());
-    c.once('error', reject);
-  });
-  await c.publishAsync(`tend/${v.config.village.id}/dev/tank-node/reading`, JSON.stringify({ level_mm }), { qos: 1 });
-  await c.endAsync();
-}
 
 /** GET /api/federation: the fields of its answer that these tests read */
 type FederationAnswer = { connected: boolean; neighbours: NeighbourView[] };

@@ -66,7 +66,7 @@ function connect(port: number): Promise<MqttClient> {
   const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
     username: 'tank-a',
     password: SECRET,
-    clientId: `sigkill-${Math.random().toString(16).slice(2)}`,
+    clientId: `tank-a-sigkill-${Math.random().toString(16).slice(2)}`,
     reconnectPeriod: 0,
   });
   return new Promise((resolve, reject) => {
