@@ -10,13 +10,15 @@
 // The time of a message is the neighbour's own `at`, clamped to when we received it, so a clock
 // running ahead cannot make old news look new; a lagging clock makes news look older (the safe
 // side), and the lag is shown as clock_skew_s.
-import type { FedIncidents, FedLink, FedMessage, FedOffer, FedSummary } from './topics.ts';
+import { QUANTITY_KINDS, type FedIncidents, type FedLink, type FedMessage, type FedNeed, type FedOffer, type FedSummary, type Quantities } from './topics.ts';
 
 export interface NeighbourRecord {
   village: string;
   summary: FedSummary | null;
   incidents: FedIncidents | null;
   offer: FedOffer | null;
+  /** absent in records kept before needs existed */
+  need?: FedNeed | null;
   link: FedLink | null;
   /** epoch ms of the newest news (clamped `at`), null if none */
   heard_at: number | null;
@@ -46,6 +48,34 @@ export interface NeighbourView {
   link: 'online' | 'offline' | null;
   incidents: { opened_at: string; domains: string[]; crisis: boolean; exercise: boolean; headline: string | null }[];
   clock_skew_s: number | null;
+  /** what its offer counts, when it says (null: words only, or no offer) */
+  offer_quantities: Quantities | null;
+  /** what it has said it needs; null when nothing */
+  need: NeedView | null;
+}
+
+/** A need as the page and the prompt read it: the village's words and what it counts. */
+export interface NeedView {
+  text: string;
+  quantities: Quantities;
+  /** when the village said it (its own clock, as sent) */
+  at: string;
+}
+
+/** The quantities a payload carries (zero counts as not said). */
+export function quantitiesOf(x: Quantities): Quantities {
+  const out: Quantities = {};
+  for (const k of QUANTITY_KINDS) {
+    const v = x[k];
+    if (typeof v === 'number' && v > 0) out[k] = v;
+  }
+  return out;
+}
+
+/** A need payload as shown; null when it says nothing is needed. */
+export function needView(n: FedNeed | null | undefined): NeedView | null {
+  if (!n || n.text === null) return null;
+  return { text: n.text, quantities: quantitiesOf(n), at: n.at };
 }
 
 export interface FreshnessContext {
@@ -123,7 +153,18 @@ export class NeighbourBook {
     if (!r) {
       if (msg.body === null) return false;
       if (this.map.size >= this.maxNeighbours) return false;
-      r = { village, summary: null, incidents: null, offer: null, link: null, heard_at: null, received_at: receivedAt, clock_skew_s: null, restored: false };
+      r = {
+        village,
+        summary: null,
+        incidents: null,
+        offer: null,
+        need: null,
+        link: null,
+        heard_at: null,
+        received_at: receivedAt,
+        clock_skew_s: null,
+        restored: false,
+      };
       this.map.set(village, r);
     }
     r.received_at = receivedAt;
@@ -136,6 +177,7 @@ export class NeighbourBook {
       }
       if (msg.kind === 'incidents') r.incidents = null;
       if (msg.kind === 'offer') r.offer = null;
+      if (msg.kind === 'need') r.need = null;
       if (msg.kind === 'link') r.link = null;
       return true;
     }
@@ -153,6 +195,10 @@ export class NeighbourBook {
       case 'offer':
         if (r.offer && Date.parse(r.offer.at) > at) return true;
         r.offer = msg.body;
+        break;
+      case 'need':
+        if (r.need && Date.parse(r.need.at) > at) return true;
+        r.need = msg.body;
         break;
       case 'link':
         // online/offline says whether it is reachable, not how fresh its reserve news is
@@ -184,6 +230,7 @@ export class NeighbourBook {
     const s = r.summary;
     const open = r.incidents?.open ?? [];
     const offer = r.offer && !r.offer.withdrawn ? r.offer.text : null;
+    const offered = offer !== null && r.offer ? quantitiesOf(r.offer) : null;
     return {
       village: r.village,
       heard_at: r.heard_at === null ? null : new Date(r.heard_at).toISOString(),
@@ -202,6 +249,8 @@ export class NeighbourBook {
       link: r.link?.state ?? null,
       incidents: open.map((i) => ({ opened_at: i.opened_at, domains: i.domains, crisis: i.crisis, exercise: i.exercise, headline: i.headline })),
       clock_skew_s: r.clock_skew_s,
+      offer_quantities: offered && Object.keys(offered).length ? offered : null,
+      need: needView(r.need),
     };
   }
 }

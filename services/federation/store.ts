@@ -1,13 +1,23 @@
 // Federation state kept in the village's SQLite file (tables fed_*): the village's own edited or
-// withdrawn offer, and the last news of each neighbour so the page can say when they were last
+// withdrawn offer, its need, and the last news of each neighbour so the page can say when they were last
 // heard even after a restart during a cut. Neighbour rows are written by the group commit.
 import type { Storage } from '../storage.ts';
 import type { NeighbourRecord } from './neighbours.ts';
+import type { Quantities } from './topics.ts';
 
 export interface OwnOffer {
   /** the village's own text; null with withdrawn=false means "use the computed offer" */
   text: string | null;
   withdrawn: boolean;
+  updated_at: string;
+  /** what the offer counts, when the village said (absent on offers kept before needs existed) */
+  quantities?: Quantities;
+}
+
+/** What the assembly has said the village needs from its neighbours. */
+export interface OwnNeed {
+  text: string;
+  quantities: Quantities;
   updated_at: string;
 }
 
@@ -24,9 +34,15 @@ export class FederationStore {
       CREATE TABLE IF NOT EXISTS fed_offer (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         text TEXT, withdrawn INTEGER NOT NULL, updated_at TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS fed_need (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        text TEXT NOT NULL, quantities TEXT NOT NULL, updated_at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS fed_neighbour (
         village TEXT PRIMARY KEY, record TEXT NOT NULL, received_at INTEGER NOT NULL);
     `);
+    // offers kept before needs existed have no quantities column yet
+    const cols = this.storage.db.prepare('PRAGMA table_info(fed_offer)').all() as { name: string }[];
+    if (!cols.some((c) => c.name === 'quantities')) this.storage.db.exec('ALTER TABLE fed_offer ADD COLUMN quantities TEXT');
     this.stmts = this.prepare();
     if (!this.registered) {
       this.registered = true;
@@ -38,9 +54,12 @@ export class FederationStore {
   private prepare() {
     const db = this.storage.db;
     return {
-      offer: db.prepare('SELECT text, withdrawn, updated_at FROM fed_offer WHERE id = 1'),
+      offer: db.prepare('SELECT text, withdrawn, updated_at, quantities FROM fed_offer WHERE id = 1'),
       delOffer: db.prepare('DELETE FROM fed_offer WHERE id = 1'),
-      putOffer: db.prepare('INSERT OR REPLACE INTO fed_offer (id, text, withdrawn, updated_at) VALUES (1, ?, ?, ?)'),
+      putOffer: db.prepare('INSERT OR REPLACE INTO fed_offer (id, text, withdrawn, updated_at, quantities) VALUES (1, ?, ?, ?, ?)'),
+      need: db.prepare('SELECT text, quantities, updated_at FROM fed_need WHERE id = 1'),
+      delNeed: db.prepare('DELETE FROM fed_need WHERE id = 1'),
+      putNeed: db.prepare('INSERT OR REPLACE INTO fed_need (id, text, quantities, updated_at) VALUES (1, ?, ?, ?)'),
       neighbours: db.prepare('SELECT record FROM fed_neighbour'),
       putNeighbour: db.prepare('INSERT OR REPLACE INTO fed_neighbour (village, record, received_at) VALUES (?, ?, ?)'),
       delNeighbour: db.prepare('DELETE FROM fed_neighbour WHERE village = ?'),
@@ -53,14 +72,26 @@ export class FederationStore {
   }
 
   loadOffer(): OwnOffer | null {
-    const row = this.st.offer.get() as { text: string | null; withdrawn: number; updated_at: string } | undefined;
-    return row ? { text: row.text, withdrawn: row.withdrawn === 1, updated_at: row.updated_at } : null;
+    const row = this.st.offer.get() as { text: string | null; withdrawn: number; updated_at: string; quantities: string | null } | undefined;
+    if (!row) return null;
+    return { text: row.text, withdrawn: row.withdrawn === 1, updated_at: row.updated_at, quantities: parseQuantities(row.quantities) };
   }
 
   /** an edit from the page is rare and matters: written at once, not batched */
   saveOffer(o: OwnOffer | null): void {
     if (o === null) this.st.delOffer.run();
-    else this.st.putOffer.run(o.text, o.withdrawn ? 1 : 0, o.updated_at);
+    else this.st.putOffer.run(o.text, o.withdrawn ? 1 : 0, o.updated_at, JSON.stringify(o.quantities ?? {}));
+  }
+
+  loadNeed(): OwnNeed | null {
+    const row = this.st.need.get() as { text: string; quantities: string; updated_at: string } | undefined;
+    return row ? { text: row.text, quantities: parseQuantities(row.quantities), updated_at: row.updated_at } : null;
+  }
+
+  /** like the offer: a person's edit, written at once */
+  saveNeed(n: OwnNeed | null): void {
+    if (n === null) this.st.delNeed.run();
+    else this.st.putNeed.run(n.text, JSON.stringify(n.quantities), n.updated_at);
   }
 
   loadNeighbours(): NeighbourRecord[] {
@@ -90,5 +121,16 @@ export class FederationStore {
       else del.run(village);
     }
     this.dirty.clear();
+  }
+}
+
+/** quantities as kept; a damaged value keeps the words and drops the figures (the page can set them again) */
+function parseQuantities(json: string | null): Quantities {
+  if (!json) return {};
+  try {
+    const q = JSON.parse(json) as unknown;
+    return q && typeof q === 'object' ? (q as Quantities) : {};
+  } catch {
+    return {};
   }
 }

@@ -1,7 +1,7 @@
 // What a village tells its neighbours, computed from its own reserve status: a compact summary,
 // its open incidents (no notes, no names) and an offer. Pure functions.
 import type { Alert, AssemblyPrompt, Incident, Level, ReserveStatus } from '../../core/types.ts';
-import { FED_LIMITS, type FedIncidentSummary, type FedSummary } from './topics.ts';
+import { FED_LIMITS, type FedIncidentSummary, type FedSummary, type Quantities } from './topics.ts';
 
 const round1 = (n: number | null): number | null => (n === null || !Number.isFinite(n) ? null : Math.round(n * 10) / 10);
 const round0 = (n: number | null): number | null => (n === null || !Number.isFinite(n) ? null : Math.round(n));
@@ -84,26 +84,49 @@ export interface OfferPolicy {
   margin_days: number;
 }
 
+/** A computed offer: its words, and what it counts (the water it shares, rounded down as said). */
+export interface ComputedOffer {
+  text: string;
+  quantities: Quantities;
+}
+
 /** "about 4,000": rounded down, so a village never offers more than it has. */
 export function roughLitres(l: number): string {
+  return roughLitresValue(l).toLocaleString('en-US');
+}
+
+/** the figure behind roughLitres */
+export function roughLitresValue(l: number): number {
   const step = l < 1000 ? 100 : l < 10_000 ? 500 : 1000;
-  return (Math.floor(l / step) * step).toLocaleString('en-US');
+  return Math.floor(l / step) * step;
+}
+
+/** The offer's words alone (see computedOffer); null when nothing. */
+export function computeOffer(status: ReserveStatus, policy: OfferPolicy): string | null {
+  return computedOffer(status, policy)?.text ?? null;
 }
 
 /**
  * What the village could share, computed from its reserves; null when nothing.
- * Water: what is left above `margin_days` at the larger of minimum use and current draw.
+ * Water: what is left above `margin_days` at the larger of minimum use and the village's daily
+ * use (the last 24 h, as the status has it: an hour's draw × 24 would swing with the time of
+ * day, offering most at night). While the daily use is not known yet, the minimum stands alone.
  * Power: spare charging capacity when the bank is nearly full and the sun covers the load.
  */
-export function computeOffer(status: ReserveStatus, policy: OfferPolicy): string | null {
+export function computedOffer(status: ReserveStatus, policy: OfferPolicy): ComputedOffer | null {
   const parts: string[] = [];
+  const quantities: Quantities = {};
   const w = status.water;
   if (w.liters !== null && (w.status === 'ok' || w.status === 'watch')) {
     const minimumPerDay = policy.population * policy.minimum_lpd;
-    const currentPerDay = w.draw_lph !== null && w.draw_lph > 0 ? w.draw_lph * 24 : 0;
+    const dailyUse = w.daily_use_liters ?? null;
+    const currentPerDay = dailyUse !== null && dailyUse > 0 ? dailyUse : 0;
     const keep = Math.max(minimumPerDay, currentPerDay) * policy.margin_days;
     const spare = w.liters - keep;
-    if (spare >= 500) parts.push(`can share about ${roughLitres(spare)} litres of water`);
+    if (spare >= 500) {
+      parts.push(`can share about ${roughLitres(spare)} litres of water`);
+      quantities.water_liters = roughLitresValue(spare);
+    }
   }
   const p = status.power;
   if (
@@ -118,7 +141,7 @@ export function computeOffer(status: ReserveStatus, policy: OfferPolicy): string
   ) {
     parts.push('spare charging capacity (battery charged, sun above load)');
   }
-  return parts.length ? parts.join('; ') : null;
+  return parts.length ? { text: parts.join('; '), quantities } : null;
 }
 
 /**

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 
 export const FED_ROOT = 'fed';
-export const FED_KINDS = ['summary', 'incidents', 'offer', 'link'] as const;
+export const FED_KINDS = ['summary', 'incidents', 'offer', 'need', 'link'] as const;
 export type FedKind = (typeof FED_KINDS)[number];
 
 /** Largest payload tend accepts from a neighbour (the biggest, incidents, is a few kB). */
@@ -31,7 +31,24 @@ export const FED_LIMITS = {
   openIncidents: 20,
   /** offer text, on the page and on the wire */
   offer: 500,
+  /** need text, on the page and on the wire */
+  need: 500,
 } as const;
+
+/**
+ * What an offer or a need may count, beside its words: water and freezer space in litres, stored
+ * power in kWh, hands in people. Each is bounded to what a federation of villages could hold, so a
+ * neighbour's typo or lie cannot show as a million litres.
+ */
+export const QUANTITY_KINDS = ['water_liters', 'power_kwh', 'freezer_liters', 'hands'] as const;
+export type QuantityKind = (typeof QUANTITY_KINDS)[number];
+export type Quantities = Partial<Record<QuantityKind, number>>;
+export const QUANTITY_MAX: Record<QuantityKind, number> = {
+  water_liters: 10_000_000,
+  power_kwh: 100_000,
+  freezer_liters: 1_000_000,
+  hands: 10_000,
+};
 
 const villageId = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
@@ -101,14 +118,34 @@ export const incidentsSchema = z.object({
 });
 export type FedIncidents = z.infer<typeof incidentsSchema>;
 
+/** one quantity: a finite number from 0 to its bound (litres and kWh may be fractional, hands are whole) */
+const quantity = (k: QuantityKind) => (k === 'hands' ? z.number().int() : z.number()).finite().min(0).max(QUANTITY_MAX[k]).optional();
+const quantities = {
+  water_liters: quantity('water_liters'),
+  power_kwh: quantity('power_kwh'),
+  freezer_liters: quantity('freezer_liters'),
+  hands: quantity('hands'),
+};
+
 export const offerSchema = z.object({
   v: z.literal(1),
   at: iso,
   text: text(FED_LIMITS.offer).nullable(),
   withdrawn: z.boolean().default(false),
   source: z.enum(['computed', 'edited', 'config', 'none']).catch('computed'),
+  /** additive: what the offer counts, when it says (a village before needs sent none) */
+  ...quantities,
 });
 export type FedOffer = z.infer<typeof offerSchema>;
+
+/** What a village has said it needs; `text` null: it needs nothing from the neighbours now. */
+export const needSchema = z.object({
+  v: z.literal(1),
+  at: iso,
+  text: text(FED_LIMITS.need).nullable(),
+  ...quantities,
+});
+export type FedNeed = z.infer<typeof needSchema>;
 
 export const linkSchema = z.object({
   v: z.literal(1),
@@ -121,6 +158,7 @@ export type FedMessage =
   | { kind: 'summary'; body: FedSummary }
   | { kind: 'incidents'; body: FedIncidents }
   | { kind: 'offer'; body: FedOffer }
+  | { kind: 'need'; body: FedNeed }
   | { kind: 'link'; body: FedLink }
   /** an empty retained payload: the village cleared this topic ([MQTT-3.3.1-10]) */
   | { kind: FedKind; body: null };
@@ -141,7 +179,7 @@ export class FedPayloadError extends Error {
   }
 }
 
-const schemas = { summary: summarySchema, incidents: incidentsSchema, offer: offerSchema, link: linkSchema };
+const schemas = { summary: summarySchema, incidents: incidentsSchema, offer: offerSchema, need: needSchema, link: linkSchema };
 
 /** Decode one neighbour payload; throws FedPayloadError with the reason to count. */
 export function decodeFed(kind: FedKind, payload: Buffer): FedMessage {

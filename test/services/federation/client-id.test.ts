@@ -1,7 +1,7 @@
 // A member village must not keep another off the federation by connecting under its client id.
 // The broker is a real Mosquitto with the password file, ACL and listener setting the federation
 // README recommends (use_username_as_clientid true): birchwell, logged in as itself, connects with
-// ashgrove's client id `tend-ashgrove`; ashgrove's own connection stays up and its news still flows.
+// ashgrove's client id `tend-ashgrove-federation`; ashgrove's own connection stays up and its news still flows.
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { USERNAME_AS_CLIENT_ID, startMosquitto } from '../../helpers/mosquitto.ts';
@@ -47,7 +47,7 @@ describe('federation broker: client ids', () => {
     await watcher.subscribeAsync('fed/ashgrove/offer', { qos: 1 });
 
     // birchwell, with its own login, asks for ashgrove's client id (tend's default `tend-<village>`)
-    const impostor = await client(broker.url, 'birchwell', 'tend-ashgrove');
+    const impostor = await client(broker.url, 'birchwell', 'tend-ashgrove-federation');
     // it is still only birchwell: ashgrove's prefix stays closed to it (PUBACK 0x87)
     const refused = await impostor.publishAsync('fed/ashgrove/link', JSON.stringify({ v: 1, state: 'offline' }), { qos: 1, retain: true }).then(
       () => null,

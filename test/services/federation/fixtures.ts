@@ -1,6 +1,8 @@
 // Small builders for federation tests: a reserve status as the village would emit it, and a
 // village's federation on its own storage and event hub.
 import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { parseConfig } from '../../../config/load.ts';
 import { configSchema, type Config } from '../../../config/schema.ts';
 import { VillageEventHub } from '../../../services/events.ts';
 import { Storage } from '../../../services/storage.ts';
@@ -11,6 +13,8 @@ import { systemClock } from '../../../core/types.ts';
 export interface StatusKnobs {
   liters?: number | null;
   draw_lph?: number | null;
+  /** litres a day over the last 24 h; null (the default) while not known yet */
+  daily_use?: number | null;
   water_status?: ReserveStatus['water']['status'];
   soc?: number | null;
   solar_w?: number | null;
@@ -36,6 +40,7 @@ export function makeStatus(village: string, at: number, k: StatusKnobs = {}): Re
       capacity_liters: 60_000,
       percent: liters === null ? null : (liters / 60_000) * 100,
       draw_lph: draw,
+      daily_use_liters: k.daily_use ?? null,
       days_left_current: liters === null || !draw ? null : liters / (draw * 24),
       days_left_minimum: liters === null ? null : liters / (population * 15),
       status: k.water_status ?? 'ok',
@@ -172,4 +177,46 @@ export function startTestVillage(
   v.tick();
   const timer = setInterval(v.tick, over.tickMs ?? 250);
   return v;
+}
+
+/**
+ * A real village's config (embedded broker and web on free ports) with one 50,000 L tank (a
+ * 5 m × 5 m × 2 m box: 25 L per mm of level) and the federation on `url`, logging in as its id.
+ */
+export function realVillageConfig(id: string, url: string): Config {
+  return parseConfig({
+    version: 1,
+    village: { id, name: id[0]!.toUpperCase() + id.slice(1), population: 180 },
+    broker: { embedded: { host: '127.0.0.1', port: 0 } },
+    web: { host: '127.0.0.1', port: 0 },
+    devices: [{ id: 'tank-node', secret: `secret-${id}-tank`, transport: 'mqtt', interval_s: 30 }],
+    sensors: [
+      {
+        id: 'main',
+        name: 'Main tank',
+        device: 'tank-node',
+        metric: 'level_mm',
+        kind: 'tank_level',
+        tank: { shape: 'box', length_mm: 5000, width_mm: 5000, height_mm: 2000 },
+      },
+    ],
+    alerts: { rules: { water_low: { hold_s: 0 } } },
+    federation: { url, password: `pw-${id}` },
+  });
+}
+
+/** One tank reading, as the village's tank node sends it over its embedded broker. */
+export async function tankReading(v: { brokerUrl: string; config: Config }, level_mm: number): Promise<void> {
+  const c = mqtt.connect(v.brokerUrl, {
+    username: 'tank-node',
+    password: `secret-${v.config.village.id}-tank`,
+    clientId: `tank-node-test-${Math.random().toString(16).slice(2)}`,
+    reconnectPeriod: 0,
+  });
+  await new Promise<void>((resolve, reject) => {
+    c.once('connect', () => resolve());
+    c.once('error', reject);
+  });
+  await c.publishAsync(`tend/${v.config.village.id}/dev/tank-node/reading`, JSON.stringify({ level_mm }), { qos: 1 });
+  await c.endAsync();
 }

@@ -1,6 +1,6 @@
 // What a village tells its neighbours: summary, offer and incidents, computed from its status.
 import { describe, expect, it } from 'vitest';
-import { computeOffer, roughLitres, sameNews, significantChange, summarize, summarizeIncidents } from '../../../services/federation/summary.ts';
+import { computeOffer, computedOffer, roughLitres, sameNews, significantChange, summarize, summarizeIncidents } from '../../../services/federation/summary.ts';
 import { decodeFed, type FedPayloadError, parseFedTopic, fedTopic } from '../../../services/federation/topics.ts';
 import { makeIncident, makePrompt, makeStatus } from './fixtures.ts';
 
@@ -44,11 +44,19 @@ describe('significantChange', () => {
 });
 
 describe('computeOffer', () => {
-  it('shares water above the margin at the larger of minimum and current use, rounded down', () => {
+  it("shares water above the margin at the larger of minimum and the village's daily use, rounded down", () => {
     // 54,000 − 7 × 2,700 = 35,100 → "about 35,000"
     expect(computeOffer(makeStatus('a', T0), policy)).toBe('can share about 35,000 litres of water');
-    // current draw 300 L/h = 7,200 L/day beats the minimum: 54,000 − 50,400 = 3,600 → "about 3,500"
-    expect(computeOffer(makeStatus('a', T0, { draw_lph: 300 }), policy)).toBe('can share about 3,500 litres of water');
+    expect(computedOffer(makeStatus('a', T0), policy)?.quantities).toEqual({ water_liters: 35_000 });
+    // a daily use of 7,200 L beats the minimum: 54,000 − 50,400 = 3,600 → "about 3,500"
+    expect(computeOffer(makeStatus('a', T0, { daily_use: 7200 }), policy)).toBe('can share about 3,500 litres of water');
+  });
+
+  it("reads the day's use, not the last hour's draw × 24 (a busy morning hour or a quiet night hour)", () => {
+    // the last hour drew 1,000 L (× 24 = 24,000 L/day: nothing to share), but the day's use is 3,000 L
+    expect(computeOffer(makeStatus('a', T0, { draw_lph: 1000, daily_use: 3000 }), policy)).toBe('can share about 33,000 litres of water');
+    // a quiet night hour (10 L/h) does not hide a day of 6,000 L: 54,000 − 42,000 = 12,000
+    expect(computeOffer(makeStatus('a', T0, { draw_lph: 10, daily_use: 6000 }), policy)).toBe('can share about 12,000 litres of water');
   });
 
   it('offers nothing when the village is short or its water is strained', () => {
