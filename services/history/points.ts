@@ -148,8 +148,10 @@ export class SameMsSequence {
  */
 export function readingPoint(village: string, r: Reading, n = 0): Point | null {
   if (!Number.isFinite(r.value) && !Number.isFinite(r.raw)) return null;
-  // tags in sorted key order: device, kind, sensor, village
-  let s = `reading,device=${tagv(r.device)},kind=${tagv(r.kind)},sensor=${tagv(r.sensor)},village=${tagv(village)} `;
+  // tags in sorted key order: device, kind, sensor, [source,] village; only a reading a person
+  // entered carries source=manual, so the device series stay as they were
+  const source = r.source === 'manual' ? ',source=manual' : '';
+  let s = `reading,device=${tagv(r.device)},kind=${tagv(r.kind)},sensor=${tagv(r.sensor)}${source},village=${tagv(village)} `;
   let sep = '';
   if (Number.isFinite(r.value)) {
     s += `value=${r.value}`;
@@ -160,6 +162,8 @@ export function readingPoint(village: string, r: Reading, n = 0): Point | null {
     sep = ',';
   }
   if (r.level_mm !== undefined && Number.isFinite(r.level_mm)) s += `${sep}level_mm=${r.level_mm}`;
+  if (r.by) s += `,by=${escapeString(r.by)}`;
+  if (r.note) s += `,note=${escapeString(r.note)}`;
   if (n > 0) return { cls: PointClass.raw, line: `${s} ${Math.round(r.ts)}${String(n).padStart(6, '0')}`, ns: true };
   return { cls: PointClass.raw, line: `${s} ${Math.round(r.ts)}` };
 }

@@ -131,6 +131,24 @@ export class Ingest implements TransportSink {
   }
 
   /**
+   * A reading a person entered (services/ingest/manual.ts has checked the sensor, the number and
+   * the range, and turned a dipstick level into the sensor's raw unit): calibrated, stored and
+   * passed on like a device's, at the time it was entered, with source 'manual'.
+   */
+  manual(sensor: SensorConfig, raw: number, person: { by?: string; note?: string }): Reading {
+    const now = this.opts.clock.now();
+    const { value, level_mm } = calibrate(sensor, raw);
+    const reading: Reading = { sensor: sensor.id, device: sensor.device, kind: sensor.kind, raw, value, ts: now, received: now, source: 'manual', ...person };
+    if (level_mm !== undefined) reading.level_mm = level_mm;
+    // a live value now: a retained copy without a time must not hide it
+    this.live.set(sensor.id, Math.max(now, this.live.get(sensor.id) ?? -Infinity));
+    this.acceptedTotal++;
+    this.opts.store.record(reading);
+    this.opts.events.emit('reading', reading);
+    return reading;
+  }
+
+  /**
    * A device reporting its own sensor fault (tank-node firmware: `fault=1` no echo / signal too
    * low, `fault=2` out of range) sends it instead of a fake level: counted and logged, and the
    * sensor goes stale on its own because no level arrives.

@@ -38,9 +38,9 @@ describe('tend command line', () => {
   });
 
   it('refuses unknown options and stray arguments with exit 2 and a clear line', async () => {
-    const port = await tend('demo', '--port', '9');
+    const port = await tend('demo', '--web-port', '9');
     expect(port.code).toBe(2);
-    expect(port.err.split('\n')[0]).toBe('tend demo: unknown option --port');
+    expect(port.err.split('\n')[0]).toBe('tend demo: unknown option --web-port');
     expect(port.err).toContain('usage:');
     expect((await tend('run', '--bogus')).err.split('\n')[0]).toBe('tend run: unknown option --bogus');
     expect((await tend('run', '--config')).err.split('\n')[0]).toBe('tend run: --config needs a value');
