@@ -75,17 +75,17 @@ describe('persistence', () => {
     expect(latest).toEqual({ value: 19_999 % 500, ts: T0 + 19_999 * 100 });
   });
 
-  it('minute buckets older than 26 h are pruned, 25 h are kept', () => {
+  it('minute buckets older than 170 h (7 days and 2 h) are pruned, 169 h are kept', () => {
     const r = tracked(rig());
-    for (let h = 0; h <= 30; h++) {
+    for (let h = 0; h <= 175; h++) {
       r.clock.set(T0 + h * 3_600_000);
       r.feed('load', h);
       r.storage.commitNow();
     }
     const h = r.reserve.history('load', 0);
-    expect(h[0]!.ts).toBeGreaterThanOrEqual(T0 + 4 * 3_600_000);
-    expect(h[0]!.ts).toBeLessThanOrEqual(T0 + 5 * 3_600_000);
-    expect(h.at(-1)).toEqual({ ts: T0 + 30 * 3_600_000, value: 30 });
+    expect(h[0]!.ts).toBeGreaterThanOrEqual(T0 + 5 * 3_600_000);
+    expect(h[0]!.ts).toBeLessThanOrEqual(T0 + 6 * 3_600_000);
+    expect(h.at(-1)).toEqual({ ts: T0 + 175 * 3_600_000, value: 175 });
   });
 
   it('readings for sensors not in the config are counted, not kept', () => {
