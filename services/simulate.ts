@@ -17,6 +17,7 @@ import { topics } from '../firmware-bridge/protocol/topics.ts';
 import { fmt, localParts } from '../core/format.ts';
 import type { Alert, AssemblyPrompt, Clock, Incident, ReserveStatus } from '../core/types.ts';
 import { startVillage, type Village } from './village.ts';
+import { runStory, STORM_STORY, type StoryStep } from './assembly/story.ts';
 
 export const STORM_DIR = SCENARIO_DIR;
 export const STORM_CONFIG = join(STORM_DIR, 'storm.yaml');
@@ -120,6 +121,8 @@ export interface SimOptions {
   web?: boolean;
   /** awaited after each status compute that changed a prompt, before the clock moves on */
   afterPromptChange?: (village: Village, prompts: AssemblyPrompt[]) => Promise<void>;
+  /** what people do with the assembly's tool at simulated times (`storm`: the founding text's fortnight); then the record is printed */
+  story?: StoryStep[];
 }
 
 const USAGE = `usage:
@@ -160,6 +163,7 @@ function parseArgs(args: string[]): SimOptions | string {
       if (a === 'storm') {
         o.config ||= STORM_CONFIG;
         o.scenario ||= STORM_SCENARIO;
+        o.story = STORM_STORY;
       } else if (a === '--config') o.config = val();
       else if (a === '--scenario') o.scenario = val();
       else if (a === '--json') o.json = true;
@@ -239,6 +243,10 @@ export class Simulation {
   private lastAlertState = new Map<string, string>();
   private logs: string[] = [];
   private changedPrompts: AssemblyPrompt[] = [];
+  private readonly storyDone = new Set<StoryStep>();
+  private readonly promptIds = new Set<string>();
+  /** each prompt's questions as last printed, so an update shows only the new ones */
+  private readonly asked = new Map<string, Set<string>>();
   /** simulated ms of the next --status-every line (Infinity: none) */
   private nextSample = Infinity;
 
@@ -307,6 +315,7 @@ export class Simulation {
     village.events.on('incident', (i) => this.onIncident(i));
     village.events.on('assembly', (p) => {
       this.changedPrompts.push(structuredClone(p));
+      if (!p.exercise) this.promptIds.add(p.id);
       this.onAssembly(p);
     });
 
@@ -324,7 +333,8 @@ export class Simulation {
       const d = this.config.devices.find((x) => x.id === id)!;
       const status = topics.status(this.config.village.id, id);
       const c = await mqtt.connectAsync(village.brokerUrl, {
-        clientId: `sim-${id}`,
+        // a client id belongs to its account (`<id>-…`); an anonymous one stays outside every device's
+        clientId: d.secret ? `${id}-sim` : `sim-${id}`,
         username: d.secret ? id : undefined,
         password: d.secret,
         reconnectPeriod: 0,
@@ -387,6 +397,7 @@ export class Simulation {
 
   private async refresh(village: Village): Promise<ReserveStatus> {
     const status = village.refresh();
+    if (this.o.story) this.tellStory(village);
     const changed = this.changedPrompts;
     this.changedPrompts = [];
     if (changed.length && this.o.afterPromptChange) await this.o.afterPromptChange(village, changed);
@@ -444,6 +455,8 @@ export class Simulation {
       return;
     }
     const head = p.version === 1 ? 'ASSEMBLY  prompt opened' : `update    prompt v${p.version}`;
+    const before = this.asked.get(p.id) ?? new Set<string>();
+    this.asked.set(p.id, new Set(p.questions));
     this.write(`${this.stamp()}  ${head}: ${p.headline}\n`);
     if (p.version === 1) {
       this.write(
@@ -469,17 +482,40 @@ export class Simulation {
       );
     } else {
       const latest = p.situation.at(-1);
+      // questions that are new in this version: unheld items, rest, a plan that no longer fits
+      const fresh = p.questions.filter((q) => !before.has(q));
       this.write(
         (latest ? `    latest: ${this.stampOf(latest.at)}  ${latest.text}\n` : '') +
           list('damaged', p.damaged) +
           list('urgent (within a day)', p.urgent) +
           reserves +
+          list('new questions', fresh) +
+          list(
+            'decided',
+            (p.decisions ?? []).slice(-1).map((d) => `${this.stampOf(d.at)}  ${d.by ? `${d.by}: ` : ''}${d.text}`),
+          ) +
           '\n',
       );
     }
   }
 
+  /** The people's steps due by now, through the assembly as the API calls it. */
+  private tellStory(village: Village): void {
+    for (const { step, error } of runStory(this.o.story!, village.assembly, this.t(), this.storyDone)) {
+      if (this.o.json) this.emitJson('story', { told: step.told, error });
+      else this.write(`${this.stamp()}  PEOPLE    ${step.told}${error ? ` (not done: ${error})` : ''}\n\n`);
+    }
+  }
+
   private finish(s: ReserveStatus): void {
+    // the record of each prompt the story lived through, as the recovery assembly reads it
+    if (this.o.story) {
+      for (const id of this.promptIds) {
+        const record = this.village!.assembly.record(id);
+        if (this.o.json) this.emitJson('record', record);
+        else this.write(`\n${this.village!.assembly.recordMarkdown(id)}`);
+      }
+    }
     if (this.o.json) return this.emitJson('status', s);
     const w = s.water;
     this.write(

@@ -7,7 +7,7 @@
 // every second for staleness and the time-weighted rules. The retained outputs are published only
 // when their content changed, and the alert and assembly lists once per change of the lists, not
 // once per event, so signboards and sirens hear each change once.
-import type { Alert, AssemblyPrompt, ReserveStatus, SensorHealth } from '../core/types.ts';
+import type { Alert, AssemblyPrompt, PlanStatus, ReserveStatus, SensorHealth } from '../core/types.ts';
 import type { Judgement } from './alerts/book.ts';
 import type { VillageEventHub } from './events.ts';
 
@@ -40,6 +40,8 @@ export interface StatusLoopOptions {
   rejectedTotal: () => number;
   alerts: { judge(status: ReserveStatus, sensors: SensorHealth[]): Judgement; alerts(): Alert[] };
   assembly: { follow(j: Judgement, status: ReserveStatus | null): void; prompts(): AssemblyPrompt[] };
+  /** the assembly's plan in force beside the actual figures (reserve/plan.ts); absent: no plans */
+  plan?: (status: Omit<ReserveStatus, 'alerts' | 'assembly'>) => PlanStatus | undefined;
   publish: PublishOutput;
   /** the retained output topics */
   topics: { reserve: string; alerts: string; assembly: string };
@@ -105,6 +107,8 @@ export class StatusLoop {
   refresh(): ReserveStatus {
     const { reserve, alerts, assembly } = this.opts;
     const base = reserve.status({ rejected_total: this.opts.rejectedTotal() });
+    const plan = this.opts.plan?.(base);
+    if (plan) base.plan = plan;
     // the rules see the status, then the status carries what they concluded
     const seen = { ...base, alerts: this.current?.alerts ?? alerts.alerts(), assembly: this.current?.assembly ?? assembly.prompts() };
     assembly.follow(alerts.judge(seen, reserve.sensors()), seen);

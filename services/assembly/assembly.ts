@@ -7,8 +7,21 @@
 // the reserves drift. It announces `incident` (with its prompt linked) and `assembly` on the hub;
 // the outputs (retained topics, page, SSE, webhooks, speech, CAP) listen there.
 import type { Config } from '../../config/schema.ts';
-import type { Alert, AssemblyPrompt, Clock, Incident, NeighbourOffer, PromptNote, ReserveStatus } from '../../core/types.ts';
+import type {
+  Alert,
+  AssemblyPrompt,
+  Clock,
+  Decision,
+  Incident,
+  NeighbourOffer,
+  PlanInForce,
+  PlanStatus,
+  PromptItem,
+  PromptNote,
+  ReserveStatus,
+} from '../../core/types.ts';
 import { shortTime } from '../../core/format.ts';
+import { type Say, sayIn } from '../../core/i18n.ts';
 import { NOTE_LIMITS, NOTES_SHOWN } from '../../core/limits.ts';
 import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 import type { Judgement } from '../alerts/book.ts';
@@ -17,6 +30,13 @@ import type { Storage } from '../storage.ts';
 import { capXml } from './cap.ts';
 import { blankStatus, drillAlerts, practiceStatus } from './drill.ts';
 import { buildPrompt, type PromptContent, reservesOf, resolvedText } from './prompt.ts';
+import { DecisionBook, DecisionInputError, parseDecision } from './decisions.ts';
+import { buildOptions } from './options.ts';
+import { type AssemblyRecord, buildRecord, recordMarkdown, type VersionRow } from './record.ts';
+import { parseBy, VolunteerInputError, volunteerQuestions, Volunteers } from './volunteers.ts';
+
+/** actual use well above the plan for this long: the next version asks whether the plan still fits */
+export const PLAN_ASK_MS = 12 * 3600_000;
 
 /** What the assembly reads of the alert book: a narrow view, so it can be tested on its own. */
 export interface AlertBookView {
@@ -73,8 +93,11 @@ interface Pending {
   facts: (Fact & { incident: string })[];
   notes: (PromptNote & { prompt: string })[];
   meta: boolean;
+  versions: VersionRow[];
+  /** prompts whose record is written (they closed) */
+  records: Set<string>;
 }
-const nothingPending = (): Pending => ({ prompts: new Set(), facts: [], notes: [], meta: false });
+const nothingPending = (): Pending => ({ prompts: new Set(), facts: [], notes: [], meta: false, versions: [], records: new Set() });
 
 export class Assembly {
   private readonly records = new Map<string, PromptRecord>();
@@ -88,13 +111,24 @@ export class Assembly {
   private inFlight: Pending | null = null;
   private seqWritten = -1;
   private started = false;
-  private put: Record<'fact' | 'prompt' | 'note' | 'meta', { run(...params: unknown[]): unknown }> | null = null;
+  private put: Record<'fact' | 'prompt' | 'note' | 'meta' | 'version' | 'record', { run(...params: unknown[]): unknown }> | null = null;
+  private readonly decisions: DecisionBook;
+  private readonly volunteers: Volunteers;
+  /** every version issued of each prompt: its time, headline and reserves (for the record) */
+  private readonly history = new Map<string, VersionRow[]>();
+  private readonly say: Say;
+  private getRecord: { get(id: string): unknown } | null = null;
+  /** decisions, takes and releases refused for a bad body */
+  refusedInputs = 0;
   /** prompts() as of the last change: the status loop asks several times per compute */
   private cached: AssemblyPrompt[] | null = null;
   private allNotes: { all(id: string): unknown[] } | null = null;
 
   constructor(private readonly opts: AssemblyOptions) {
     this.log = moduleLog(opts.log, 'assembly');
+    this.decisions = new DecisionBook(opts.storage);
+    this.volunteers = new Volunteers(opts.storage);
+    this.say = sayIn(opts.config.village.language);
   }
 
   /** Restore prompts and facts; the alert book must have started (facts refer to its incidents). */
@@ -110,13 +144,29 @@ export class Assembly {
       CREATE TABLE IF NOT EXISTS assembly_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS assembly_notes (n INTEGER PRIMARY KEY AUTOINCREMENT, prompt_id TEXT NOT NULL, at TEXT NOT NULL, author TEXT NOT NULL, text TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS assembly_notes_prompt ON assembly_notes (prompt_id);
+      CREATE TABLE IF NOT EXISTS assembly_versions (prompt_id TEXT NOT NULL, version INTEGER NOT NULL, at TEXT NOT NULL, headline TEXT NOT NULL, reserves TEXT NOT NULL, PRIMARY KEY (prompt_id, version));
+      CREATE TABLE IF NOT EXISTS assembly_records (prompt_id TEXT PRIMARY KEY, json TEXT NOT NULL);
     `);
+    this.decisions.start();
+    this.volunteers.start();
     this.put = {
       fact: db.prepare('INSERT INTO assembly_facts (incident_id, at, text) VALUES (?, ?, ?)'),
       prompt: db.prepare('INSERT OR REPLACE INTO assembly_prompts (id, status, json, versions, signature) VALUES (?, ?, ?, ?, ?)'),
       meta: db.prepare('INSERT OR REPLACE INTO assembly_meta (key, value) VALUES (?, ?)'),
       note: db.prepare('INSERT INTO assembly_notes (prompt_id, at, author, text) VALUES (?, ?, ?, ?)'),
+      version: db.prepare('INSERT OR IGNORE INTO assembly_versions (prompt_id, version, at, headline, reserves) VALUES (?, ?, ?, ?, ?)'),
+      record: db.prepare('INSERT OR REPLACE INTO assembly_records (prompt_id, json) VALUES (?, ?)'),
     };
+    this.getRecord = db.prepare('SELECT json FROM assembly_records WHERE prompt_id = ?');
+    for (const r of db.prepare('SELECT prompt_id, version, at, headline, reserves FROM assembly_versions ORDER BY prompt_id, version').all() as {
+      prompt_id: string;
+      version: number;
+      at: string;
+      headline: string;
+      reserves: string;
+    }[]) {
+      this.historyOf(r.prompt_id).push({ prompt: r.prompt_id, version: r.version, at: r.at, headline: r.headline, reserves: JSON.parse(r.reserves) });
+    }
     this.allNotes = db.prepare('SELECT at, author, text FROM assembly_notes WHERE prompt_id = ? ORDER BY n');
     for (const r of db.prepare('SELECT json, versions, signature FROM assembly_prompts').all() as { json: string; versions: string; signature: string }[]) {
       const prompt = JSON.parse(r.json) as AssemblyPrompt;
@@ -186,6 +236,8 @@ export class Assembly {
         if (p) changed.push(p);
       }
     }
+    // the options and the plan beside the actual figures follow the live figures, without a new version
+    if (status) for (const r of this.records.values()) if (r.prompt.status === 'open') this.live(r.prompt, status, nb, now);
     for (const p of changed) {
       this.dirty.prompts.add(p.id);
       this.opts.events.emit('assembly', structuredClone(p));
@@ -257,6 +309,7 @@ export class Assembly {
       severe: alerts.some((a) => a.severity === 'critical'),
       web: this.opts.webUrl ? `${this.opts.webUrl.replace(/\/$/, '')}/api/assembly/${r.prompt.id}` : undefined,
       timeZone: c.timezone,
+      language: c.language,
     });
   }
 
@@ -291,7 +344,8 @@ export class Assembly {
 
   private signature(inc: Incident, neighbours: NeighbourOffer[]): string {
     const alerts = this.opts.alerts.alertsOf(inc.id).map((a) => `${a.id}/${a.state}/${a.severity}`);
-    const nb = neighbours.map((n) => `${n.village}:${n.offer}`);
+    // a neighbour's need and the facts where offers meet needs change the prompt too (unchanged when there are none)
+    const nb = neighbours.map((n) => `${n.village}:${n.offer}${n.need ? `:${n.need}` : ''}${n.matches?.length ? `:${n.matches.join('|')}` : ''}`);
     return JSON.stringify([inc.closed_at ? 'closed' : 'open', inc.crisis, alerts, nb]);
   }
 
@@ -314,13 +368,13 @@ export class Assembly {
   }
 
   /** Open, update or close the incident's prompt; returns it when it changed. */
-  private updatePrompt(now: number, inc: Incident, status: ReserveStatus, offers: () => NeighbourOffer[]): AssemblyPrompt | null {
+  private updatePrompt(now: number, inc: Incident, status: ReserveStatus, offers: () => NeighbourOffer[], force = false): AssemblyPrompt | null {
     if (!inc.crisis) return null;
     const rec = inc.prompt_id ? this.records.get(inc.prompt_id) : undefined;
     if (rec?.prompt.status === 'closed') return null;
     if (!rec && inc.closed_at) return null;
     const neighbours = offers();
-    const sig = this.signature(inc, neighbours);
+    const sig = this.signature(inc, neighbours) + (rec ? this.peopleSignature(rec.prompt, status, now) : '');
     const alerts = this.opts.alerts.alertsOf(inc.id);
     const iso = new Date(now).toISOString();
     // an exercise is told in its practice figures throughout (drill.ts), so no section contradicts another
@@ -328,9 +382,10 @@ export class Assembly {
     if (rec) {
       const refresh = this.opts.config.alerts.prompt_refresh_s * 1000;
       const drifted = now - rec.versions.at(-1)! >= refresh && reservesDrifted(rec.prompt.reserves, reservesOf(seen));
-      if (rec.signature === sig && !drifted) return null;
+      if (rec.signature === sig && !drifted && !force) return null;
     }
-    const content: PromptContent & Pick<AssemblyPrompt, 'exercise_ends_at'> = buildPrompt({
+    const lows = (rec ? this.historyOf(rec.prompt.id) : []).map((v) => v.reserves.water_days_minimum).filter((x): x is number => x !== null);
+    const built = buildPrompt({
       config: this.opts.config,
       status: seen,
       incident: inc,
@@ -338,7 +393,10 @@ export class Assembly {
       neighbours,
       now,
       facts: this.facts.get(inc.id),
+      lowest: { water_days_minimum: lows.length ? Math.min(...lows, seen.water.days_left_minimum ?? Infinity) : seen.water.days_left_minimum },
     });
+    const { items: seenItems, ...rest } = built;
+    const content: Omit<PromptContent, 'items'> & Pick<AssemblyPrompt, 'exercise_ends_at'> = rest;
     if (inc.exercise) {
       // when the exercise ends: by itself at the raised alerts' end, or now (its all-clear)
       const until = this.opts.alerts.raisedActiveUntil();
@@ -358,19 +416,226 @@ export class Assembly {
         ...content,
         notes: [],
         notes_total: 0,
+        items: seenItems.map((i) => ({ ...i, listed_since: iso, holders: [] })),
+        decisions: [],
+        plan: null,
       };
+      this.live(prompt, status, () => neighbours, now);
       // the incident as announced carries its prompt (the alert book keeps the link)
       this.opts.alerts.linkPrompt(inc.id, prompt.id);
-      this.records.set(prompt.id, { prompt, versions: [now], signature: sig });
+      this.records.set(prompt.id, { prompt, versions: [now], signature: sig + this.peopleSignature(prompt, status, now) });
+      this.versionIssued(prompt, now);
       this.log.info(`prompt ${prompt.id} opened for ${inc.id}: ${prompt.headline}`);
       return prompt;
     }
     const p = rec.prompt;
-    Object.assign(p, content, { version: p.version + 1, updated_at: iso });
-    if (inc.closed_at) Object.assign(p, { status: 'closed', closed_at: iso });
+    const before = new Map((p.items ?? []).map((i) => [i.id, i]));
+    const items: PromptItem[] = seenItems.map((i) => ({ ...i, listed_since: before.get(i.id)?.listed_since ?? iso, holders: [] }));
+    // a thing no longer damaged or urgent is done with: its holds end (the record keeps them)
+    this.volunteers.endMissing(p.id, inc.closed_at ? null : new Set(items.map((i) => i.id)), now);
+    for (const i of items) i.holders = this.volunteers.holders(p.id, i.id);
+    Object.assign(p, content, { version: p.version + 1, updated_at: iso, items, decisions: this.decisions.of(p.id) });
+    if (inc.closed_at) Object.assign(p, { status: 'closed', closed_at: iso, plan: null });
+    else p.questions = [...p.questions, ...this.peopleQuestions(p, status, now)];
     rec.versions.push(now);
-    rec.signature = sig;
+    rec.signature = this.signature(inc, neighbours) + this.peopleSignature(p, status, now);
+    this.versionIssued(p, now);
+    if (inc.closed_at) this.dirty.records.add(p.id);
     return p;
+  }
+
+  // ---- the assembly's own tool: options, decisions, plans, volunteers, the record
+
+  /** The parts of an open prompt that follow the live figures: the options, and the plan beside the actual figures. */
+  private live(p: AssemblyPrompt, status: ReserveStatus, offers: () => NeighbourOffer[], now: number): void {
+    const seen = p.exercise ? practiceStatus(this.opts.config, status, this.opts.alerts.alertsOf(p.incident_id), now) : status;
+    const next = buildOptions({ config: this.opts.config, status: seen, neighbours: offers(), now, say: this.say });
+    // `at` moves only with the figures, so the retained topics and the page change only when they do
+    if (!p.options || JSON.stringify({ ...next, at: '' }) !== JSON.stringify({ ...p.options, at: '' })) p.options = next;
+    p.plan = status.plan && status.plan.prompt_id === p.id ? structuredClone(status.plan) : null;
+  }
+
+  /** What of the people's side changes the questions: unheld items, long holds, a plan that strays. */
+  private peopleSignature(p: AssemblyPrompt, status: ReserveStatus, now: number): string {
+    const items = p.items ?? [];
+    return JSON.stringify([
+      this.volunteers.unheld(p.id, items, now).map((u) => u.item.id),
+      this.volunteers.tired(p.id, now).map((t) => t.by),
+      this.strayed(p, status.plan, now).map((x) => x.kind),
+    ]);
+  }
+
+  private peopleQuestions(p: AssemblyPrompt, status: ReserveStatus, now: number): string[] {
+    const tz = this.opts.config.village.timezone;
+    const out = volunteerQuestions(this.volunteers, p.id, p.items ?? [], now, this.say, tz);
+    for (const x of this.strayed(p, status.plan, now)) {
+      const when = shortTime(x.since, tz);
+      out.push(
+        x.kind === 'water'
+          ? this.say(
+              'assembly.plan.water_above',
+              'Since the agreement of {when} to {agreed} L a person a day, use has been about {actual} L a person a day. Does the plan still fit?',
+              { when, agreed: x.agreed, actual: x.actual },
+            )
+          : this.say(
+              'assembly.plan.load_above',
+              'Since the agreement of {when} to a load of {agreed} W, the load has been about {actual} W. Does the plan still fit?',
+              {
+                when,
+                agreed: x.agreed,
+                actual: x.actual,
+              },
+            ),
+      );
+    }
+    return out;
+  }
+
+  /** The parts of this prompt's plan that actual use has stayed well above for half a day. */
+  private strayed(p: AssemblyPrompt, plan: PlanStatus | undefined, now: number): { kind: 'water' | 'load'; since: string; agreed: number; actual: number }[] {
+    if (!plan || plan.prompt_id !== p.id) return [];
+    const out: { kind: 'water' | 'load'; since: string; agreed: number; actual: number }[] = [];
+    const long = (at: string | null | undefined) => !!at && now - Date.parse(at) >= PLAN_ASK_MS;
+    if (plan.water_lpd !== null && plan.actual_lpd !== null && long(plan.water_above_since))
+      out.push({ kind: 'water', since: plan.since, agreed: plan.water_lpd, actual: Math.round(plan.actual_lpd) });
+    if (plan.load_w !== undefined && plan.actual_load_w != null && long(plan.load_above_since))
+      out.push({ kind: 'load', since: plan.since, agreed: plan.load_w, actual: Math.round(plan.actual_load_w) });
+    return out;
+  }
+
+  private historyOf(prompt: string): VersionRow[] {
+    let h = this.history.get(prompt);
+    if (!h) this.history.set(prompt, (h = []));
+    return h;
+  }
+
+  private versionIssued(p: AssemblyPrompt, now: number): void {
+    const row: VersionRow = { prompt: p.id, version: p.version, at: new Date(now).toISOString(), headline: p.headline, reserves: structuredClone(p.reserves) };
+    this.historyOf(p.id).push(row);
+    this.dirty.versions.push(row);
+  }
+
+  /** The plan in force: the newest decision with a plan on an open prompt (exercises never set one). */
+  planInForce(): PlanInForce | null {
+    let best: PlanInForce | null = null;
+    for (const r of this.records.values()) {
+      if (r.prompt.status !== 'open' || r.prompt.exercise) continue;
+      const pl = this.decisions.planOf(r.prompt.id);
+      if (!pl || (best && best.since >= pl.decision.at)) continue;
+      best = { prompt_id: r.prompt.id, decision_id: pl.decision.id, since: pl.decision.at, ...pl.plan };
+    }
+    return best;
+  }
+
+  private openRecord(id: string): PromptRecord {
+    const r = this.records.get(id);
+    if (!r) throw new NoteError('not_found', `no assembly prompt "${String(id).slice(0, 80)}"`);
+    if (r.prompt.status !== 'open') throw new NoteError('closed', `assembly prompt ${id} is closed (all clear)`);
+    return r;
+  }
+
+  /** Record what the assembly agreed; a new version of the prompt carries it (topic, webhooks, CAP Update). */
+  addDecision(id: string, body: Record<string, unknown>): { decision: Decision; prompt: AssemblyPrompt } {
+    const r = this.openRecord(id);
+    let input: ReturnType<typeof parseDecision>;
+    try {
+      input = parseDecision(body);
+    } catch (err) {
+      if (err instanceof DecisionInputError) this.refuse('decision', id, err.message);
+      throw err;
+    }
+    const now = this.opts.clock.now();
+    const decision = this.decisions.add(id, input, now);
+    this.log.info(`decision ${decision.id} recorded on ${id}${input.plan ? ` with plan ${JSON.stringify(input.plan)}` : ''}`);
+    this.reissue(r, now);
+    return { decision, prompt: structuredClone(r.prompt) };
+  }
+
+  /** Someone says they are looking at an item; false when they already were. */
+  take(id: string, itemId: string, body: Record<string, unknown>): AssemblyPrompt {
+    return this.hold(id, itemId, body, 'take');
+  }
+
+  release(id: string, itemId: string, body: Record<string, unknown>): AssemblyPrompt {
+    return this.hold(id, itemId, body, 'release');
+  }
+
+  private hold(id: string, itemId: string, body: Record<string, unknown>, what: 'take' | 'release'): AssemblyPrompt {
+    const r = this.openRecord(id);
+    const item = (r.prompt.items ?? []).find((i) => i.id === itemId);
+    if (!item) throw new NoteError('not_found', `prompt ${id} lists no item "${String(itemId).slice(0, 80)}"`);
+    let by: string;
+    try {
+      by = parseBy(body);
+    } catch (err) {
+      if (err instanceof VolunteerInputError) this.refuse(what, id, err.message);
+      throw err;
+    }
+    const now = this.opts.clock.now();
+    const changed = what === 'take' ? this.volunteers.take(id, item, by, now) : this.volunteers.release(id, itemId, by, now);
+    if (!changed && what === 'release') this.refuse(what, id, `${by} is not looking at the ${item.name}`);
+    if (changed) {
+      item.holders = this.volunteers.holders(id, itemId);
+      // seen by all at once, like a note; the questions follow with the next version
+      this.cached = null;
+      this.dirty.prompts.add(id);
+      this.opts.storage.commitNow();
+      this.opts.events.emit('assembly', structuredClone(r.prompt));
+    }
+    return structuredClone(r.prompt);
+  }
+
+  /** A new version now, with the latest decisions (an assembly's decision is news). */
+  private reissue(r: PromptRecord, now: number): void {
+    const inc = this.opts.alerts.incident(r.prompt.incident_id);
+    const status = this.lastStatus ?? blankStatus(this.opts.config, now);
+    const offers = this.neighbours();
+    const p = inc ? this.updatePrompt(now, inc, status, () => offers, true) : null;
+    if (!p) {
+      r.prompt.decisions = this.decisions.of(r.prompt.id);
+      r.prompt.version += 1;
+      r.prompt.updated_at = new Date(now).toISOString();
+      r.versions.push(now);
+      this.versionIssued(r.prompt, now);
+    }
+    this.cached = null;
+    this.dirty.prompts.add(r.prompt.id);
+    this.opts.storage.commitNow();
+    this.opts.events.emit('assembly', structuredClone(r.prompt));
+  }
+
+  /** The record of a prompt: kept as it was when its incident ended, or the record so far while open. */
+  record(id: string): AssemblyRecord {
+    const r = this.records.get(id);
+    if (!r) throw new NoteError('not_found', `no assembly prompt "${String(id).slice(0, 80)}"`);
+    if (r.prompt.status === 'closed') {
+      const kept = this.getRecord?.get(id) as { json: string } | undefined;
+      if (kept) return JSON.parse(kept.json) as AssemblyRecord;
+    }
+    return this.buildRecordOf(r.prompt);
+  }
+
+  recordMarkdown(id: string): string {
+    return recordMarkdown(this.record(id));
+  }
+
+  /** A refused decision or hold: counted, and logged at most once a window. */
+  private refuse(what: string, id: string, message: string): never {
+    this.refusedInputs++;
+    this.log.limited(`refused:${what}`, () => `refused a ${what} on ${String(id).slice(0, 80)}: ${message} (${this.refusedInputs} refused so far)`);
+    throw new NoteError('invalid', message);
+  }
+
+  private buildRecordOf(p: AssemblyPrompt): AssemblyRecord {
+    return buildRecord({
+      prompt: p,
+      alerts: this.opts.alerts.alertsOf(p.incident_id),
+      versions: this.historyOf(p.id),
+      decisions: this.decisions.of(p.id),
+      holds: this.volunteers.all(p.id),
+      notes: this.notes(p.id),
+      village: this.opts.config.village,
+    });
   }
 
   // ---- persistence (runs inside the storage group commit)
@@ -383,6 +648,8 @@ export class Assembly {
     for (const id of f.prompts) d.prompts.add(id);
     d.facts = [...f.facts, ...d.facts];
     d.notes = [...f.notes, ...d.notes];
+    d.versions = [...f.versions, ...d.versions];
+    for (const id of f.records) d.records.add(id);
     d.meta ||= f.meta;
     this.seqWritten = -1;
   }
@@ -393,6 +660,7 @@ export class Assembly {
     this.dirty = nothingPending();
     for (const f of d.facts) put.fact.run(f.incident, f.at, f.text);
     for (const n of d.notes) put.note.run(n.prompt, n.at, n.author, n.text);
+    for (const v of d.versions) put.version.run(v.prompt, v.version, v.at, v.headline, JSON.stringify(v.reserves));
     for (const id of d.prompts) {
       const r = this.records.get(id);
       if (r) put.prompt.run(id, r.prompt.status, JSON.stringify(r.prompt), JSON.stringify(r.versions), r.signature);
@@ -402,6 +670,11 @@ export class Assembly {
       this.seqWritten = this.promptSeq;
     }
     if (d.meta) put.meta.run('drill_seq', String(this.drillSeq));
+    // the record of an ended incident is kept as it was then (its notes are written above)
+    for (const id of d.records) {
+      const r = this.records.get(id);
+      if (r) put.record.run(id, JSON.stringify(this.buildRecordOf(r.prompt)));
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 import type { Config } from '../../config/schema.ts';
 import type { Alert, AssemblyPrompt, Incident, NeighbourOffer, ReserveStatus } from '../../core/types.ts';
 import { fmt, shortTime } from '../../core/format.ts';
+import { sayIn } from '../../core/i18n.ts';
 
 export interface PromptInput {
   config: Config;
@@ -16,12 +17,22 @@ export interface PromptInput {
   now: number;
   /** what was seen, as it was seen: one line per alert firing, escalating or ending */
   facts?: { at: string; text: string }[];
+  /** for the all-clear's recovery questions: the lowest water days at minimum use the prompt showed */
+  lowest?: { water_days_minimum: number | null };
+}
+
+/** A damaged or urgent thing of the prompt, under an id that stays the same from version to version. */
+export interface ItemSeen {
+  id: string;
+  /** as read after "the": "North tank", "power supply" */
+  name: string;
+  lists: ('damaged' | 'urgent')[];
 }
 
 export type PromptContent = Pick<
   AssemblyPrompt,
   'headline' | 'situation' | 'damaged' | 'working' | 'urgent' | 'can_wait' | 'reserves' | 'neighbours' | 'questions'
->;
+> & { items: ItemSeen[] };
 
 const DAY_H = 24;
 
@@ -52,6 +63,15 @@ export function buildPrompt(inp: PromptInput): PromptContent {
   const urgent: string[] = [];
   const canWait: string[] = [];
   const questions: string[] = [];
+  // each damaged or urgent line is about a thing people can look at: one item per thing
+  const items = new Map<string, ItemSeen>();
+  const item = (id: string, name: string, list: 'damaged' | 'urgent') => {
+    const it = items.get(id) ?? { id, name, lists: [] };
+    if (!it.lists.includes(list)) it.lists.push(list);
+    items.set(id, it);
+  };
+  // an alert that came back is told from when it came back
+  const since = (a: Alert) => a.reopened_at ?? a.fired_at!;
 
   // water
   const w = status.water;
@@ -60,14 +80,19 @@ export function buildPrompt(inp: PromptInput): PromptContent {
     const a = leaking.get(t.id);
     const amount = t.liters === null ? 'level unknown' : `${fmt(t.liters)} L (${fmt(t.percent ?? 0)}%)`;
     if (a) {
-      damaged.push(`${t.name}: losing about ${fmt(a.value ?? 0)} L an hour since ${shortTime(a.fired_at!, tz)}, far faster than its usual draw; now ${amount}`);
+      damaged.push(`${t.name}: losing about ${fmt(a.value ?? 0)} L an hour since ${shortTime(since(a), tz)}, far faster than its usual draw; now ${amount}`);
+      item(`tank-${t.id}`, t.name, 'damaged');
       const hours = a.value && t.liters !== null ? t.liters / a.value : null;
-      if (hours !== null && hours < DAY_H) urgent.push(`${t.name} would be empty in about ${fmt(hours, 1)} hours at this loss`);
+      if (hours !== null && hours < DAY_H) {
+        urgent.push(`${t.name} would be empty in about ${fmt(hours, 1)} hours at this loss`);
+        item(`tank-${t.id}`, t.name, 'urgent');
+      }
       questions.push(`Who is able to look at the ${t.name}, and would the assembly like its water moved to another tank while it is checked?`);
     } else if (t.stale) {
       damaged.push(
         `${t.name}: no current reading (last ${t.last_seen ? shortTime(t.last_seen, tz) : 'never'}); ${t.liters === null ? 'level unknown' : `last known ${fmt(t.liters)} L`}`,
       );
+      item(`tank-${t.id}`, t.name, 'damaged');
     } else {
       working.push(`${t.name}: ${amount}`);
     }
@@ -77,6 +102,7 @@ export function buildPrompt(inp: PromptInput): PromptContent {
   const waterStale = staleTanks.length ? ` (this includes ${listWords(staleTanks.map(notHeard))})` : '';
   if (w.days_left_current !== null && w.days_left_current < 1) {
     urgent.push(`Water: about ${fmt(w.days_left_current * DAY_H, 1)} hours left at current use (${fmt(w.liters ?? 0)} L)${waterStale}`);
+    item('water-supply', 'water supply', 'urgent');
   } else if (w.days_left_minimum !== null) {
     const current = w.days_left_current === null ? 'use not measured yet' : `about ${fmt(w.days_left_current, 1)} days at current use`;
     canWait.push(`Water: ${fmt(w.liters ?? 0)} L, ${current} and ${fmt(w.days_left_minimum, 1)} days at minimum use${waterStale}`);
@@ -92,16 +118,29 @@ export function buildPrompt(inp: PromptInput): PromptContent {
   const pw = status.power;
   const unstable = firing('power_unstable')[0];
   const low = firing('battery_low')[0];
-  if (unstable) damaged.push(`Power supply, unstable since ${shortTime(unstable.fired_at!, tz)}: ${unstable.detail.replace(/^Seen: /, '').replace(/\.$/, '')}`);
-  if (low) damaged.push(`Battery bank: ${fmt(pw.soc_percent ?? 0)}% charged`);
+  if (unstable) {
+    damaged.push(`Power supply, unstable since ${shortTime(unstable.fired_at!, tz)}: ${unstable.detail.replace(/^Seen: /, '').replace(/\.$/, '')}`);
+    item('power-supply', 'power supply', 'damaged');
+  }
+  if (low) {
+    damaged.push(`Battery bank: ${fmt(pw.soc_percent ?? 0)}% charged`);
+    item('power-battery', 'battery bank', 'damaged');
+  }
   const dark = firing('power_out')[0];
-  if (dark) damaged.push(`Electricity: ${dark.title.replace(/^.*?: /, '')}, so none may be reaching the village`);
+  if (dark) {
+    damaged.push(`Electricity: ${dark.title.replace(/^.*?: /, '')}, so none may be reaching the village`);
+    item('power-electricity', 'electricity supply', 'damaged');
+  }
   if (!unstable && !low && !pw.stale && pw.soc_percent !== null)
     working.push(`Battery bank: ${fmt(pw.soc_percent)}% charged${pw.net_w !== null && pw.net_w > 0 ? ', charging' : ''}`);
-  if (pw.stale) damaged.push('Power monitor: no current readings');
+  if (pw.stale) {
+    damaged.push('Power monitor: no current readings');
+    item('power-monitor', 'power monitor', 'damaged');
+  }
   if (pw.hours_left !== null) {
     const line = `Stored power: about ${fmt(pw.hours_left, 1)} hours at the current load of ${fmt(pw.load_w ?? 0)} W, not counting solar${pw.stale ? ' (from readings that are not current)' : ''}`;
     (pw.hours_left < DAY_H ? urgent : canWait).push(line);
+    if (pw.hours_left < DAY_H) item('power-battery', 'battery bank', 'urgent');
   }
   if (unstable || low || dark) questions.push('Which loads does the village want to keep running while power is short or unstable, and which can wait?');
 
@@ -113,6 +152,8 @@ export function buildPrompt(inp: PromptInput): PromptContent {
       damaged.push(
         `${u.name}: ${u.temp_c === null ? '?' : fmt(u.temp_c, 1)} °C, above its safe ${fmt(u.safe_max_c, 1)} °C since about ${shortTime(Date.parse(a.started_at), tz)}`,
       );
+      item(`cold-${u.id}`, u.name, 'damaged');
+      item(`cold-${u.id}`, u.name, 'urgent');
       const mins = (inp.now - Date.parse(a.started_at)) / 60_000;
       const left = 120 - mins;
       urgent.push(
@@ -123,6 +164,7 @@ export function buildPrompt(inp: PromptInput): PromptContent {
       questions.push(`What would the assembly like to do with the food in the ${u.name}: eat it first, share it, or move it to a colder unit?`);
     } else if (u.stale) {
       damaged.push(`${u.name}: no current reading`);
+      item(`cold-${u.id}`, u.name, 'damaged');
     } else if (u.temp_c !== null) {
       working.push(`${u.name}: ${fmt(u.temp_c, 1)} °C (safe up to ${fmt(u.safe_max_c, 1)} °C)`);
     }
@@ -134,14 +176,19 @@ export function buildPrompt(inp: PromptInput): PromptContent {
   for (const a of firing('sensor_stuck')) canWait.push(`${a.title}; the alerts leave its readings out until it moves again`);
   const quiet = firing('sensor_offline');
   for (const a of quiet)
-    canWait.push(`${a.title.replace(/ is not reporting$/, '')}: not reporting since ${shortTime(a.fired_at!, tz)}; the figures here leave its readings out`);
+    canWait.push(`${a.title.replace(/ is not reporting$/, '')}: not reporting since ${shortTime(since(a), tz)}; the figures here leave its readings out`);
   if (quiet.length) questions.push(`Can someone check ${quiet.map((a) => a.title.replace(/ is not reporting$/, '')).join(' and ')} when it is safe to do so?`);
   const s = status.sensors;
   working.push(`Sensors: ${s.online} of ${s.total} reporting`);
 
-  if (neighbours.length) {
-    questions.push(`Neighbouring villages offer help (${neighbours.map((n) => n.village).join(', ')}): which offers would the assembly like to take up?`);
+  // neighbours listed only for their need offer nothing; where an offer could meet a need, the fact and a question
+  const offering = neighbours.filter((n) => n.offering !== false);
+  if (offering.length) {
+    questions.push(`Neighbouring villages offer help (${offering.map((n) => n.village).join(', ')}): which offers would the assembly like to take up?`);
   }
+  const sayNb = sayIn(config.village.language);
+  for (const fact of new Set(neighbours.flatMap((n) => n.matches ?? [])))
+    questions.push(`${fact} ${sayNb('federation.prompt.match', 'Would the assembly like to take this up with the neighbouring village?')}`);
   questions.push('Who can take a turn on the water and power crews, and who needs rest first?');
 
   const what = [
@@ -165,8 +212,31 @@ export function buildPrompt(inp: PromptInput): PromptContent {
     can_wait: closed ? [] : canWait,
     reserves: reservesOf(status),
     neighbours,
-    questions: closed ? ['What did the village learn, and what would it like to change before the next storm?'] : [...new Set(questions)],
+    questions: closed ? recoveryQuestions(inp) : [...new Set(questions)],
+    items: closed ? [] : [...items.values()],
   };
+}
+
+/** Days 6–14, recovery and redesign: the all-clear asks what failed and what would have helped. */
+function recoveryQuestions(inp: PromptInput): string[] {
+  const say = sayIn(inp.config.village.language);
+  const low = inp.lowest?.water_days_minimum ?? null;
+  const failed = [...new Set(inp.alerts.filter((a) => a.fired_at).map((a) => a.title.replace(/^Exercise: /, '').split(':')[0]!))];
+  const out = ['What did the village learn, and what would it like to change before the next storm?'];
+  if (failed.length)
+    out.push(
+      say('assembly.recovery.failed', 'What failed, and what held? The alerts were about: {alerts}. Which of these would the village like to make stronger?', {
+        alerts: failed.slice(0, 6).join(', '),
+      }),
+    );
+  out.push(
+    low === null
+      ? say('assembly.recovery.storage', 'What storage would have helped: more water, more stored power, more cold room?')
+      : say('assembly.recovery.storage_low', 'At the lowest the tanks held about {days} days at minimum use: what storage would have helped?', {
+          days: fmt(low, 1),
+        }),
+  );
+  return out;
 }
 
 /** The reserve figures as the status has them, unrounded, so they equal /api/status. */
