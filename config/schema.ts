@@ -81,10 +81,28 @@ const device = z.strictObject({
   interval_s: positive.default(30),
 });
 
+/** the device a `manual: true` sensor without one is filed under: not an id, so no device can be it */
+export const MANUAL_DEVICE = '(manual)';
+
+/** a broker account that may read the village outputs and homeassistant/# and publish nothing (signboards, Home Assistant) */
+const reader = z.strictObject({
+  id,
+  secret: z.string().min(8, 'at least 8 characters').optional(),
+  secret_hash: z
+    .string()
+    .regex(/^scrypt\$/, 'scrypt$<salt-hex>$<hash-hex>')
+    .optional(),
+});
+
 const sensor = z.strictObject({
   id,
   name: z.string().optional(),
-  device: id,
+  /** optional only for a manual sensor (read by people, POST /api/readings) */
+  device: id.optional(),
+  /** read by people (a dipstick, a meter): readings come in through POST /api/readings */
+  manual: z.boolean().optional(),
+  /** how often a reading is expected, when not the device's: a daily dipstick is 86400 */
+  interval_s: positive.optional(),
   metric: z.string().min(1).max(64).optional(),
   kind: z.enum(SENSOR_KINDS),
   tank: tank.optional(),
@@ -109,6 +127,23 @@ const sensor = z.strictObject({
   /** plausible raw range; readings outside are rejected as out_of_range */
   range: z.tuple([z.number(), z.number()]).optional(),
 });
+// every later stage keys sensors by device: a manual sensor without one gets MANUAL_DEVICE
+const sensorWithDevice = sensor.transform((s) => ({ ...s, device: s.device ?? MANUAL_DEVICE }));
+
+/** what the assembly's options are computed for (services/assembly/options.ts; docs/assembly.md) */
+const assembly = z
+  .strictObject({
+    /** litres a person a day the water options are shown at, beside the current use and the minimum */
+    water_levels_lpd: z.array(positive).max(8).default([50, 30, 20, 15]),
+    /** loads the village knows by name, for "hours of stored power with the pump off" */
+    loads: z
+      .array(z.strictObject({ name: z.string().min(1).max(60), watts: positive }))
+      .max(12)
+      .default([]),
+    /** spare room in litres per cold unit (its sensor id), for food from a failing unit; unknown when absent */
+    cold_spare_l: z.record(id, z.number().nonnegative()).default({}),
+  })
+  .prefault({});
 
 const alerts = z
   .strictObject({
@@ -207,8 +242,12 @@ export const configSchema = z
     influx: influx.optional(),
     federation: federation.optional(),
     alerts,
+    assembly,
     devices: z.array(device).default([]),
-    sensors: z.array(sensor).default([]),
+    sensors: z.array(sensorWithDevice).default([]),
+    readers: z.array(reader).default([]),
+    /** discovery: publish Home Assistant MQTT discovery configs for the village figures (retained) */
+    homeassistant: z.strictObject({ discovery: z.boolean().default(false) }).prefault({}),
   })
   .superRefine((c, ctx) => crossCheck(c, (path, message) => ctx.addIssue({ code: 'custom', path, message })));
 
@@ -234,21 +273,34 @@ export function crossCheck(c: any, add: (path: (string | number)[], message: str
       add(['devices', i, 'secret'], 'an MQTT device needs a secret (or secret_hash) to log in');
     }
   });
+  const readersIn = Array.isArray(c.readers) ? c.readers : [];
+  const readers = new Set<string>();
+  // biome-ignore lint/suspicious/noExplicitAny: an unvalidated reader entry, probed field by field
+  readersIn.forEach((r: any, i: number) => {
+    // one login name, one account: a reader named like a device would share its password check
+    if (devices.has(r.id) || readers.has(r.id)) add(['readers', i, 'id'], `"${r.id}" is already a device or reader id`);
+    readers.add(r.id);
+    if (!r.secret && !r.secret_hash) add(['readers', i, 'secret'], 'a reader needs a secret (or secret_hash) to log in');
+  });
   const sensors = new Set<string>();
   const metrics = new Set<string>();
   // biome-ignore lint/suspicious/noExplicitAny: an unvalidated sensor entry, probed field by field
   sensorsIn.forEach((s: any, i: number) => {
     if (sensors.has(s.id)) add(['sensors', i, 'id'], `duplicate sensor id "${s.id}"`);
     sensors.add(s.id);
+    const manualOnly = s.manual === true && (s.device === undefined || s.device === MANUAL_DEVICE);
     const di = devices.get(s.device);
-    if (di === undefined) add(['sensors', i, 'device'], `no device "${s.device}" in devices`);
+    const noDevice = s.device === undefined ? 'name its device (or set manual: true for a sensor people read)' : `no device "${s.device}" in devices`;
+    if (di === undefined && !manualOnly) add(['sensors', i, 'device'], noDevice);
     const d = di === undefined ? undefined : devicesIn[di];
-    if (d?.transport === 'firmata') {
+    if (manualOnly) {
+      // read by people: no metric, topic or pin to name
+    } else if (d?.transport === 'firmata') {
       if (!s.firmata) add(['sensors', i, 'firmata'], 'a sensor on a firmata board needs firmata: { pin }');
     } else if (!s.metric && !s.source) {
       add(['sensors', i, 'metric'], 'name the metric the device sends (or a source topic)');
     }
-    const key = `${s.device}/${s.metric ?? s.source?.topic ?? s.firmata?.pin}`;
+    const key = manualOnly ? `manual/${s.id}` : `${s.device}/${s.metric ?? s.source?.topic ?? s.firmata?.pin}`;
     if (metrics.has(key)) add(['sensors', i, 'metric'], `another sensor already reads ${key}`);
     metrics.add(key);
     const isTank = typeof s.kind === 'string' && s.kind.startsWith('tank_');

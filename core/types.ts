@@ -69,8 +69,27 @@ export interface Reading {
   ts_replaced?: boolean;
   /** true when it came from a broker's retained store, not live (RawReading.retained) */
   retained?: boolean;
-  source: Transport;
+  /** 'manual': entered by a person (POST /api/readings), with who and a note */
+  source: Transport | 'manual';
   seq?: number;
+  /** manual readings: who read it, and what they noted */
+  by?: string;
+  note?: string;
+}
+
+/** A reading a person entered (a dipstick, a meter), as the page and /api/sensors show it. */
+export interface ManualReading {
+  sensor: string;
+  /** what the person read: the level in mm for tanks, otherwise the sensor's own unit */
+  entered: number;
+  /** calibrated like a device's reading: litres for tanks */
+  value: number;
+  level_mm?: number;
+  at: string;
+  by: string | null;
+  note: string | null;
+  /** set when it is far from the sensor's own recent value: kept, and said so */
+  flag: string | null;
 }
 
 /** Why ingest refused something; counted per device and reason. */
@@ -178,6 +197,29 @@ export interface SensorHealth {
   last_seen: string | null;
   stale: boolean;
   device_online: boolean | null;
+  /** a sensor people read (config manual: true) */
+  manual?: boolean;
+  /** where the latest value came from: 'manual' when a person entered it */
+  source?: 'device' | 'manual' | null;
+  /** the latest reading a person entered, if any */
+  last_manual?: ManualReading | null;
+  /** the broker's last refusal of this sensor's device (GET /api/sensors; absent when none) */
+  last_refusal?: DeviceRefusal;
+}
+
+/** What the embedded broker refused of a device: a login, a subscribe or a publish. */
+export type RefuseAction = 'login' | 'subscribe' | 'publish';
+
+/** A device's last refusal by the broker, for the installer: when, what and why. */
+export interface DeviceRefusal {
+  at: string;
+  action: RefuseAction;
+  /** the counted reason (tend_broker_refused_total{reason}) */
+  reason: string;
+  /** in words, e.g. the topic is under another village */
+  why: string;
+  client_id: string;
+  topic?: string;
 }
 
 export interface SensorsSummary {
@@ -188,8 +230,11 @@ export interface SensorsSummary {
 }
 
 export interface ReserveStatus {
-  /** timezone: the IANA zone every time a person reads is shown in (absent from older summaries) */
-  village: { id: string; name: string; population: number; timezone?: string };
+  /**
+   * timezone: the IANA zone every time a person reads is shown in (absent from older summaries);
+   * language: the BCP 47 tag of the village's language; minimum_water_lpd: the emergency minimum
+   */
+  village: { id: string; name: string; population: number; timezone?: string; language?: string; minimum_water_lpd?: number };
   at: string;
   water: WaterStatus;
   power: PowerStatus;
@@ -199,6 +244,8 @@ export interface ReserveStatus {
   sensors: SensorsSummary;
   alerts: Alert[];
   assembly: AssemblyPrompt[];
+  /** the assembly's plan in force with the actual figures beside it (services/reserve/plan.ts); absent when none */
+  plan?: PlanStatus;
 }
 
 // ---- alerts, incidents, prompts (docs/architecture.md, "The reserve status")
@@ -222,6 +269,8 @@ export interface Alert {
   started_at: string;
   fired_at: string | null;
   resolved_at: string | null;
+  /** true for an alert an exercise (drill) raised; absent on real alerts */
+  exercise?: boolean;
   /** when it last came back after being resolved (the same alert goes on); null if it never did */
   reopened_at?: string | null;
   incident_id: string | null;
@@ -248,6 +297,24 @@ export interface NeighbourOffer {
   village: string;
   offer: string;
   heard_at: string;
+  // additive (federation needs); absent on prompts from before them
+  /** false when the neighbour offers nothing and is listed for its need (`offer` then says so in words) */
+  offering?: boolean;
+  /** what its offer counts, when it says */
+  quantities?: FedQuantities;
+  /** what it has said it needs, in its words and figures; null when nothing */
+  need?: string | null;
+  need_quantities?: FedQuantities;
+  /** where its offer could meet our need, or ours its need, as facts */
+  matches?: string[];
+}
+
+/** What a federation offer or need counts beside its words: litres of water and of freezer space, kWh, people. */
+export interface FedQuantities {
+  water_liters?: number;
+  power_kwh?: number;
+  freezer_liters?: number;
+  hands?: number;
 }
 
 export interface AssemblyPrompt {
@@ -281,6 +348,112 @@ export interface AssemblyPrompt {
   notes: PromptNote[];
   /** how many notes the prompt has in all (absent on prompts from before notes were capped) */
   notes_total?: number;
+  /** the consequences of the choices before the assembly, as facts from live figures (services/assembly/options.ts) */
+  options?: PromptOptions;
+  /** what the assembly agreed, oldest first (services/assembly/decisions.ts) */
+  decisions?: Decision[];
+  /** the damaged and urgent things people can say they are looking at (services/assembly/volunteers.ts) */
+  items?: PromptItem[];
+  /** the plan in force decided on this prompt, with the actual figures beside it */
+  plan?: PlanStatus | null;
+}
+
+// ---- the assembly's own tool: options, decisions, plans, volunteers (docs/assembly.md)
+
+/** What an assembly agreed to follow: litres a person a day, and/or a load in watts. */
+export interface PlanFigures {
+  water_lpd?: number;
+  load_w?: number;
+}
+
+export interface Decision {
+  id: string;
+  at: string;
+  /** who recorded it (a name or a group); null when not given */
+  by: string | null;
+  text: string;
+  /** the figures agreed; a later decision's plan supersedes this one; {} ends the plan; null: no plan */
+  plan: PlanFigures | null;
+}
+
+/** The plan in force as it reaches the status loop (from the newest decision with a plan on an open prompt). */
+export interface PlanInForce extends PlanFigures {
+  prompt_id: string;
+  decision_id: string;
+  /** ISO time the decision was recorded */
+  since: string;
+}
+
+/** `plan` in /api/status: the agreed figures beside the actual ones. Followed, never enforced. */
+export interface PlanStatus {
+  prompt_id: string;
+  decision_id: string;
+  since: string;
+  /** agreed litres a person a day; null when the plan is about power only */
+  water_lpd: number | null;
+  /** litres a person a day over the last 24 h of use (water.daily_use_liters ÷ population) */
+  actual_lpd: number | null;
+  /** days the water lasts at the agreed figure */
+  days_left_plan: number | null;
+  /** since when actual use has been well above the agreed figure (judged once the last 24 h lie within the plan); null when it is not */
+  water_above_since?: string | null;
+  load_w?: number;
+  actual_load_w?: number | null;
+  hours_left_plan?: number | null;
+  load_above_since?: string | null;
+}
+
+export interface WaterOption {
+  lpd: number;
+  /** 'current': the village's own use of the last 24 h; 'level': a configured level; 'minimum': village.minimum_water_lpd */
+  basis: 'current' | 'level' | 'minimum';
+  days: number | null;
+  /** with the water neighbours offer added; null when none is offered in litres */
+  days_with_offers: number | null;
+  text: string;
+}
+
+export interface PowerOption {
+  /** names of the loads off in this choice ([] for the current load) */
+  off: string[];
+  load_w: number;
+  hours: number | null;
+  text: string;
+}
+
+export interface ColdOption {
+  unit: string;
+  name: string;
+  temp_c: number | null;
+  /** spare room in litres as the config records it (assembly.cold_spare_l); null when not known */
+  spare_l: number | null;
+  text: string;
+}
+
+export interface PromptOptions {
+  at: string;
+  water: { liters: number | null; population: number; offered_liters: number; levels: WaterOption[] };
+  power: { usable_kwh: number | null; load_w: number | null; choices: PowerOption[] };
+  /** units that could take food from a failing one; empty when none is failing */
+  cold: { failing: string[]; units: ColdOption[] };
+  /** every option as one statement of fact, in order */
+  texts: string[];
+}
+
+export interface ItemHolder {
+  by: string;
+  since: string;
+}
+
+export interface PromptItem {
+  /** stable across versions: 'tank-north', 'power-supply', 'cold-freezer' … */
+  id: string;
+  name: string;
+  /** which of the prompt's lists it stands in */
+  lists: ('damaged' | 'urgent')[];
+  /** when it first stood in the prompt */
+  listed_since: string;
+  holders: ItemHolder[];
 }
 
 /** Connection state of a transport, shown on the page and /metrics. */

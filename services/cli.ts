@@ -1,16 +1,19 @@
 // tend's command line (docs/architecture.md, "CLI"). Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { ruleParams } from '../config/rules.ts';
+import { configWarnings } from '../config/warnings.ts';
 import { type Config, configSchema } from '../config/schema.ts';
 import { startDemoDevices } from '../firmware-bridge/simulator/demo-village.ts';
 import { systemClock } from '../core/types.ts';
 import { stderrSink, type LogSink } from '../core/log.ts';
-import { DASHBOARD_JSON_DIR, DEMO_CONFIG } from '../core/paths.ts';
+import { DASHBOARD_JSON_DIR, DEMO_CONFIG, ROOT } from '../core/paths.ts';
 import type { DashboardSettings } from '../dashboards/generate.ts';
 import { POWER_HOURS_LEFT } from './reserve/levels.ts';
+import { lanLines } from './lan.ts';
 import { PortInUseError, startVillage, type Village } from './village.ts';
 
 export { DEMO_CONFIG };
@@ -19,7 +22,14 @@ const USAGE = `tend — watches a village's shared reserves and opens assembly p
 
 usage:
   tend run --config FILE          run a village from a config file
-  tend demo [--storage DIR]       a simulated 180-person village on embedded defaults
+  tend demo [--storage DIR] [--host ADDR] [--port N] [--mqtt-port N] [--show-token-qr]
+                                  a simulated 180-person village on embedded defaults;
+                                  --host 0.0.0.0 opens the page and broker to the village
+                                  network and prints the page's address and a QR code for
+                                  phones (--show-token-qr: a second code with the write key)
+  tend calibrate --tank ID --csv FILE [--config FILE]
+                                  a strapping table from level_mm,litres lines: prints the
+                                  tank's config snippet (compared with its shape with --config)
   tend simulate storm [--speed N] [--json]
                                   replay the crisis scenario, accelerated
   tend simulate --config FILE --scenario FILE.jsonl [--speed N] [--json]
@@ -36,6 +46,9 @@ usage:
   tend restore FILE (--config FILE | --storage DIR) [--replace]
                                   put a backup in place on a new card, tend stopped; an
                                   existing state is moved aside only with --replace
+  tend secret hash [--stdin]      read a device's secret from stdin, print its secret_hash
+                                  for the config (keeps the plain secret out of the file)
+  tend --version                  print tend's version
 `;
 
 type Out = { write(s: string): unknown };
@@ -43,12 +56,23 @@ type Out = { write(s: string): unknown };
 /** The options each command takes; anything else is a usage error (exit 2). */
 const COMMANDS = {
   run: { options: { config: { type: 'string' } }, positionals: 0 },
-  demo: { options: { storage: { type: 'string' } }, positionals: 0 },
+  demo: {
+    options: {
+      storage: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'mqtt-port': { type: 'string' },
+      'show-token-qr': { type: 'boolean' },
+    },
+    positionals: 0,
+  },
+  calibrate: { options: { tank: { type: 'string' }, csv: { type: 'string' }, config: { type: 'string' } }, positionals: 0 },
   config: { options: {}, positionals: 2 },
   dashboards: { options: { out: { type: 'string' }, config: { type: 'string' } }, positionals: 0 },
   history: { options: { config: { type: 'string' } }, positionals: 1 },
   backup: { options: { config: { type: 'string' }, storage: { type: 'string' } }, positionals: 1 },
   restore: { options: { config: { type: 'string' }, storage: { type: 'string' }, replace: { type: 'boolean' } }, positionals: 1 },
+  secret: { options: { stdin: { type: 'boolean' } }, positionals: 2 },
 } as const satisfies Record<string, { options: ParseArgsConfig['options']; positionals: number }>;
 type Command = keyof typeof COMMANDS;
 
@@ -94,7 +118,12 @@ function parseArgsMessage(what: string, e: Error & { code?: string }): string {
   }
 }
 
-export async function main(argv: string[], out: Out = process.stdout, err: Out = process.stderr): Promise<number> {
+export async function main(
+  argv: string[],
+  out: Out = process.stdout,
+  err: Out = process.stderr,
+  stdin: NodeJS.ReadableStream = process.stdin,
+): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
@@ -102,14 +131,45 @@ export async function main(argv: string[], out: Out = process.stdout, err: Out =
         const { values, help } = parseCommand('run', rest);
         if (help) return showHelp(out);
         if (!values.config) return usage(err, 'tend run needs --config FILE');
-        return await runUntilSignal(loadConfig(values.config), { out, err, portFallback: false });
+        const config = loadConfig(values.config);
+        // the same warnings as `tend config check`, in the log at every start (the journal under systemd)
+        for (const line of configWarnings(config)) err.write(`${line}\n`);
+        return await runUntilSignal(config, { out, err, portFallback: false });
       }
       case 'demo': {
         const { values, help } = parseCommand('demo', rest);
         if (help) return showHelp(out);
         const config = loadConfig(DEMO_CONFIG);
         if (values.storage) config.storage.dir = values.storage;
-        return await runUntilSignal(config, { out, err, portFallback: true, demo: true });
+        // the village network sees the page and broker only when asked; loopback stays the default
+        if (values.host) {
+          config.web.host = values.host;
+          if ('embedded' in config.broker) config.broker.embedded.host = values.host;
+        }
+        const ports = { web: portOption('--port', values.port), broker: portOption('--mqtt-port', values['mqtt-port']) };
+        const showTokenQr = (values as { 'show-token-qr'?: boolean })['show-token-qr'] === true;
+        return await runUntilSignal(config, { out, err, portFallback: true, demo: true, ports, showTokenQr });
+      }
+      case 'calibrate': {
+        const { values, help } = parseCommand('calibrate', rest);
+        if (help) return showHelp(out);
+        if (!values.tank || !values.csv) return usage(err, 'tend calibrate needs --tank ID and --csv FILE');
+        const config = values.config ? loadConfig(values.config) : null;
+        let text: string;
+        try {
+          text = readFileSync(values.csv, 'utf8');
+        } catch (e) {
+          err.write(`tend calibrate: cannot read ${values.csv}: ${(e as Error).message}\n`);
+          return 2;
+        }
+        const { calibrateFromCsv } = await import('./strapping.ts');
+        const r = calibrateFromCsv(text, values.csv, values.tank, config);
+        if ('error' in r) {
+          err.write(`${r.error}\n`);
+          return 2;
+        }
+        out.write(r.text);
+        return 0;
       }
       case 'config': {
         const { positionals, help } = parseCommand('config', rest);
@@ -117,7 +177,11 @@ export async function main(argv: string[], out: Out = process.stdout, err: Out =
         const [sub, file] = positionals;
         if (sub !== 'check' || !file) return usage(err, 'tend config check FILE');
         const config = loadConfig(file);
-        out.write(`${file}: ok — village ${config.village.id}, ${config.devices.length} devices, ${config.sensors.length} sensors\n`);
+        // implausible values (metres in mm fields, a sensor below the tank's top) warn; only errors fail
+        const warnings = configWarnings(config);
+        for (const line of warnings) err.write(`${line}\n`);
+        const warned = warnings.length ? `; ${warnings.length} warning${warnings.length === 1 ? '' : 's'}` : '';
+        out.write(`${file}: ok — village ${config.village.id}, ${config.devices.length} devices, ${config.sensors.length} sensors${warned}\n`);
         return 0;
       }
       case 'simulate': {
@@ -178,6 +242,21 @@ export async function main(argv: string[], out: Out = process.stdout, err: Out =
           throw e;
         }
       }
+      case 'secret': {
+        const { values, positionals, help } = parseCommand('secret', rest);
+        if (help) return showHelp(out);
+        const [sub, secret] = positionals;
+        if (sub !== 'hash') return usage(err, 'tend secret hash [--stdin]');
+        const both = secret !== undefined && (values as { stdin?: boolean }).stdin;
+        if (both) return usage(err, 'tend secret hash takes the secret from --stdin or as an argument, not both');
+        const { runSecretHash } = await import('./secret-hash.ts');
+        return await runSecretHash(secret, stdin, out, err);
+      }
+      case '--version':
+      case '-V':
+      case 'version':
+        out.write(`tend ${packageVersion()}\n`);
+        return 0;
       case undefined:
       case 'help':
       case '--help':
@@ -218,6 +297,11 @@ export function dashboardSettings(config: Config | null): DashboardSettings {
   };
 }
 
+/** the version in tend's package.json (found from the sources or the bundle alike) */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 function showHelp(out: Out): number {
   out.write(USAGE);
   return 0;
@@ -228,12 +312,23 @@ function usage(err: Out, message: string): number {
   return 2;
 }
 
-async function runUntilSignal(config: Config, o: { out: Out; err: Out; portFallback: boolean; demo?: boolean }): Promise<number> {
+/** A port option: a whole number 0–65535 (0: any free port), or a usage error. */
+function portOption(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new UsageError(`tend demo: ${name} needs a port number 0–65535 (0: any free port)`);
+  return n;
+}
+
+async function runUntilSignal(
+  config: Config,
+  o: { out: Out; err: Out; portFallback: boolean; demo?: boolean; ports?: { web?: number; broker?: number }; showTokenQr?: boolean },
+): Promise<number> {
   const started = Date.now();
   // the village's lines with time and level; stderr honours TEND_LOG_LEVEL (default info)
   const log: LogSink =
     o.err === process.stderr ? stderrSink() : (line, level) => o.err.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${line}\n`);
-  const village: Village = await startVillage({ config, portFallback: o.portFallback, log });
+  const village: Village = await startVillage({ config, portFallback: o.portFallback, log, webPort: o.ports?.web, brokerPort: o.ports?.broker });
   let devices: { stop(): Promise<void> } | null = null;
   if (o.demo) devices = await startDemoDevices({ config, brokerUrl: village.brokerUrl, clock: systemClock, log: (m) => log(m, 'warn') });
   o.out.write(
@@ -242,6 +337,18 @@ async function runUntilSignal(config: Config, o: { out: Out; err: Out; portFallb
       `  mqtt:   ${village.brokerUrl}\n` +
       `  token:  ${village.tokenFile} (for notes and other writes)\n` +
       `  ready in ${Date.now() - started} ms; Ctrl-C stops\n`,
+  );
+  // open to the village network: the page's address there, and a QR code for phones
+  o.out.write(
+    await lanLines({
+      host: config.web.host,
+      port: village.webPort,
+      tls: !!config.web.tls,
+      broker: 'embedded' in config.broker ? { host: config.broker.embedded.host, port: village.brokerPort } : undefined,
+      token: village.token,
+      showTokenQr: o.showTokenQr,
+      terminal: o.out === process.stdout && process.stdout.isTTY === true,
+    }),
   );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

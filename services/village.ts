@@ -21,10 +21,13 @@ import { startOnPort } from '../core/listen.ts';
 // the CLI tells a taken port apart from other start-up failures
 export { PortInUseError } from '../core/listen.ts';
 import { Ingest, metricOf } from './ingest/ingest.ts';
+import { ManualReadings } from './ingest/manual.ts';
+import { strappingSource } from './strapping.ts';
 import { Reserve } from './reserve/reserve.ts';
 import { AlertBook } from './alerts/book.ts';
 import { Assembly } from './assembly/assembly.ts';
 import { StatusLoop } from './status-loop.ts';
+import { PlanFollower } from './reserve/plan.ts';
 import { startWebhooks } from './assembly/webhooks.ts';
 import { startSpeech } from './assembly/speech.ts';
 import { History } from './history/index.ts';
@@ -38,6 +41,7 @@ import { stderrSink, type LogSink } from '../core/log.ts';
 import { WebServer } from './web/server.ts';
 import { loadToken } from './web/token.ts';
 import { BackupSchedule, backupLink } from './backup.ts';
+import { startHomeAssistant } from './homeassistant.ts';
 
 export interface StartOptions {
   config: Config;
@@ -117,6 +121,10 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
 
     // where readings enter
     const ingest = new Ingest({ config, clock, events, store: reserve, log });
+    // readings people enter (a dipstick, a meter) take ingest's path with source 'manual'
+    const manual = new ManualReadings({ config, clock, events, ingest, storage, log });
+    manual.start();
+    stoppers.push(() => manual.stop());
     const deviceMessages = new DeviceMessages({ config, clock, sink: ingest, metricOf });
     // history: every accepted reading also goes into the outbox, in the same group commit
     // link states are known only once the transports exist below; until then there are none
@@ -136,6 +144,8 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
     const broker = await startVillageBroker({ config, deviceMessages, whenDurable, log, clock, port: opts.brokerPort, portFallback: opts.portFallback });
     stoppers.push(() => broker.stop());
     const publish = broker.publish;
+    // Home Assistant discovery configs, retained (off unless homeassistant.discovery)
+    startHomeAssistant({ config, publish, log });
 
     // serial and firmata devices (firmware-bridge/serial, firmware-bridge/firmata)
     for (const device of config.devices) {
@@ -167,6 +177,7 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
       stoppers.push(() => speech.stop());
     }
 
+    const plans = new PlanFollower();
     // the loop that runs the village: status shortly after a change and every second, judged, followed, published
     const loop = new StatusLoop({
       events,
@@ -179,6 +190,8 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
       throttleMs: opts.statusThrottleMs,
       auto: opts.autoStatus,
       tick: opts.tick,
+      // the assembly's plan, followed with figures and never enforced
+      plan: (s) => plans.follow(assembly.planInForce(), s, clock.now()),
     });
     loop.start();
     stoppers.push(() => loop.stop());
@@ -214,12 +227,14 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
       clockReplaced: () => ingest.clockReplacedTotal,
       faults: () => ingest.faultCounts(),
       status: current,
+      sensors: () => reserve.sensors(),
+      now: () => clock.now(),
       links,
       brokerClients: () => broker.connectedClients(),
       broker: () => broker.stats(),
       storageError: () => storage.problem(),
       listenerFailures: () => [...events.failures],
-      extra: [...history.gauges(), ...storage.gauges()],
+      extra: [...history.gauges(), ...storage.gauges(), ...manual.gauges()],
     });
     let web: WebServer | null = null;
     if (opts.web !== false) {
@@ -232,13 +247,17 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
             metrics,
             log,
             status: current,
-            sensors: () => reserve.sensors(),
+            sensors: () => manual.annotate(reserve.sensors()),
+            lastRefusals: () => broker.stats().lastRefusals ?? new Map(),
             links,
-            history: (id, hours) => (sensorIds.has(id) ? reserve.history(id, clock.now() - hours * 3600_000) : null),
+            history: (id, hours, stepMs) => (sensorIds.has(id) ? reserve.history(id, clock.now() - hours * 3600_000, stepMs) : null),
+            now: () => clock.now(),
             health: () => ({ ...storage.health(), village: v, broker: broker.link().state }),
             alerts,
             assembly,
             federation: federation ?? undefined,
+            manual,
+            strapping: strappingSource(config),
           },
           { host: config.web.host, port, tls: config.web.tls, sse: { clients: config.web.sse_max_clients, perAddress: config.web.sse_max_per_address } },
         );

@@ -25,6 +25,7 @@
 // - Domains with no configured sensor report 'unknown'.
 import type { Config, SensorConfig } from '../../config/schema.ts';
 import { tankCapacityLiters } from '../../config/tanks.ts';
+import { type Say, sayIn } from '../../core/i18n.ts';
 import type { Storage } from '../storage.ts';
 import type {
   Clock,
@@ -55,8 +56,8 @@ export interface ReserveOptions {
 export const STALE_FLOOR_MS = 60_000;
 /** gust_ms is the highest gust of the last 10 minutes (the WMO gust reporting period) */
 export const GUST_WINDOW_MS = 10 * 60_000;
-/** sparkline buckets are kept this long in SQLite (the page shows 24 h) */
-export const HISTORY_KEEP_MS = 26 * 3_600_000;
+/** sparkline buckets are kept this long in SQLite (the page's longest span is 7 days) */
+export const HISTORY_KEEP_MS = 170 * 3_600_000;
 export const HISTORY_STEP_MS = 5 * 60_000;
 
 type StateSensor = {
@@ -79,6 +80,19 @@ type StateSensor = {
   use: UseTracker | null;
   usePending: UseHour[];
 };
+
+/** a sensor only people read, without interval_s, is expected once a day (a morning dipstick) */
+export const MANUAL_INTERVAL_S = 86_400;
+
+/**
+ * When a sensor's value goes stale: max(3 × interval_s, 60 s) for a device (its own interval_s,
+ * else its device's); a sensor only people read is stale once a reading is half an interval late
+ * (1.5 × interval_s: a daily dipstick missed by half a day), so it is never stale after a minute.
+ */
+export function staleAfterMs(s: SensorConfig, deviceIntervalS: number | undefined): number {
+  if (s.manual && deviceIntervalS === undefined) return 1.5 * (s.interval_s ?? MANUAL_INTERVAL_S) * 1000;
+  return Math.max(3 * (s.interval_s ?? deviceIntervalS ?? 30) * 1000, STALE_FLOOR_MS);
+}
 
 function keepFor(s: SensorConfig): number {
   if (s.kind.startsWith('tank_')) return DRAW_WINDOW_MS + 10 * BUCKET_MS;
@@ -114,7 +128,7 @@ export class Reserve {
     this.list = opts.config.sensors.map((cfg) => ({
       cfg,
       name: cfg.name ?? cfg.id,
-      staleMs: Math.max(3 * (intervals.get(cfg.device) ?? 30) * 1000, STALE_FLOOR_MS),
+      staleMs: staleAfterMs(cfg, intervals.get(cfg.device)),
       capacity: cfg.tank ? tankCapacityLiters(cfg.tank) : 0,
       has: false,
       value: NaN,
@@ -382,7 +396,7 @@ export class Reserve {
     const v = this.config.village;
     const online = this.list.filter(fresh).length;
     return {
-      village: { id: v.id, name: v.name, population: v.population, timezone: v.timezone },
+      village: { id: v.id, name: v.name, population: v.population, timezone: v.timezone, language: v.language, minimum_water_lpd: v.minimum_water_lpd },
       at: new Date(now).toISOString(),
       water: this.water(of('tank_distance', 'tank_pressure', 'tank_level'), stale, domain),
       power: this.power(stale, of, domain),
@@ -460,7 +474,7 @@ export class Reserve {
       draw_lph: round(d, 1),
       days_left_current: round(daysCurrent, 2),
       days_left_current_range: range,
-      days_left_basis: useBasis(total === null ? null : use),
+      days_left_basis: useBasis(total === null ? null : use, sayIn(this.config.village.language)),
       daily_use_liters: round(daily, 1),
       days_left_minimum: round(daysMinimum, 2),
       stale_tanks: staleTanks,
@@ -553,10 +567,10 @@ export class Reserve {
   }
 
   /**
-   * Mean per ≤5-minute bucket since `sinceMs` (reading time), for the 24 h sparklines. Reads the
-   * persisted minutes and overlays the ones in memory that are not written yet.
+   * Mean per `stepMs` bucket (5 minutes unless asked) since `sinceMs` (reading time), for the
+   * sparklines. Reads the persisted minutes and overlays the ones in memory not written yet.
    */
-  history(sensorId: string, sinceMs: number): { ts: number; value: number }[] {
+  history(sensorId: string, sinceMs: number, stepMs = HISTORY_STEP_MS): { ts: number; value: number }[] {
     const s = this.byId.get(sensorId);
     if (!s) return [];
     const minutes = new Map<number, { n: number; sum: number }>();
@@ -575,7 +589,7 @@ export class Reserve {
     }
     const steps = new Map<number, { n: number; sum: number }>();
     for (const [t, m] of [...minutes].sort((a, b) => a[0] - b[0])) {
-      const k = t - (t % HISTORY_STEP_MS);
+      const k = t - (t % stepMs);
       const acc = steps.get(k);
       if (acc) {
         acc.n += m.n;
@@ -597,11 +611,15 @@ type DomainFn = (sensors: StateSensor[], computed: Level) => Level;
 type OfFn = (...kinds: SensorConfig['kind'][]) => StateSensor[];
 
 /** What days_left_current stands on, in words for people (the page shows it beside the figure). */
-function useBasis(use: VillageUse | null): string {
-  if (use === null || use.daily === null) return `use not measured yet: needs ${USE_MIN_SPAN_MS / HOUR_MS} h of readings`;
+function useBasis(use: VillageUse | null, say: Say): string {
+  if (use === null || use.daily === null)
+    return say('reserve.basis.unmeasured', 'water use not measured yet: needs {hours} h of readings', { hours: USE_MIN_SPAN_MS / HOUR_MS });
   const hours = Math.round(use.spanMs / HOUR_MS);
-  if (use.daily < MIN_DAILY_USE_L) return use.fullDay ? 'almost no use in the last 24 h' : `almost no use in the ${hours} h seen so far`;
-  return use.fullDay ? 'at the last 24 h of use' : `at the ${hours} h of use seen so far`;
+  if (use.daily < MIN_DAILY_USE_L)
+    return use.fullDay
+      ? say('reserve.basis.almost_none_day', 'almost no use in the last 24 h')
+      : say('reserve.basis.almost_none', 'almost no use in the {hours} h seen so far', { hours });
+  return use.fullDay ? say('reserve.basis.day', 'at the last 24 h of use') : say('reserve.basis.hours', 'at the {hours} h of use seen so far', { hours });
 }
 
 function iso(s: StateSensor): string | null {

@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
 import { PAGE_DIR } from '../../core/paths.ts';
+import { languageName, languages, pageWords } from '../../core/i18n.ts';
 import { hostPort, listen } from '../../core/listen.ts';
 import type { VillageEventHub } from '../events.ts';
 import { MAX_URL_LENGTH, NOTE_LIMITS, SSE_LIMITS } from '../../core/limits.ts';
 import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
-import type { Alert, AssemblyPrompt, LinkStatus, PromptNote, ReserveStatus, SensorHealth } from '../../core/types.ts';
+import { autoHistory } from './history-span.ts';
+import type { Alert, AssemblyPrompt, DeviceRefusal, LinkStatus, ManualReading, PromptNote, ReserveStatus, SensorHealth } from '../../core/types.ts';
 
 const MAX_BODY = 16 * 1024;
 /** an SSE client this far behind is cut off rather than buffered without bound */
@@ -26,9 +28,13 @@ export interface WebSources {
   token: string;
   status(): ReserveStatus;
   sensors(): SensorHealth[];
+  /** each device's last refusal by the embedded broker, shown with its sensors */
+  lastRefusals?(): ReadonlyMap<string, DeviceRefusal>;
   links(): LinkStatus[];
-  /** the last `hours` of a sensor on the village clock; null for an unknown sensor */
-  history(sensorId: string, hours: number): { ts: number; value: number }[] | null;
+  /** the last `hours` of a sensor on the village clock, means per `stepMs` (5 min); null for an unknown sensor */
+  history(sensorId: string, hours: number, stepMs?: number): { ts: number; value: number }[] | null;
+  /** the village clock (epoch ms), for the sparklines' span; the system clock without it */
+  now?(): number;
   metrics: Registry;
   health(): { ok: boolean; [k: string]: unknown };
   alerts?: {
@@ -45,12 +51,39 @@ export interface WebSources {
     startDrill(): number | null;
     /** false when no exercise is running */
     stopDrill(): boolean;
+    /** the assembly's own tool (docs/assembly.md); errors carry code not_found / closed / invalid */
+    addDecision?(id: string, body: Record<string, unknown>): { decision: unknown; prompt: AssemblyPrompt };
+    take?(id: string, item: string, body: Record<string, unknown>): AssemblyPrompt;
+    release?(id: string, item: string, body: Record<string, unknown>): AssemblyPrompt;
+    record?(id: string): unknown;
+    recordMarkdown?(id: string): string;
   };
   federation?: {
     view(): unknown;
-    setOffer(text: string | null, withdrawn?: boolean): void;
+    /** `figures`: the body, for the quantities it may carry (water_liters, power_kwh, freezer_liters, hands) */
+    setOffer(text: string | null, withdrawn?: boolean, figures?: Record<string, unknown>): void;
+    /** the body as posted: {need: text or null, water_liters?, power_kwh?, freezer_liters?, hands?} */
+    setNeed(body: Record<string, unknown>): void;
+  };
+  /** readings people enter (a dipstick, a meter); enter() throws an Error with a `reason` for bad input */
+  manual?: {
+    enter(body: Record<string, unknown>): ManualReading;
+  };
+  /** strapping a tank with the crew (services/strapping.ts); build() throws for points that cannot be a table */
+  strapping?: {
+    tanks(): unknown[];
+    build(tankId: string | null, points: unknown): unknown;
   };
   log?: LogSink;
+}
+
+/** each sensor with its device's last refusal by the broker, when there is one */
+function withRefusals(sensors: SensorHealth[], last: ReadonlyMap<string, DeviceRefusal> | undefined): SensorHealth[] {
+  if (!last?.size) return sensors;
+  return sensors.map((s) => {
+    const r = last.get(s.device);
+    return r ? { ...s, last_refusal: r } : s;
+  });
 }
 
 class HttpError extends Error {
@@ -106,7 +139,10 @@ export class WebServer {
     for (const [name, type] of [
       ['index.html', 'text/html; charset=utf-8'],
       ['app.js', 'text/javascript; charset=utf-8'],
+      ['icons.js', 'text/javascript; charset=utf-8'],
       ['style.css', 'text/css; charset=utf-8'],
+      ['strap.html', 'text/html; charset=utf-8'],
+      ['strap.js', 'text/javascript; charset=utf-8'],
     ] as const) {
       try {
         this.files.set(name, { body: readFileSync(join(PAGE_DIR, name)), type });
@@ -197,7 +233,22 @@ export class WebServer {
     const { src } = this;
     if (method === 'GET' || method === 'HEAD') {
       if (path === '/' || path === '/index.html') return this.file(res, 'index.html');
-      if (path === '/app.js' || path === '/style.css') return this.file(res, path.slice(1));
+      if (path === '/app.js' || path === '/style.css' || path === '/icons.js') return this.file(res, path.slice(1));
+      // strapping a tank with the crew: its own page, linked from the main one
+      if (path === '/strap' || path === '/strap.html') return this.file(res, 'strap.html');
+      if (path === '/strap.js') return this.file(res, 'strap.js');
+      if (path === '/api/strapping') return sendJson(res, 200, { tanks: src.strapping?.tanks() ?? [] });
+      // the village's language for the page: which languages there are, and each one's words
+      if (path === '/languages') {
+        const list = languages().map((tag) => ({ tag, name: languageName(tag) }));
+        return sendJson(res, 200, { village: src.status().village.language ?? 'en', languages: list });
+      }
+      const lang = path.match(/^\/language\/([a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\.json$/);
+      if (lang || path.startsWith('/language/')) {
+        const words = lang ? pageWords(lang[1]!) : null;
+        if (!words) throw new HttpError(404, `no language "${path.slice(10, 40)}"; there are ${languages().join(', ')}`);
+        return sendJson(res, 200, words);
+      }
       if (path === '/healthz') {
         const h = src.health();
         return sendJson(res, h.ok ? 200 : 503, h);
@@ -208,9 +259,15 @@ export class WebServer {
         return void res.end(text);
       }
       if (path === '/api/status') return sendJson(res, 200, src.status());
-      if (path === '/api/sensors') return sendJson(res, 200, { sensors: src.sensors(), links: src.links() });
+      if (path === '/api/sensors') return sendJson(res, 200, { sensors: withRefusals(src.sensors(), src.lastRefusals?.()), links: src.links() });
       if (path === '/api/history') {
         const sensor = url.searchParams.get('sensor') ?? '';
+        if (url.searchParams.get('hours') === 'auto') {
+          // the span that fits the history there is (history-span.ts): {sensor, hours, step_s, points}
+          const auto = autoHistory(src, sensor);
+          if (!auto) throw new HttpError(404, `no sensor "${sensor.slice(0, 64)}"`);
+          return sendJson(res, 200, { sensor, ...auto });
+        }
         const hours = Math.min(Math.max(Number(url.searchParams.get('hours') ?? 24) || 24, 1), 24 * 7);
         const points = src.history(sensor, hours);
         if (!points) throw new HttpError(404, `no sensor "${sensor.slice(0, 64)}"`);
@@ -233,6 +290,18 @@ export class WebServer {
         if (!src.assembly.prompt(id)) throw new HttpError(404, 'no such prompt');
         const notes = src.assembly.notes(id);
         return sendJson(res, 200, { id, total: notes.length, notes });
+      }
+      const record = path.match(/^\/api\/assembly\/([^/]+)\/record$/);
+      if (record && src.assembly?.record && src.assembly.recordMarkdown) {
+        const id = decodeURIComponent(record[1]!);
+        const format = url.searchParams.get('format') ?? 'json';
+        if (format !== 'json' && format !== 'md') throw new HttpError(400, 'format is json or md');
+        const assembly = src.assembly;
+        const json = () => assembly.record!(id);
+        if (format === 'json') return sendJson(res, 200, assemblyAnswer(json));
+        const md = assemblyAnswer(() => assembly.recordMarkdown!(id));
+        res.writeHead(200, { 'content-type': 'text/markdown; charset=utf-8', 'cache-control': 'no-store' });
+        return void res.end(md);
       }
       const one = path.match(/^\/api\/assembly\/([^/]+)$/);
       if (one) {
@@ -267,6 +336,44 @@ export class WebServer {
           throw err;
         }
       }
+      const decision = path.match(/^\/api\/assembly\/([^/]+)\/decisions$/);
+      if (decision && src.assembly?.addDecision) {
+        const body = await readJson(req);
+        const id = decodeURIComponent(decision[1]!);
+        const a = src.assembly;
+        const answer = () => a.addDecision!(id, body);
+        return sendJson(res, 201, assemblyAnswer(answer));
+      }
+      const hold = path.match(/^\/api\/assembly\/([^/]+)\/items\/([^/]+)\/(take|release)$/);
+      if (hold && src.assembly?.take && src.assembly.release) {
+        const body = await readJson(req);
+        const [id, item] = [decodeURIComponent(hold[1]!), decodeURIComponent(hold[2]!)];
+        const a = src.assembly;
+        const answer = () => (hold[3] === 'take' ? a.take!(id, item, body) : a.release!(id, item, body));
+        return sendJson(res, 200, assemblyAnswer(answer));
+      }
+      if (path === '/api/readings') {
+        if (!src.manual) throw new HttpError(404, 'manual readings are not running');
+        const body = await readJson(req);
+        try {
+          return sendJson(res, 201, src.manual.enter(body));
+        } catch (err) {
+          // unknown sensor, not a number, out of range, a name or note too long: the reason says which
+          if (typeof (err as { reason?: unknown }).reason === 'string') throw new HttpError(400, (err as Error).message);
+          throw err;
+        }
+      }
+      if (path === '/api/strapping') {
+        if (!src.strapping) throw new HttpError(404, 'strapping is not running');
+        const body = await readJson(req);
+        try {
+          return sendJson(res, 200, src.strapping.build(typeof body.tank === 'string' && body.tank ? body.tank : null, body.points));
+        } catch (err) {
+          // points not increasing, not numbers, too few; or a tank not in the config
+          if ((err as Error).name === 'StrapError') throw new HttpError(400, (err as Error).message);
+          throw err;
+        }
+      }
       if (path === '/api/drill') {
         if (!src.assembly) throw new HttpError(404, 'alerts are not running');
         const until = src.assembly.startDrill();
@@ -285,7 +392,18 @@ export class WebServer {
         // federation checks the text (FED_LIMITS.offer) and answers a clear message for the 400
         const text = typeof body.offer === 'string' ? body.offer.trim() : null;
         try {
-          src.federation.setOffer(text || null, withdrawn);
+          src.federation.setOffer(text || null, withdrawn, body);
+        } catch (err) {
+          throw new HttpError(400, (err as Error).message);
+        }
+        return sendJson(res, 200, src.federation.view());
+      }
+      if (path === '/api/federation/need') {
+        if (!src.federation) throw new HttpError(404, 'federation is not configured');
+        const body = await readJson(req);
+        // federation checks the text (FED_LIMITS.need) and the figures, and answers a clear message for the 400
+        try {
+          src.federation.setNeed(body);
         } catch (err) {
           throw new HttpError(400, (err as Error).message);
         }
@@ -377,6 +495,18 @@ export class WebServer {
 function clientAddress(req: IncomingMessage): string {
   const a = req.socket.remoteAddress ?? 'unknown';
   return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+/** An assembly call, its refusals as HTTP errors: 404 no such prompt or item, 409 closed, 400 a bad body. */
+function assemblyAnswer<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const status = code === 'not_found' ? 404 : code === 'closed' ? 409 : code === 'invalid' ? 400 : 0;
+    if (status) throw new HttpError(status, (err as Error).message);
+    throw err;
+  }
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -37,7 +37,7 @@ describe('tend demo', () => {
       'the simulated devices to report',
     );
     // the village's time zone came with this round (times people read are local): any IANA name here
-    expect(first.village).toEqual({ id: 'ashgrove', name: 'Ashgrove', population: 180, timezone: expect.any(String) });
+    expect(first.village).toEqual({ id: 'ashgrove', name: 'Ashgrove', population: 180, timezone: expect.any(String), language: 'en', minimum_water_lpd: 15 });
     expect(first.water.tanks).toHaveLength(3);
     expect(first.cold.units).toHaveLength(3);
     expect(first.sensors.total).toBe(15);

@@ -62,7 +62,7 @@ describe('days left at current use', () => {
 
     // day one: null for the first 3 h, then what has been seen so far, scaled to a day
     expect(at(2 * HOUR).days_left_current).toBeNull();
-    expect(at(2 * HOUR).days_left_basis).toBe('use not measured yet: needs 3 h of readings');
+    expect(at(2 * HOUR).days_left_basis).toBe('water use not measured yet: needs 3 h of readings');
     for (const s of samples.filter((x) => x.t >= 3 * HOUR + 5 * MIN)) expect(s.w.days_left_current, `at +${s.t / MIN} min`).not.toBeNull();
     expect(at(5 * HOUR).days_left_basis).toBe('at the 5 h of use seen so far');
     // 06:00–11:00 is the morning peak and a quiet late morning: 3 × 60 + 2 × 20 = 220 L in 5 h

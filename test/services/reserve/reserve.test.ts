@@ -52,7 +52,7 @@ describe('water', () => {
     expect(w.draw_lph!).toBeLessThan(130);
     // days at current use stand on the daily use, not the hour's draw: an hour is too little to tell
     expect(w.days_left_current).toBeNull();
-    expect(w.days_left_basis).toBe('use not measured yet: needs 3 h of readings');
+    expect(w.days_left_basis).toBe('water use not measured yet: needs 3 h of readings');
     expect(w.tanks.find((t) => t.id === 'east')!.draw_lph).toBeCloseTo(w.draw_lph!, 5);
   });
 

@@ -10,6 +10,7 @@ export const PAGE_DIR = join(import.meta.dirname, '../../../services/web/page');
 const TYPES: Record<string, string> = {
   '/': 'text/html; charset=utf-8',
   '/app.js': 'text/javascript; charset=utf-8',
+  '/icons.js': 'text/javascript; charset=utf-8',
   '/style.css': 'text/css; charset=utf-8',
 };
 
