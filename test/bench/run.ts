@@ -14,10 +14,15 @@ import type { Config } from '../../config/schema.ts';
 import { startVillage } from '../../services/village.ts';
 import type { Clock } from '../../core/types.ts';
 import { freePort, tempDir } from '../helpers/net.ts';
+import { ensureBundle } from './proc.ts';
+import { benchIdle, benchVillageLoad } from './village-load.ts';
+import { topOfProfile } from './profile-top.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
 const QUICK = process.argv.includes('--quick');
+/** `--profile`: run tend once more under the village load with `node --cpu-prof` and summarise it */
+const PROFILE = process.argv.includes('--profile');
 /** `--only ingest,memory` (or `--only=…`): run just those parts (names as in the step keys below) */
 const ONLY =
   (
@@ -299,9 +304,204 @@ async function optional<T>(name: string, file: string, fn: string, ...args: unkn
   }
 }
 
+interface Row {
+  figure: string;
+  measured: string;
+  baseline: string;
+  target: string;
+  /** null: not measured, or no target */
+  met: boolean | null;
+}
+
+/** met when the figure is a number on the right side of its target; null when not measured */
+function check(v: unknown, ok: (n: number) => boolean): boolean | null {
+  return typeof v === 'number' && Number.isFinite(v) ? ok(v) : null;
+}
+
+function printTable(r: Record<string, number>) {
+  const rows: Row[] = [
+    {
+      figure: 'CPU per reading, village load',
+      measured: `${fmt(r['village_load.cpu_us_per_reading'], 1)} µs`,
+      baseline: `${fmt(r['village_load.baseline_cpu_us_per_reading'], 1)} µs Mosquitto + lean subscriber`,
+      target: '≤ 70 µs (goal 20)',
+      met: check(r['village_load.cpu_us_per_reading'], (n) => n <= 70),
+    },
+    {
+      figure: 'CPU ratio tend / baseline',
+      measured: `${fmt(r['village_load.ratio'], 2)} ×`,
+      baseline: '1 ×',
+      target: '≤ 1.0',
+      met: check(r['village_load.ratio'], (n) => n <= 1),
+    },
+    {
+      figure: 'peak RSS, village load',
+      measured: `${fmt(r['village_load.rss_mb'], 1)} MB`,
+      baseline: `${fmt(r['village_load.baseline_rss_mb'], 1)} MB (Mosquitto ${fmt(r['village_load.baseline_mosquitto_rss_mb'], 1)} + subscriber ${fmt(r['village_load.baseline_subscriber_rss_mb'], 1)})`,
+      target: '≤ 100 MB',
+      met: check(r['village_load.rss_mb'], (n) => n <= 100),
+    },
+    {
+      figure: 'readings kept in InfluxDB',
+      measured: `${fmt(r['village_load.kept'])} of ${fmt(r['village_load.readings'])}`,
+      baseline: `${fmt(r['village_load.baseline_kept'])} of ${fmt(r['village_load.readings'])}`,
+      target: 'all',
+      met: check(r['village_load.kept'], (n) => n >= r['village_load.readings']!),
+    },
+    {
+      figure: 'publish → PUBACK p50 / p99',
+      measured: `${fmt(r['puback_ms.p50'], 1)} / ${fmt(r['puback_ms.p99'], 1)} ms`,
+      baseline: `${fmt(r['puback_ms.baseline_p50'], 1)} / ${fmt(r['puback_ms.baseline_p99'], 1)} ms Mosquitto (not durable)`,
+      target: 'reported',
+      met: null,
+    },
+    {
+      figure: 'idle CPU, 15 sensors at rest',
+      measured: `${fmt(r['idle.cpu_percent'], 2)} % of a core`,
+      baseline: `RSS ${fmt(r['idle.rss_mb'], 1)} MB`,
+      target: '≤ 0.5 %',
+      met: check(r['idle.cpu_percent'], (n) => n <= 0.5),
+    },
+    {
+      figure: 'alert latency p50 / p99',
+      measured: `${fmt(r['alert_latency_ms.p50'], 1)} / ${fmt(r['alert_latency_ms.p99'], 1)} ms`,
+      baseline: 'publish → retained alerts topic',
+      target: 'p99 ≤ 20 ms',
+      met: check(r['alert_latency_ms.p99'], (n) => n <= 20),
+    },
+    {
+      figure: 'ingest, 1 reading/message',
+      measured: `${fmt(r['ingest.readings_per_s'])}/s`,
+      baseline: `${fmt(r['ingest.ceiling_per_s'])}/s plain aedes; ratio ${fmt(r['ingest.ratio'], 2)}`,
+      target: 'ratio ≥ 0.95 (goal 1.2)',
+      met: check(r['ingest.ratio'], (n) => n >= 0.95),
+    },
+    {
+      figure: 'ingest, 20 readings/message',
+      measured: `${fmt(r['ingest_batched.readings_per_s'])}/s`,
+      baseline: `${fmt(r['ingest_batched.ceiling_per_s'])}/s plain aedes; ratio ${fmt(r['ingest_batched.ratio'], 2)}`,
+      target: '≥ 200,000/s',
+      met: check(r['ingest_batched.readings_per_s'], (n) => n >= 200_000),
+    },
+    {
+      figure: 'ingest via Mosquitto',
+      measured: `${fmt(r['mosquitto.readings_per_s'])}/s`,
+      baseline: `${fmt(r['mosquitto.ceiling_per_s'])}/s plain subscriber; ratio ${fmt(r['mosquitto.ratio'], 2)}`,
+      target: 'reported',
+      met: null,
+    },
+    {
+      figure: 'serial parser',
+      measured: `${fmt(r['serial.mb_per_s'], 1)} MB/s`,
+      baseline: `${fmt(r['serial.baseline_mb_per_s'], 1)} MB/s plain line splitter`,
+      target: '≥ 10 MB/s',
+      met: check(r['serial.mb_per_s'], (n) => n >= 10),
+    },
+    {
+      figure: 'InfluxDB writes',
+      measured: `${fmt(r['influx.points_per_s'])} points/s`,
+      baseline: `${fmt(r['influx.baseline_points_per_s'])}/s influxd alone`,
+      target: '≥ 100,000/s',
+      met: check(r['influx.points_per_s'], (n) => n >= 100_000),
+    },
+    {
+      figure: 'federation fan-out (100 villages)',
+      measured: `${fmt(r['federation.fanout_ms_p50'], 1)} ms p50`,
+      baseline: `${fmt(r['federation.messages_per_s'])} msg/s, ${fmt(r['federation.memory_per_village_kb'])} kB/village`,
+      target: 'reported',
+      met: null,
+    },
+    {
+      figure: 'memory, 500 sensors × 10 min',
+      measured: `${fmt(r['memory.rss_mb'], 1)} MB RSS`,
+      baseline: `${fmt(r['memory.baseline_rss_mb'], 1)} MB without a village; growth ${fmt(r['memory.growth_last_half_mb'], 1)} MB`,
+      target: '< 150 MB, flat',
+      met: check(r['memory.rss_mb'], (n) => n < 150),
+    },
+    {
+      figure: 'start-up to ready (bundle)',
+      measured: `${fmt(r.startup_ms)} ms`,
+      baseline: '',
+      target: '< 1,000 ms',
+      met: check(r.startup_ms, (n) => n < 1000),
+    },
+    {
+      figure: 'scenario library, real pipeline',
+      measured: `${fmt(r['scenarios.detected'])} of ${fmt(r['scenarios.damage'])} detected`,
+      baseline: `false prompts ${fmt(r['scenarios.false_prompts_per_30_days'], 1)}, warnings ${fmt(r['scenarios.false_warnings_per_30_days'], 1)} /30 days`,
+      target: 'all; 0 and ≤ 1',
+      met: typeof r['scenarios.passed'] === 'number' ? r['scenarios.passed'] === r['scenarios.total'] && r['scenarios.false_prompts_per_30_days'] === 0 : null,
+    },
+  ];
+  // a part not run this time shows no row (its main figure formats as —)
+  const shown = rows.filter((row) => !row.measured.startsWith('—'));
+  const mark = (m: boolean | null) => (m === true ? '✓ met' : m === false ? '✗ not met' : '');
+  const head: [string, string, string, string, string] = ['figure', 'measured', 'baseline (same run)', 'target', ''];
+  const table = [head, ...shown.map((x) => [x.figure, x.measured, x.baseline, x.target, mark(x.met)] as const)];
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...table.map((t) => t[i]!.length)));
+  process.stdout.write('\n');
+  for (const t of table)
+    process.stdout.write(
+      `${t
+        .map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
+}
+
+/**
+ * A full run writes results.json. A partial run (`--only`) merges its figures into results.json,
+ * keeping the others, and records when each part was measured; a quick run writes
+ * results.local.json and never touches the full figures.
+ */
+function writeResults() {
+  const file = QUICK ? 'results.local.json' : 'results.json';
+  const path = join(HERE, file);
+  let old: Record<string, unknown> = {};
+  if (ONLY && !QUICK) {
+    try {
+      old = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    } catch {
+      old = {};
+    }
+  }
+  const nested: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(results)) {
+    const parts = k.split('.');
+    let node = nested;
+    for (const p of parts.slice(0, -1)) {
+      node[p] ??= {};
+      node = node[p] as Record<string, unknown>;
+    }
+    node[parts[parts.length - 1]!] = v;
+  }
+  const now = new Date().toISOString();
+  const measuredAt = { ...((old.measured_at as Record<string, string>) ?? {}) };
+  for (const top of Object.keys(nested)) measuredAt[top] = now;
+  const out = {
+    ...old,
+    ...nested,
+    date: now,
+    quick: QUICK,
+    measured_at: measuredAt,
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, mem_gb: Math.round(totalmem() / 2 ** 30), kernel: release() },
+    versions: {
+      node: process.version,
+      aedes: JSON.parse(readFileSync(join(ROOT, 'node_modules', 'aedes', 'package.json'), 'utf8')).version,
+      mqtt: JSON.parse(readFileSync(join(ROOT, 'node_modules', 'mqtt', 'package.json'), 'utf8')).version,
+      tend: JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
+    },
+    notes: ONLY && Array.isArray(old.notes) ? [...(old.notes as string[]), ...notes] : notes,
+  };
+  writeFileSync(path, `${JSON.stringify(out, null, 2)}\n`);
+  process.stdout.write(`\nwrote test/bench/${file}${ONLY && !QUICK ? ` (merged: ${Object.keys(nested).join(', ')})` : ''}\n`);
+}
+
 function fmt(n: unknown, digits = 0): string {
   return typeof n === 'number' ? n.toLocaleString('en', { maximumFractionDigits: digits }) : '—';
 }
+
+let profileText = '';
 
 async function main() {
   const total = QUICK ? 40_000 : 200_000;
@@ -329,6 +529,54 @@ async function main() {
       set('mosquitto.ceiling_per_s', mosq.ceiling);
       set('mosquitto.ratio', mosq.tend / mosq.ceiling);
       set('mosquitto.version', mosq.version);
+    }
+  }
+  if (want('village_load')) {
+    step('village_load: 50 devices × 10 tank sensors, 500 readings/s, QoS 1, into InfluxDB (tend bundle vs Mosquitto + lean subscriber)');
+    try {
+      const profileDir = PROFILE ? tempDir('tend-bench-profile-').dir : undefined;
+      const v = await benchVillageLoad({ root: ROOT, quick: QUICK, profileDir, step });
+      set('village_load.readings', v.readings);
+      set('village_load.duration_s', v.duration_s);
+      set('village_load.cpu_us_per_reading', v.tend.cpu_us_per_reading);
+      set('village_load.baseline_cpu_us_per_reading', v.baseline.cpu_us_per_reading);
+      set('village_load.ratio', v.tend.cpu_us_per_reading / v.baseline.cpu_us_per_reading);
+      set('village_load.rss_mb', v.tend.rss_mb);
+      set('village_load.baseline_rss_mb', v.baseline.rss_mb);
+      set('village_load.baseline_mosquitto_rss_mb', v.baseline.mosquitto_rss_mb);
+      set('village_load.baseline_subscriber_rss_mb', v.baseline.subscriber_rss_mb);
+      set('village_load.accepted', v.tend.accepted);
+      set('village_load.acked', v.tend.acked);
+      set('village_load.kept', v.tend.kept);
+      set('village_load.baseline_kept', v.baseline.kept);
+      set('village_load.cpu_s', v.tend.cpu_s);
+      set('village_load.baseline_cpu_s', v.baseline.cpu_s);
+      set('village_load.baseline_mosquitto_cpu_s', v.baseline.mosquitto_cpu_s);
+      set('village_load.baseline_subscriber_cpu_s', v.baseline.subscriber_cpu_s);
+      set('puback_ms.p50', v.tend.puback_p50);
+      set('puback_ms.p99', v.tend.puback_p99);
+      set('puback_ms.baseline_p50', v.baseline.puback_p50);
+      set('puback_ms.baseline_p99', v.baseline.puback_p99);
+      if (v.tend.acked < v.tend.sent) notes.push(`village_load: tend acknowledged ${v.tend.acked} of ${v.tend.sent} publishes`);
+      if (v.baseline.acked < v.baseline.sent) notes.push(`village_load: Mosquitto acknowledged ${v.baseline.acked} of ${v.baseline.sent} publishes`);
+      if (v.profile) {
+        set('village_load.profile', v.profile);
+        profileText = topOfProfile(v.profile, join(ROOT, 'dist', 'tend.mjs'));
+      }
+    } catch (err) {
+      notes.push(`village_load: not measured (${(err as Error).message.split('\n')[0]})`);
+    }
+  }
+  if (want('idle')) {
+    step(`idle: a village of 15 sensors at rest, ${QUICK ? 15 : 60} s (tend bundle)`);
+    try {
+      const idle = await benchIdle({ root: ROOT, quick: QUICK });
+      set('idle.cpu_percent', idle.cpu_percent);
+      set('idle.rss_mb', idle.rss_mb);
+      set('idle.seconds', idle.seconds);
+      set('idle.cpu_s', idle.cpu_s);
+    } catch (err) {
+      notes.push(`idle: not measured (${(err as Error).message.split('\n')[0]})`);
     }
   }
   if (want('alerts')) {
@@ -373,76 +621,14 @@ async function main() {
   }
   if (want('startup')) {
     step('start-up');
-    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+    ensureBundle(ROOT);
     set('startup_ms', await benchStartup());
   }
 
-  const r = results as Record<string, number>;
-  const rows: [string, string, string][] = [
-    [
-      'ingest, 1 reading/message',
-      `${fmt(r['ingest.readings_per_s'])}/s`,
-      `${fmt(r['ingest.ratio'], 2)} × plain aedes (${fmt(r['ingest.ceiling_per_s'])}/s); target ≥ 0.8 and ≥ 30,000/s`,
-    ],
-    ['ingest, 20 readings/message', `${fmt(r['ingest_batched.readings_per_s'])}/s`, `${fmt(r['ingest_batched.ratio'], 2)} × ceiling; target ≥ 200,000/s`],
-    [
-      'ingest via Mosquitto',
-      `${fmt(r['mosquitto.readings_per_s'])}/s`,
-      `${fmt(r['mosquitto.ratio'], 2)} × plain subscriber (${fmt(r['mosquitto.ceiling_per_s'])}/s)`,
-    ],
-    ['alert latency p50 / p99', `${fmt(r['alert_latency_ms.p50'], 1)} / ${fmt(r['alert_latency_ms.p99'], 1)} ms`, 'target p99 < 50 ms'],
-    ['serial parser', `${fmt(r['serial.mb_per_s'], 1)} MB/s`, `plain line splitter ${fmt(r['serial.baseline_mb_per_s'], 1)} MB/s; target ≥ 10 MB/s`],
-    ['InfluxDB writes', `${fmt(r['influx.points_per_s'])} points/s`, `influxd alone ${fmt(r['influx.baseline_points_per_s'])}/s; target ≥ 100,000/s`],
-    [
-      'federation fan-out (100 villages)',
-      `${fmt(r['federation.fanout_ms_p50'], 1)} ms p50`,
-      `${fmt(r['federation.messages_per_s'])} msg/s, ${fmt(r['federation.memory_per_village_kb'])} kB/village`,
-    ],
-    [
-      'memory, 500 sensors × 10 min',
-      `${fmt(r['memory.rss_mb'], 1)} MB RSS`,
-      `growth over last half ${fmt(r['memory.growth_last_half_mb'], 1)} MB; process without a village ${fmt(r['memory.baseline_rss_mb'], 1)} MB; target < 150 MB, flat`,
-    ],
-    ['start-up to ready', `${fmt(r.startup_ms)} ms`, 'target < 2,000 ms'],
-    [
-      'scenario library, real pipeline',
-      `${fmt(r['scenarios.detected'])} of ${fmt(r['scenarios.damage'])} detected, median ${fmt(r['scenarios.median_detect_min'])} min`,
-      `false prompts ${fmt(r['scenarios.false_prompts_per_30_days'], 1)}, false warnings ${fmt(r['scenarios.false_warnings_per_30_days'], 1)} per 30 ordinary days (targets 0, ≤ 1); ${fmt(r['scenarios.passed'])} of ${fmt(r['scenarios.total'])} scenarios pass`,
-    ],
-  ];
-  const w0 = Math.max(...rows.map((x) => x[0].length));
-  const w1 = Math.max(...rows.map((x) => x[1].length));
-  process.stdout.write(`\n${'figure'.padEnd(w0)}  ${'measured'.padEnd(w1)}  against\n`);
-  for (const [a, b, c] of rows) process.stdout.write(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}\n`);
+  printTable(results as Record<string, number>);
+  if (profileText) process.stdout.write(`\n${profileText}\n`);
   for (const n of notes) process.stdout.write(`note: ${n}\n`);
-  // figures nested by their dotted names (ingest.ratio → { ingest: { ratio } })
-  const nested: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(results)) {
-    const parts = k.split('.');
-    let node = nested;
-    for (const p of parts.slice(0, -1)) {
-      node[p] ??= {};
-      node = node[p] as Record<string, unknown>;
-    }
-    node[parts[parts.length - 1]!] = v;
-  }
-  const out = {
-    ...nested,
-    date: new Date().toISOString(),
-    quick: QUICK,
-    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, mem_gb: Math.round(totalmem() / 2 ** 30), kernel: release() },
-    versions: {
-      node: process.version,
-      aedes: JSON.parse(readFileSync(join(ROOT, 'node_modules', 'aedes', 'package.json'), 'utf8')).version,
-      mqtt: JSON.parse(readFileSync(join(ROOT, 'node_modules', 'mqtt', 'package.json'), 'utf8')).version,
-      tend: JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
-    },
-    notes,
-  };
-  // a partial or quick run does not overwrite the full figures
-  const file = ONLY || QUICK ? 'results.local.json' : 'results.json';
-  writeFileSync(join(HERE, file), `${JSON.stringify(out, null, 2)}\n`);
-  process.stdout.write(`\nwrote test/bench/${file}\n`);
+  writeResults();
 }
 
 if (process.argv.includes('--memory-child')) {
