@@ -442,6 +442,8 @@ export class Simulation {
     if (i.closed_at && !prev?.closed_at) this.write(`${this.stamp()}  incident  ${i.id} closed\n`);
   }
 
+  private readonly printedVersion = new Map<string, number>();
+
   private onAssembly(p: AssemblyPrompt): void {
     if (this.o.json) return this.emitJson('assembly', p);
     const list = (title: string, items: string[]) => (items.length ? `    ${title}:\n${items.map((x) => `      - ${x}\n`).join('')}` : '');
@@ -454,6 +456,9 @@ export class Simulation {
       this.write(`${this.stamp()}  ALL CLEAR ${p.headline} (prompt ${p.id}, v${p.version}; CAP Cancel)\n${list('still working', p.working)}${reserves}\n`);
       return;
     }
+    // a take or release changes who holds what without a new version: the PEOPLE line says it
+    if (this.printedVersion.get(p.id) === p.version) return;
+    this.printedVersion.set(p.id, p.version);
     const head = p.version === 1 ? 'ASSEMBLY  prompt opened' : `update    prompt v${p.version}`;
     const before = this.asked.get(p.id) ?? new Set<string>();
     this.asked.set(p.id, new Set(p.questions));

@@ -114,4 +114,42 @@ describe('tend simulate storm: the fortnight with the assembly', () => {
     expect(record.versions).toHaveLength(closed.version);
     expect(record.figures.water_days_minimum.lowest).toBeLessThan(record.figures.water_days_minimum.first!);
   }, 300_000);
+
+  it('the readable timeline prints each prompt version once, with the steps people take between them', async () => {
+    const config = loadConfig(STORM_CONFIG);
+    const lines = parseScenario(readFileSync(STORM_SCENARIO, 'utf8'), STORM_SCENARIO, config);
+    let buf = '';
+    const out = new Writable({
+      write(chunk, _enc, done) {
+        buf += String(chunk);
+        done();
+      },
+    });
+    const sim = new Simulation(
+      config,
+      lines,
+      {
+        config: STORM_CONFIG,
+        scenario: STORM_SCENARIO,
+        speed: 0,
+        json: false,
+        start: Date.parse(DEFAULT_START),
+        tickS: 60,
+        storage: null,
+        verbose: false,
+        story: STORM_STORY,
+      },
+      out,
+    );
+    try {
+      expect(await sim.run()).toBe(0);
+    } finally {
+      await sim.close();
+    }
+    const heads = buf.split('\n').filter((l) => / {2}(ASSEMBLY {2}prompt opened|update {4}prompt v\d+):/.test(l));
+    const versions = heads.map((l) => /prompt v(\d+)/.exec(l)?.[1] ?? '1');
+    expect(versions.length).toBeGreaterThan(10);
+    expect(new Set(versions).size, heads.join('\n')).toBe(versions.length);
+    expect(buf).toMatch(/PEOPLE {4}Tomas is looking at the power supply/);
+  }, 120_000);
 });
