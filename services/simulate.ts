@@ -5,19 +5,22 @@
 // status and rules run as they would live. Output: a readable timeline in the village's time zone,
 // or with --json one JSON object a line per alert, incident and assembly change (with
 // --status-every, the status at a fixed simulated cadence too) and a final status
-// (docs/architecture.md, "CLI").
+// (docs/architecture.md, "CLI"). `storm` adds the people's story (services/assembly/story.ts) and
+// its neighbouring village: the village's federation then runs on a broker of this run's own, where
+// the neighbour publishes its news on the simulated clock (simulate-neighbours.ts).
 import { SCENARIO_DIR } from '../core/paths.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { topics } from '../firmware-bridge/protocol/topics.ts';
 import { fmt, localParts } from '../core/format.ts';
 import type { Alert, AssemblyPrompt, Clock, Incident, ReserveStatus } from '../core/types.ts';
 import { startVillage, type Village } from './village.ts';
-import { runStory, STORM_STORY, type StoryStep } from './assembly/story.ts';
+import { runStory, STORM_NEIGHBOURS, STORM_STORY, type StoryNeighbour, type StoryStep, type StoryWorld } from './assembly/story.ts';
+import type { FederationBroker, SimNeighbour } from './simulate-neighbours.ts';
 
 export const STORM_DIR = SCENARIO_DIR;
 export const STORM_CONFIG = join(STORM_DIR, 'storm.yaml');
@@ -123,6 +126,11 @@ export interface SimOptions {
   afterPromptChange?: (village: Village, prompts: AssemblyPrompt[]) => Promise<void>;
   /** what people do with the assembly's tool at simulated times (`storm`: the founding text's fortnight); then the record is printed */
   story?: StoryStep[];
+  /**
+   * neighbouring villages the story has (`storm`: Millbrook): the village's federation then runs on
+   * a broker in this process, and each neighbour publishes its news there on the simulated clock
+   */
+  neighbours?: StoryNeighbour[];
 }
 
 const USAGE = `usage:
@@ -164,6 +172,7 @@ function parseArgs(args: string[]): SimOptions | string {
         o.config ||= STORM_CONFIG;
         o.scenario ||= STORM_SCENARIO;
         o.story = STORM_STORY;
+        o.neighbours = STORM_NEIGHBOURS;
       } else if (a === '--config') o.config = val();
       else if (a === '--scenario') o.scenario = val();
       else if (a === '--json') o.json = true;
@@ -242,6 +251,8 @@ export class Simulation {
   private incidents = new Map<string, Incident>();
   private lastAlertState = new Map<string, string>();
   private logs: string[] = [];
+  private fedBroker: FederationBroker | null = null;
+  private readonly neighbours = new Map<string, SimNeighbour>();
   private changedPrompts: AssemblyPrompt[] = [];
   private readonly storyDone = new Set<StoryStep>();
   private readonly promptIds = new Set<string>();
@@ -277,6 +288,12 @@ export class Simulation {
     config.alerts.speech = false;
     delete config.influx;
     delete config.federation;
+    // the story's neighbours: the real federation, on a broker of this run's own (loaded only then)
+    const kit = o.neighbours?.length ? await import('./simulate-neighbours.ts') : null;
+    if (kit && o.neighbours) {
+      const fed = (this.fedBroker = await kit.startFederationBroker([config.village.id, ...o.neighbours.map((n) => n.id)]));
+      config.federation = { url: fed.url, password: fed.password(config.village.id) };
+    }
     const dir = o.storage ?? (this.tmp = mkdtempSync(join(tmpdir(), 'tend-simulate-')));
     config.storage.dir = dir;
     config.web.token_file = join(dir, 'web-token');
@@ -291,6 +308,7 @@ export class Simulation {
       // tick; no timer-driven compute sees half a batch
       tick: false,
       statusThrottleMs: 2 ** 31 - 1,
+      federationConnect: kit?.connect311,
       log: (m) => (o.verbose ? this.write(`  [village] ${m}\n`) : this.logs.push(m)),
     });
     this.village = village;
@@ -328,7 +346,9 @@ export class Simulation {
     }
     if (o.json && o.statusEveryS) this.nextSample = o.start;
 
-    // devices: real MQTT clients with their own credentials and an `offline` will
+    // devices: real MQTT clients with their own credentials and an `offline` will (mqtt.js is
+    // loaded here, so a village that runs without simulating never loads it)
+    const { default: mqtt } = await import('mqtt');
     for (const id of new Set(this.lines.map((l) => l.device))) {
       const d = this.config.devices.find((x) => x.id === id)!;
       const status = topics.status(this.config.village.id, id);
@@ -343,6 +363,15 @@ export class Simulation {
       });
       this.clients.set(id, c);
       await c.publishAsync(status, 'online', { retain: true, qos: 1 });
+    }
+
+    if (kit && village.federation && this.fedBroker && o.neighbours) {
+      await connected(village);
+      for (const n of o.neighbours) {
+        const sim = new kit.SimNeighbour(n, this.fedBroker, this.clock, village.federation);
+        this.neighbours.set(n.id, sim);
+        await sim.start();
+      }
     }
 
     const wallStart = Date.now();
@@ -396,8 +425,10 @@ export class Simulation {
   }
 
   private async refresh(village: Village): Promise<ReserveStatus> {
+    // the neighbours' heartbeats due by now are heard before the status is judged
+    for (const n of this.neighbours.values()) await n.tick();
     const status = village.refresh();
-    if (this.o.story) this.tellStory(village);
+    if (this.o.story) await this.tellStory(village);
     const changed = this.changedPrompts;
     this.changedPrompts = [];
     if (changed.length && this.o.afterPromptChange) await this.o.afterPromptChange(village, changed);
@@ -443,6 +474,8 @@ export class Simulation {
   }
 
   private readonly printedVersion = new Map<string, number>();
+  /** each prompt's neighbours' offers and needs as last printed, so an update shows them when they change */
+  private readonly printedNeighbours = new Map<string, string>();
 
   private onAssembly(p: AssemblyPrompt): void {
     if (this.o.json) return this.emitJson('assembly', p);
@@ -462,6 +495,9 @@ export class Simulation {
     const head = p.version === 1 ? 'ASSEMBLY  prompt opened' : `update    prompt v${p.version}`;
     const before = this.asked.get(p.id) ?? new Set<string>();
     this.asked.set(p.id, new Set(p.questions));
+    const neighbours = JSON.stringify(p.neighbours.map((n) => [n.village, n.offer, n.need ?? null]));
+    const neighboursChanged = (this.printedNeighbours.get(p.id) ?? '[]') !== neighbours;
+    this.printedNeighbours.set(p.id, neighbours);
     this.write(`${this.stamp()}  ${head}: ${p.headline}\n`);
     if (p.version === 1) {
       this.write(
@@ -474,10 +510,7 @@ export class Simulation {
           list('urgent (within a day)', p.urgent) +
           list('can wait', p.can_wait) +
           reserves +
-          list(
-            'neighbours offer',
-            p.neighbours.map((n) => `${n.village}: ${n.offer}`),
-          ) +
+          list('neighbours offer', p.neighbours.map(neighbourLine)) +
           list('questions for the assembly', p.questions) +
           list(
             'notes',
@@ -494,6 +527,7 @@ export class Simulation {
           list('damaged', p.damaged) +
           list('urgent (within a day)', p.urgent) +
           reserves +
+          (neighboursChanged ? neighboursText(p, list) : '') +
           list('new questions', fresh) +
           list(
             'decided',
@@ -505,8 +539,20 @@ export class Simulation {
   }
 
   /** The people's steps due by now, through the assembly as the API calls it. */
-  private tellStory(village: Village): void {
-    for (const { step, error } of runStory(this.o.story!, village.assembly, this.t(), this.storyDone)) {
+  private async tellStory(village: Village): Promise<void> {
+    const world: StoryWorld = {
+      assembly: village.assembly,
+      need: (body) => {
+        if (!village.federation) throw new Error('this simulation runs without a federation');
+        village.federation.setNeed(body);
+      },
+      neighbour: async (id, news) => {
+        const n = this.neighbours.get(id);
+        if (!n) throw new Error(`no neighbouring village ${id} in this simulation`);
+        await n.say(news);
+      },
+    };
+    for (const { step, error } of await runStory(this.o.story!, world, this.t(), this.storyDone)) {
       if (this.o.json) this.emitJson('story', { told: step.told, error });
       else this.write(`${this.stamp()}  PEOPLE    ${step.told}${error ? ` (not done: ${error})` : ''}\n\n`);
     }
@@ -533,10 +579,36 @@ export class Simulation {
   async close(): Promise<void> {
     for (const c of this.clients.values()) await c.endAsync(true).catch(() => undefined);
     this.clients.clear();
+    for (const n of this.neighbours.values()) await n.stop();
+    this.neighbours.clear();
     if (this.village) await this.village.stop();
     this.village = null;
+    await this.fedBroker?.stop();
+    this.fedBroker = null;
     if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
     this.tmp = null;
+  }
+}
+
+/** "Millbrook: a repair crew …", with what it needs when it said */
+function neighbourLine(n: AssemblyPrompt['neighbours'][number]): string {
+  const name = (n as { name?: string | null }).name ?? n.village;
+  return `${name}: ${n.offer}${n.need ? ` (it needs ${n.need})` : ''}`;
+}
+
+/** The neighbours' offers as they now stand, and how long the water lasts with them. */
+function neighboursText(p: AssemblyPrompt, list: (title: string, items: string[]) => string): string {
+  if (!p.neighbours.length) return '    neighbours offer: nothing now\n';
+  const withOffers = (p.options?.water.levels ?? []).filter((l) => l.days_with_offers !== null).map((l) => l.text);
+  return list('neighbours offer', p.neighbours.map(neighbourLine)) + list("water with the neighbours' offers", withOffers);
+}
+
+/** Wait until the village's federation link is up (the broker is in this process: a moment). */
+async function connected(v: Village): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (v.federation?.link().state !== 'connected') {
+    if (Date.now() > deadline) throw new Error('the simulated federation did not connect');
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
