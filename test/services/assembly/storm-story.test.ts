@@ -14,38 +14,60 @@ import { checkPrompt, checkText } from '../../../services/assembly/language.ts';
 import type { AssemblyRecord } from '../../../services/assembly/record.ts';
 import { STORM_NEIGHBOURS, STORM_STORY } from '../../../services/assembly/story.ts';
 import type { FederationView } from '../../../services/federation/federation.ts';
-import { DEFAULT_START, parseScenario, Simulation, STORM_CONFIG, STORM_SCENARIO } from '../../../services/simulate.ts';
+import { DEFAULT_START, parseScenario, type SimOptions, Simulation, STORM_CONFIG, STORM_SCENARIO } from '../../../services/simulate.ts';
 import type { Village } from '../../../services/village.ts';
 import { getJson } from '../../helpers/village.ts';
 
 type Ev = { t: number; event: string } & Record<string, unknown>;
 const DAY = 86400;
 
+/** Run the storm fortnight with its story and neighbour; returns what it printed. */
+async function runStorm(opts: Partial<SimOptions>, after?: (sim: Simulation) => Promise<void>): Promise<string> {
+  const config = loadConfig(STORM_CONFIG);
+  const lines = parseScenario(readFileSync(STORM_SCENARIO, 'utf8'), STORM_SCENARIO, config);
+  let buf = '';
+  const out = new Writable({
+    write(chunk, _enc, done) {
+      buf += String(chunk);
+      done();
+    },
+  });
+  const sim = new Simulation(
+    config,
+    lines,
+    {
+      config: STORM_CONFIG,
+      scenario: STORM_SCENARIO,
+      speed: 0,
+      json: false,
+      start: Date.parse(DEFAULT_START),
+      tickS: 60,
+      storage: null,
+      verbose: false,
+      story: STORM_STORY,
+      neighbours: STORM_NEIGHBOURS,
+      ...opts,
+    },
+    out,
+  );
+  try {
+    expect(await sim.run()).toBe(0);
+    await after?.(sim);
+  } finally {
+    await sim.close();
+  }
+  return buf;
+}
+
 describe('tend simulate storm: the fortnight with the assembly', () => {
   it("decisions, a plan followed and one strayed from, rest, a neighbour's offer meeting a need, the all-clear and the record", async () => {
-    const config = loadConfig(STORM_CONFIG);
-    const lines = parseScenario(readFileSync(STORM_SCENARIO, 'utf8'), STORM_SCENARIO, config);
-    let buf = '';
-    const out = new Writable({
-      write(chunk, _enc, done) {
-        buf += String(chunk);
-        done();
-      },
-    });
-    const sim = new Simulation(
-      config,
-      lines,
+    let village: Village | null = null;
+    const federation: { t: number; view: FederationView }[] = [];
+    const start = Date.parse(DEFAULT_START);
+    let after: FederationView | undefined;
+    const buf = await runStorm(
       {
-        config: STORM_CONFIG,
-        scenario: STORM_SCENARIO,
-        speed: 0,
         json: true,
-        start: Date.parse(DEFAULT_START),
-        tickS: 60,
-        storage: null,
-        verbose: false,
-        story: STORM_STORY,
-        neighbours: STORM_NEIGHBOURS,
         // GET /api/federation as the page reads it, whenever a prompt changed while Millbrook was heard
         web: true,
         afterPromptChange: async (v) => {
@@ -54,19 +76,11 @@ describe('tend simulate storm: the fortnight with the assembly', () => {
           if (view.neighbours.some((n) => n.offer !== null) || view.own.need) federation.push({ t: Math.round((v.clock.now() - start) / 1000), view });
         },
       },
-      out,
+      async () => {
+        // the fortnight over: Millbrook's offer is withdrawn and Ashgrove needs nothing more
+        after = await getJson<FederationView>(`${village!.webUrl}/api/federation`);
+      },
     );
-    let village: Village | null = null;
-    const federation: { t: number; view: FederationView }[] = [];
-    const start = Date.parse(DEFAULT_START);
-    let after: FederationView;
-    try {
-      expect(await sim.run()).toBe(0);
-      // the fortnight over: Millbrook's offer is withdrawn and Ashgrove needs nothing more
-      after = await getJson<FederationView>(`${village!.webUrl}/api/federation`);
-    } finally {
-      await sim.close();
-    }
     const events = buf
       .trim()
       .split('\n')
@@ -196,37 +210,7 @@ describe('tend simulate storm: the fortnight with the assembly', () => {
   }, 300_000);
 
   it('the readable timeline prints each prompt version once, with the steps people take between them', async () => {
-    const config = loadConfig(STORM_CONFIG);
-    const lines = parseScenario(readFileSync(STORM_SCENARIO, 'utf8'), STORM_SCENARIO, config);
-    let buf = '';
-    const out = new Writable({
-      write(chunk, _enc, done) {
-        buf += String(chunk);
-        done();
-      },
-    });
-    const sim = new Simulation(
-      config,
-      lines,
-      {
-        config: STORM_CONFIG,
-        scenario: STORM_SCENARIO,
-        speed: 0,
-        json: false,
-        start: Date.parse(DEFAULT_START),
-        tickS: 60,
-        storage: null,
-        verbose: false,
-        story: STORM_STORY,
-        neighbours: STORM_NEIGHBOURS,
-      },
-      out,
-    );
-    try {
-      expect(await sim.run()).toBe(0);
-    } finally {
-      await sim.close();
-    }
+    const buf = await runStorm({});
     const heads = buf.split('\n').filter((l) => / {2}(ASSEMBLY {2}prompt opened|update {4}prompt v\d+):/.test(l));
     const versions = heads.map((l) => /prompt v(\d+)/.exec(l)?.[1] ?? '1');
     expect(versions.length).toBeGreaterThan(10);

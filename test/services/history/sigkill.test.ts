@@ -1,29 +1,66 @@
 // tend killed with SIGKILL mid-stream and started again: every reading it had accepted (QoS 1:
-// PUBACK sent, so durable in the SQLite outbox first) reaches InfluxDB once, with its own
+// PUBACK sent, so durable in the SQLite outbox first) reaches the history store once, with its own
 // timestamp, and no reading becomes two points. The device behaves as QoS 1 devices do: what
-// was not acknowledged is sent again after the reconnect.
+// was not acknowledged is sent again after the reconnect. Run against InfluxDB and against
+// VictoriaMetrics, which keeps every sample it is sent (no deduplication here), so a reading
+// written twice would show as two samples there too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInfluxd, type Influxd } from '../../helpers/influxd.ts';
+import { startInfluxd } from '../../helpers/influxd.ts';
 import { freePort, tempDir, waitFor } from '../../helpers/net.ts';
+import { startVictoria } from '../../helpers/victoria.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const SECRET = 'sigkill-test-secret';
 
-let influx: Influxd;
+/** A history store as this test needs it: its write URL, stop and start, and the stored points. */
+interface Store {
+  url: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+  points(): Promise<{ raw: number; time: number }[]>;
+}
+
+const STORES: [string, () => Promise<Store>][] = [
+  [
+    'InfluxDB',
+    async () => {
+      const influx = await startInfluxd();
+      return {
+        url: influx.url,
+        stop: () => influx.stop(),
+        start: () => influx.start(),
+        close: () => influx.close(),
+        points: async () => (await influx.rows('SELECT "raw" FROM "reading"')).map((r) => ({ raw: r.raw as number, time: r.time as number })),
+      };
+    },
+  ],
+  [
+    'VictoriaMetrics',
+    async () => {
+      const vm = await startVictoria();
+      return {
+        url: vm.url,
+        stop: () => vm.stop(),
+        start: () => vm.start(),
+        close: () => vm.close(),
+        points: async () =>
+          (await vm.series('{__name__="reading_raw",db="tend",sensor="tank-a"}')).flatMap((x) => x.values.map((raw, i) => ({ raw, time: x.timestamps[i]! }))),
+      };
+    },
+  ],
+];
+
 const tmp = tempDir('tend-sigkill-');
 let child: ChildProcess | null = null;
 let output = '';
 
-beforeAll(async () => {
-  influx = await startInfluxd();
-});
-afterAll(async () => {
+afterAll(() => {
   killTend();
-  await influx?.close();
   tmp.remove();
 });
 
@@ -75,11 +112,21 @@ function connect(port: number): Promise<MqttClient> {
   });
 }
 
-describe('tend killed with SIGKILL mid-stream', () => {
+describe.each(STORES)('tend killed with SIGKILL mid-stream, history in %s', (name, startStore) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await startStore();
+  });
+  afterAll(async () => {
+    killTend();
+    await store?.close();
+  });
+
   it('loses no accepted reading and duplicates none', async () => {
     const brokerPort = await freePort();
     const webPort = await freePort();
-    const configFile = join(tmp.dir, 'village.yaml');
+    const dir = join(tmp.dir, name);
+    const configFile = join(tmp.dir, `${name}.yaml`);
     writeFileSync(
       configFile,
       [
@@ -87,8 +134,8 @@ describe('tend killed with SIGKILL mid-stream', () => {
         'village: { id: ashgrove, name: Ashgrove, population: 180 }',
         `broker: { embedded: { host: 127.0.0.1, port: ${brokerPort} } }`,
         `web: { host: 127.0.0.1, port: ${webPort} }`,
-        `storage: { dir: ${join(tmp.dir, 'data')} }`,
-        `influx: { url: "${influx.url}", database: tend }`,
+        `storage: { dir: ${dir} }`,
+        `influx: { url: "${store.url}", database: tend }`,
         'devices:',
         `  - { id: tank-a, secret: ${SECRET}, transport: mqtt, interval_s: 5 }`,
         'sensors:',
@@ -108,6 +155,7 @@ describe('tend killed with SIGKILL mid-stream', () => {
         () => {},
       );
 
+    output = '';
     await startTend(configFile, brokerPort);
     let client = await connect(brokerPort);
     // stream with 20 in flight; SIGKILL after 1,200 acknowledged
@@ -123,8 +171,8 @@ describe('tend killed with SIGKILL mid-stream', () => {
       }
     };
     await streamUntil(600);
-    // InfluxDB goes away too, so at the kill the outbox surely holds accepted readings
-    await influx.stop();
+    // the history store goes away too, so at the kill the outbox surely holds accepted readings
+    await store.stop();
     await streamUntil(1200);
     killTend();
     await new Promise<void>((r) => (child!.exitCode !== null || child!.signalCode !== null ? r() : child!.once('exit', () => r())));
@@ -132,7 +180,7 @@ describe('tend killed with SIGKILL mid-stream', () => {
     const ackedBeforeKill = acked.size;
     expect(ackedBeforeKill).toBeLessThan(N);
 
-    await influx.start();
+    await store.start();
     output = '';
     await startTend(configFile, brokerPort);
     client = await connect(brokerPort);
@@ -142,16 +190,16 @@ describe('tend killed with SIGKILL mid-stream', () => {
     expect(acked.size).toBe(N);
     client.end(true);
 
-    const count = async () => ((await influx.rows('SELECT count("raw") AS n FROM "reading"'))[0]?.n as number | undefined) ?? 0;
-    await waitFor(async () => (await count()) >= N, 60_000, 'every accepted reading in InfluxDB');
+    const count = async () => (await store.points()).length;
+    await waitFor(async () => (await count()) >= N, 60_000, `every accepted reading in ${name}`);
     // give the writer a moment to show any extra point it might (wrongly) still send
     await new Promise((r) => setTimeout(r, 1500));
-    expect(await count()).toBe(N);
-    const rows = await influx.rows('SELECT "raw" FROM "reading"');
-    expect(rows).toHaveLength(N);
-    expect(new Set(rows.map((r) => r.raw)).size).toBe(N);
+    const points = await store.points();
+    expect(points).toHaveLength(N);
+    expect(new Set(points.map((r) => r.raw)).size).toBe(N);
     // each point at its reading's own timestamp
-    const times = rows.map((r) => r.time as number).sort((a, b) => a - b);
+    const times = points.map((r) => r.time).sort((a, b) => a - b);
+    expect(new Set(times).size).toBe(N);
     expect(times[0]).toBe(base);
     expect(times[N - 1]).toBe(base + (N - 1) * 10);
     killTend();
