@@ -65,3 +65,25 @@ export async function connectDevices(village: Village, ids: string[]): Promise<M
 export async function closeDevices(devices: Map<string, MqttClient>): Promise<void> {
   for (const c of devices.values()) await c.endAsync(true).catch(() => {});
 }
+
+/** A clock a test moves by hand (`clock.t += …`), so staleness and hold times need no real waiting. */
+export function testClock(startMs: number): { t: number; now(): number } {
+  return {
+    t: startMs,
+    now() {
+      return this.t;
+    },
+  };
+}
+
+/** One plausible reading per demo device (metrics as config/demo.yaml names them), at night: no sun. */
+export function demoReadings(solarW = 0): Record<string, Record<string, number>> {
+  return {
+    'tank-north': { distance_mm: 812 },
+    'tank-school': { pressure_kpa: 12.5 },
+    'tank-hill': { level_mm: 1500 },
+    'power-shed': { soc_pct: 72, voltage_v: 52.1, load_w: 2100, solar_w: solarW },
+    'cold-store': { fridge1_c: 3.5, fridge2_c: 4.2, freezer_c: -18.5, freezer_door: 0 },
+    'weather-mast': { pressure_hpa: 1012.4, wind_ms: 4.2, gust_ms: 7.9, rain_mm: 0 },
+  };
+}

@@ -4,26 +4,14 @@
 // CAP carrying the decisions, and the record when the incident ends, kept across a restart.
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AssemblyPrompt, Clock, ReserveStatus } from '../../../core/types.ts';
+import type { AssemblyPrompt, ReserveStatus } from '../../../core/types.ts';
 import { checkPrompt, checkText } from '../../../services/assembly/language.ts';
 import type { AssemblyRecord } from '../../../services/assembly/record.ts';
 import { tempDir, waitFor } from '../../helpers/net.ts';
-import { closeDevices, connectDevices, demoConfig, getJson, startTestVillage } from '../../helpers/village.ts';
+import { closeDevices, connectDevices, demoConfig, getJson, startTestVillage, demoReadings, testClock } from '../../helpers/village.ts';
 
-const clock = {
-  t: Date.parse('2026-11-24T08:00:00Z'),
-  now() {
-    return this.t;
-  },
-} satisfies Clock & { t: number };
-const READINGS: Record<string, Record<string, number>> = {
-  'tank-north': { distance_mm: 812 },
-  'tank-school': { pressure_kpa: 12.5 },
-  'tank-hill': { level_mm: 1500 },
-  'power-shed': { soc_pct: 72, voltage_v: 52.1, load_w: 2100, solar_w: 0 },
-  'cold-store': { fridge1_c: 3.5, fridge2_c: 4.2, freezer_c: -18.5, freezer_door: 0 },
-  'weather-mast': { pressure_hpa: 1012.4, wind_ms: 4.2, gust_ms: 7.9, rain_mm: 0 },
-};
+const clock = testClock(Date.parse('2026-11-24T08:00:00Z'));
+const READINGS = demoReadings(0);
 const HOUR = 3600_000;
 
 const storage = tempDir('tend-assembly-tool-');

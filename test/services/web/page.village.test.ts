@@ -8,29 +8,16 @@ import type { MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.ts';
 import { waitFor } from '../../helpers/net.ts';
-import { closeDevices, connectDevices, getJson, startTestVillage } from '../../helpers/village.ts';
-import type { Clock, ReserveStatus, SensorHealth } from '../../../core/types.ts';
+import { closeDevices, connectDevices, getJson, startTestVillage, demoReadings, testClock } from '../../helpers/village.ts';
+import type { ReserveStatus, SensorHealth } from '../../../core/types.ts';
 
 const SHOTS = '/tmp/tend-shots';
 type TestVillage = Awaited<ReturnType<typeof startTestVillage>>;
 
 // The village runs on a clock the test moves, so "stale" needs no real waiting.
-const clock = {
-  t: Date.now(),
-  now() {
-    return this.t;
-  },
-} satisfies Clock & { t: number };
+const clock = testClock(Date.now());
 
-/** One plausible reading per demo device (metrics as config/demo.yaml names them). */
-const READINGS: Record<string, Record<string, number>> = {
-  'tank-north': { distance_mm: 812 },
-  'tank-school': { pressure_kpa: 12.5 },
-  'tank-hill': { level_mm: 1500 },
-  'power-shed': { soc_pct: 72, voltage_v: 52.1, load_w: 2100, solar_w: 1400 },
-  'cold-store': { fridge1_c: 3.5, fridge2_c: 4.2, freezer_c: -18.5, freezer_door: 0 },
-  'weather-mast': { pressure_hpa: 1012.4, wind_ms: 4.2, gust_ms: 7.9, rain_mm: 0 },
-};
+const READINGS = demoReadings(1400);
 
 let village: TestVillage;
 let browser: TestBrowser;
