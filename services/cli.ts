@@ -7,7 +7,6 @@ import { ConfigError, loadConfig } from '../config/load.ts';
 import { ruleParams } from '../config/rules.ts';
 import { configWarnings } from '../config/warnings.ts';
 import { type Config, configSchema } from '../config/schema.ts';
-import { startDemoDevices } from '../firmware-bridge/simulator/demo-village.ts';
 import { systemClock } from '../core/types.ts';
 import { stderrSink, type LogSink } from '../core/log.ts';
 import { DASHBOARD_JSON_DIR, DEMO_CONFIG, ROOT } from '../core/paths.ts';
@@ -330,7 +329,11 @@ async function runUntilSignal(
     o.err === process.stderr ? stderrSink() : (line, level) => o.err.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${line}\n`);
   const village: Village = await startVillage({ config, portFallback: o.portFallback, log, webPort: o.ports?.web, brokerPort: o.ports?.broker });
   let devices: { stop(): Promise<void> } | null = null;
-  if (o.demo) devices = await startDemoDevices({ config, brokerUrl: village.brokerUrl, clock: systemClock, log: (m) => log(m, 'warn') });
+  // the simulated boards (and mqtt.js with them) are loaded only for the demo
+  if (o.demo) {
+    const { startDemoDevices } = await import('../firmware-bridge/simulator/demo-village.ts');
+    devices = await startDemoDevices({ config, brokerUrl: village.brokerUrl, clock: systemClock, log: (m) => log(m, 'warn') });
+  }
   o.out.write(
     `tend: ${config.village.name} (${config.village.id}) is running${o.demo ? ' — demo village with simulated devices' : ''}\n` +
       `  page:   ${village.webUrl}\n` +

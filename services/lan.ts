@@ -3,7 +3,6 @@
 // to the village network, the start-up lines give the page's address on each network card (from
 // os.networkInterfaces, the internal ones skipped) and a QR code a phone's camera opens.
 import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
-import QRCode from 'qrcode';
 import { hostPort } from '../core/listen.ts';
 
 /** 127.0.0.0/8, ::1 and localhost: only this machine reaches them. */
@@ -47,7 +46,9 @@ export function lanUrls(host: string, port: number, tls = false, interfaces?: No
  * A QR code of `text` to print in a terminal: black on white with ANSI colours on a terminal
  * (it scans on dark and light themes alike), plain block characters otherwise (a log file).
  */
-export function qrText(text: string, terminal: boolean): Promise<string> {
+export async function qrText(text: string, terminal: boolean): Promise<string> {
+  // loaded here, not at start: only `--host` prints a code, and a village runs without it
+  const { default: QRCode } = await import('qrcode');
   return QRCode.toString(text, terminal ? { type: 'terminal', small: true } : { type: 'utf8', margin: 2 });
 }
 

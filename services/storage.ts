@@ -39,8 +39,10 @@ export interface Flusher {
 }
 
 export interface StorageOptions {
-  /** group commit delay (ms) */
+  /** group commit delay (ms) when someone waits for it (a QoS 1 PUBACK) */
   delayMs?: number;
+  /** group commit delay (ms) when nobody waits: rows of QoS 0 readings, status samples, alert state */
+  lazyDelayMs?: number;
   /** file name under the dir */
   file?: string;
   log?: LogSink;
@@ -78,6 +80,10 @@ export class Storage {
   private flushers: Flusher[] = [];
   private waiters: ((err: Error | null) => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** when the pending commit's timer fires (performance.now() ms) */
+  private timerAt = 0;
+  /** the group transaction, made once at the first commit */
+  private transaction: (() => void) | null = null;
   /** last write error (disk full, read-only): monitoring goes on in memory, the page says so */
   lastError: string | null = null;
   /** when the current run of failed commits began (clock ms); null while writes work */
@@ -91,12 +97,14 @@ export class Storage {
   heldReadings = 0;
   private closing = false;
   private readonly delayMs: number;
+  private readonly lazyDelayMs: number;
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly startedAt: number;
 
   constructor(dir: string, opts: StorageOptions = {}) {
     this.delayMs = opts.delayMs ?? 15;
+    this.lazyDelayMs = Math.max(this.delayMs, opts.lazyDelayMs ?? 100);
     this.clock = opts.clock ?? systemClock;
     this.startedAt = this.clock.now();
     this.log = moduleLog(opts.log, 'storage');
@@ -194,10 +202,21 @@ export class Storage {
   /**
    * Ask for a group commit soon; `done` runs after the rows queued so far are on disk, or with the
    * error when the commit failed (the rows stay queued and are retried).
+   *
+   * Every commit costs an fsync (synchronous = FULL) that holds the event loop for a millisecond or
+   * more. A commit someone waits for (a QoS 1 PUBACK) comes after `delayMs`; rows nobody waits for
+   * (QoS 0 readings, status samples, alert state) wait up to `lazyDelayMs`, or ride along with the
+   * next awaited commit: under a stream of QoS 0 readings that is 10 commits a second, not 60.
    */
   commitSoon(done?: (err: Error | null) => void): void {
     if (done) this.waiters.push(done);
-    if (!this.timer) this.timer = setTimeout(() => this.commitNow(), this.delayMs);
+    const ms = done ? this.delayMs : this.lazyDelayMs;
+    const at = performance.now() + ms;
+    // a commit already due sooner takes these rows too; while writes fail, the 1 s retry does
+    if (this.timer && (this.timerAt <= at || this.failingSince !== null)) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.commitNow(), ms);
   }
 
   commitNow(): void {
@@ -212,9 +231,10 @@ export class Storage {
     }
     let error: Error | null = null;
     try {
-      this.db.transaction(() => {
+      this.transaction ??= this.db.transaction(() => {
         for (const f of this.flushers) f.flush();
-      })();
+      });
+      this.transaction();
       this.commits++;
       if (this.failingSince !== null) {
         const secs = Math.round((this.clock.now() - this.failingSince) / 1000);
@@ -244,7 +264,10 @@ export class Storage {
         }
       }
       // the rows are queued again; try again on our own, so recovery does not wait for a reading
-      if (this.db.open && !this.closing) this.timer = setTimeout(() => this.commitNow(), RETRY_MS);
+      if (this.db.open && !this.closing) {
+        this.timerAt = performance.now() + RETRY_MS;
+        this.timer = setTimeout(() => this.commitNow(), RETRY_MS);
+      }
     }
     for (const w of waiters) w(error);
   }

@@ -29,11 +29,8 @@ import { Assembly } from './assembly/assembly.ts';
 import { StatusLoop } from './status-loop.ts';
 import { PlanFollower } from './reserve/plan.ts';
 import { startWebhooks } from './assembly/webhooks.ts';
-import { startSpeech } from './assembly/speech.ts';
 import { History } from './history/index.ts';
-import { Federation } from './federation/federation.ts';
-import { startSerialDevice } from '../firmware-bridge/serial/serial-device.ts';
-import { startFirmataBoard } from '../firmware-bridge/firmata/firmata-board.ts';
+import type { Federation } from './federation/federation.ts';
 import { Storage } from './storage.ts';
 import { systemClock, type Clock, type LinkStatus, type ReserveStatus, type SensorHealth } from '../core/types.ts';
 import { createMetrics } from './web/metrics.ts';
@@ -63,6 +60,8 @@ export interface StartOptions {
   tick?: boolean;
   /** where log lines go (default: stderr with time and level) */
   log?: LogSink;
+  /** how the federation link connects (default mqtt.connect); `tend simulate storm` hands in its in-process broker's */
+  federationConnect?: import('./federation/federation.ts').FederationOptions['connect'];
 }
 
 export interface Village {
@@ -147,17 +146,24 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
     // Home Assistant discovery configs, retained (off unless homeassistant.discovery)
     startHomeAssistant({ config, publish, log });
 
-    // serial and firmata devices (firmware-bridge/serial, firmware-bridge/firmata)
+    // serial and firmata devices (firmware-bridge/serial, firmware-bridge/firmata); what a village
+    // does not use is not loaded (imported here, not at the top: memory on a small board)
     for (const device of config.devices) {
-      if (device.transport === 'serial') transports.push(startSerialDevice({ device, sink: ingest, clock, log }));
+      if (device.transport === 'serial') {
+        const { startSerialDevice } = await import('../firmware-bridge/serial/serial-device.ts');
+        transports.push(startSerialDevice({ device, sink: ingest, clock, log }));
+      }
       if (device.transport === 'firmata') {
+        const { startFirmataBoard } = await import('../firmware-bridge/firmata/firmata-board.ts');
         const sensors = config.sensors.filter((s) => s.device === device.id);
         transports.push(startFirmataBoard({ device, sensors, sink: ingest, clock, log }));
       }
     }
 
     // federation: neighbours over a shared broker (off unless configured)
-    const federation = config.federation ? new Federation({ config, clock, events, storage, log }) : null;
+    const federation = config.federation
+      ? new (await import('./federation/federation.ts')).Federation({ config, clock, events, storage, log, connect: opts.federationConnect })
+      : null;
     if (federation) {
       federation.start();
       stoppers.push(() => federation.stop());
@@ -173,6 +179,7 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
     const webhooks = startWebhooks({ config, events, log });
     stoppers.push(() => webhooks.stop());
     if (config.alerts.speech) {
+      const { startSpeech } = await import('./assembly/speech.ts');
       const speech = startSpeech({ config, events, storageDir, log });
       stoppers.push(() => speech.stop());
     }
@@ -190,6 +197,8 @@ export async function startVillage(opts: StartOptions): Promise<Village> {
       throttleMs: opts.statusThrottleMs,
       auto: opts.autoStatus,
       tick: opts.tick,
+      // a reading across a threshold of its rule is judged at once, not after the throttle
+      urgent: (r) => alerts.crosses(r),
       // the assembly's plan, followed with figures and never enforced
       plan: (s) => plans.follow(assembly.planInForce(), s, clock.now()),
     });

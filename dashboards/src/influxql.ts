@@ -4,8 +4,11 @@
 // InfluxDB 1.x has no Flux, so every query is raw InfluxQL with Grafana's macros: $timeFilter,
 // $__interval and regex-matched template variables (/^$village$/ works for one, many or All).
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
-import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import type * as grafana from '@grafana/grafana-foundation-sdk/dashboard';
 import type * as common from '@grafana/grafana-foundation-sdk/common';
+
+// loaded only when `tend dashboards` runs (see panels.ts)
+const dashboard = await import('@grafana/grafana-foundation-sdk/dashboard');
 
 /** Every panel names the data source through the `datasource` variable: no hard-coded uid. */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: '${datasource}' is Grafana's variable syntax, filled in by Grafana, not JS
@@ -72,7 +75,7 @@ export function q(query: string, refId = 'A'): InfluxQLBuilder {
   return new InfluxQLBuilder(query, refId);
 }
 
-export function datasourceVariable(): cog.Builder<dashboard.VariableModel> {
+export function datasourceVariable(): cog.Builder<grafana.VariableModel> {
   return new dashboard.DatasourceVariableBuilder('datasource').label('Data source').type('influxdb');
 }
 
@@ -83,7 +86,7 @@ export function tagVariable(
   measurement: string,
   key: string,
   opts: { multi?: boolean; villageFilter?: boolean } = {},
-): cog.Builder<dashboard.VariableModel> {
+): cog.Builder<grafana.VariableModel> {
   const where = opts.villageFilter === false ? '' : ' WHERE "village" =~ /^$village$/';
   const v = new dashboard.QueryVariableBuilder(name)
     .label(label)
@@ -95,12 +98,12 @@ export function tagVariable(
   return v;
 }
 
-export function villageVariable(): cog.Builder<dashboard.VariableModel> {
+export function villageVariable(): cog.Builder<grafana.VariableModel> {
   return tagVariable('village', 'Village', 'reserve', 'village', { villageFilter: false });
 }
 
 /** Alert and incident events, shown on every time-series panel of the dashboard. */
-export function annotations(): cog.Builder<dashboard.AnnotationQuery>[] {
+export function annotations(): cog.Builder<grafana.AnnotationQuery>[] {
   return [
     new dashboard.AnnotationQueryBuilder()
       .name('Alerts')
@@ -129,7 +132,7 @@ export function annotations(): cog.Builder<dashboard.AnnotationQuery>[] {
   ];
 }
 
-export function thresholds(steps: [number | null, string][]): cog.Builder<dashboard.ThresholdsConfig> {
+export function thresholds(steps: [number | null, string][]): cog.Builder<grafana.ThresholdsConfig> {
   return new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps(steps.map(([value, color]) => ({ value, color })));
 }
 
@@ -138,8 +141,8 @@ export function tendDashboard(
   uid: string,
   title: string,
   description: string,
-  extraVariables: cog.Builder<dashboard.VariableModel>[] = [],
-): dashboard.DashboardBuilder {
+  extraVariables: cog.Builder<grafana.VariableModel>[] = [],
+): grafana.DashboardBuilder {
   return new dashboard.DashboardBuilder(title)
     .uid(uid)
     .description(description)

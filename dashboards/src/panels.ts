@@ -1,13 +1,16 @@
 // Panel shapes the tend dashboards reuse: big stats for the shed screen, time series with the
 // $__interval grouping, tables, state timelines.
-import * as common from '@grafana/grafana-foundation-sdk/common';
-import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import * as stat from '@grafana/grafana-foundation-sdk/stat';
-import * as table from '@grafana/grafana-foundation-sdk/table';
-import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
-import * as statetimeline from '@grafana/grafana-foundation-sdk/statetimeline';
-import * as bargauge from '@grafana/grafana-foundation-sdk/bargauge';
 import { DS, thresholds, type InfluxQLBuilder } from './influxql.ts';
+
+// The SDK (~20 MB in memory) is loaded when `tend dashboards` runs, not with every village: the
+// command imports this module on demand, and these awaits keep the SDK out of the start-up bundle.
+const common = await import('@grafana/grafana-foundation-sdk/common');
+const dashboard = await import('@grafana/grafana-foundation-sdk/dashboard');
+const stat = await import('@grafana/grafana-foundation-sdk/stat');
+const table = await import('@grafana/grafana-foundation-sdk/table');
+const timeseries = await import('@grafana/grafana-foundation-sdk/timeseries');
+const statetimeline = await import('@grafana/grafana-foundation-sdk/statetimeline');
+const bargauge = await import('@grafana/grafana-foundation-sdk/bargauge');
 
 type Steps = [number | null, string][];
 
@@ -23,7 +26,7 @@ export function bigStat(
   title: string,
   query: InfluxQLBuilder,
   opts: { unit?: string; decimals?: number; steps?: Steps; w?: number; h?: number; description?: string; sparkline?: boolean },
-): stat.PanelBuilder {
+): InstanceType<typeof stat.PanelBuilder> {
   const p = new stat.PanelBuilder()
     .title(title)
     .datasource(DS)
@@ -48,7 +51,7 @@ export function series(
   title: string,
   queries: InfluxQLBuilder[],
   opts: { unit?: string; w?: number; h?: number; description?: string; bars?: boolean; min?: number; max?: number; steps?: Steps; stepsAsLines?: boolean },
-): timeseries.PanelBuilder {
+): InstanceType<typeof timeseries.PanelBuilder> {
   const p = new timeseries.PanelBuilder()
     .title(title)
     .datasource(DS)
@@ -72,7 +75,11 @@ export function series(
   return p;
 }
 
-export function tablePanel(title: string, query: InfluxQLBuilder, opts: { w?: number; h?: number; description?: string }): table.PanelBuilder {
+export function tablePanel(
+  title: string,
+  query: InfluxQLBuilder,
+  opts: { w?: number; h?: number; description?: string },
+): InstanceType<typeof table.PanelBuilder> {
   const p = new table.PanelBuilder()
     .title(title)
     .datasource(DS)
@@ -87,7 +94,7 @@ export function timeline(
   title: string,
   query: InfluxQLBuilder,
   opts: { w?: number; h?: number; description?: string; steps: Steps },
-): statetimeline.PanelBuilder {
+): InstanceType<typeof statetimeline.PanelBuilder> {
   const p = new statetimeline.PanelBuilder()
     .title(title)
     .datasource(DS)
@@ -106,7 +113,7 @@ export function gauges(
   title: string,
   query: InfluxQLBuilder,
   opts: { unit?: string; w?: number; h?: number; min?: number; max?: number; steps?: Steps; description?: string },
-): bargauge.PanelBuilder {
+): InstanceType<typeof bargauge.PanelBuilder> {
   const p = new bargauge.PanelBuilder()
     .title(title)
     .datasource(DS)

@@ -1,7 +1,7 @@
 // Simulated devices for the demo village. Each device is a real MQTT client that logs in with its
 // own id and secret, sets its retained `offline` will, says `online`, and publishes readings in
 // tend's device protocol — exactly what firmware on a real board does.
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import type { Config, SensorConfig } from '../../config/schema.ts';
 import { litersAtLevel, tankCapacityLiters, tankHeightMm } from '../../config/tanks.ts';
 import type { Clock } from '../../core/types.ts';
@@ -163,6 +163,8 @@ export async function startDemoDevices(opts: {
   const v = config.village.id;
   const clients = new Map<string, MqttClient>();
   let seq = 0;
+  // loaded here, not at start: only the demo runs simulated boards
+  const { default: mqtt } = await import('mqtt');
   await Promise.all(
     config.devices
       .filter((d) => d.transport === 'mqtt' && d.secret)

@@ -5,14 +5,15 @@
 // a publish to a topic the client may not use is dropped (the connection stays, as with
 // Mosquitto), a QoS 2 retransmission is taken once, and persistent sessions are bounded and
 // expire (sessions.ts). What is refused or dropped is counted per reason and logged rate-limited.
-import { Aedes, type AedesOptions, type Client } from 'aedes';
+// A device message that no subscription matches ends once ingest has taken it: aedes does not
+// route it to nobody (routeOnlyWhenSubscribed, SubscriptionIndex in sessions.ts).
+import { Aedes, type AedesOptions, type Client, type PublishPacket } from 'aedes';
 import { createServer as createTcpServer, type Server } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
 import { PassThrough } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { type Clock, type LinkStatus, systemClock } from '../../core/types.ts';
 import { type DeviceAuth, MAX_CLIENT_ID_LENGTH, topicViolation } from './auth.ts';
-import { ClientIds, type AedesPersistence, type DropReason, type QueueLimits, SessionQueues } from './sessions.ts';
+import { ClientIds, type AedesPersistence, type DropReason, type QueueLimits, SessionQueues, SubscriptionIndex, type SubscriptionStore } from './sessions.ts';
 import { type DeviceRefusal, type RefuseAction, Refusals } from './refusals.ts';
 import { hostPort, listen } from '../../core/listen.ts';
 import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
@@ -49,6 +50,41 @@ export interface EmbeddedBrokerOptions {
 }
 
 type TendClient = Client & { tendDevice?: string | null; tendRawClientId?: string };
+
+/** a device message ingest has taken that no subscription matches: aedes need not route it */
+const TAKEN = Symbol('tend.taken');
+type TakenPacket = PublishPacket & { [TAKEN]?: true };
+type PublishDone = (error?: Error) => void;
+
+/**
+ * aedes with its subscriptions counted (SubscriptionIndex) and a short way for a device message
+ * nobody subscribes to. aedes publishes every accepted PUBLISH (lib/handlers/publish.js: after the
+ * PUBACK, `broker.publish(packet, client, done)`): a packet, its queueing for away sessions, the
+ * emitter's match, a 'publish' event. A reading that ingest has taken in authorizePublish and no
+ * filter matches has nowhere to go, so it ends here. `publish`, `subscribe` and `unsubscribe` are
+ * aedes' documented methods, wrapped on this one instance; the village's own outputs (client null)
+ * always take the full path.
+ */
+function routeOnlyWhenSubscribed(aedes: Aedes, index: SubscriptionIndex): void {
+  const publish = aedes.publish.bind(aedes) as (p: PublishPacket, c: unknown, d?: PublishDone) => void;
+  const subscribe = aedes.subscribe.bind(aedes);
+  const unsubscribe = aedes.unsubscribe.bind(aedes);
+  (aedes as unknown as { publish: (p: PublishPacket, c: unknown, d?: PublishDone) => void }).publish = (packet, clientOrDone, done) => {
+    if (typeof clientOrDone !== 'function' && clientOrDone !== null && (packet as TakenPacket)[TAKEN] === true) {
+      done?.();
+      return;
+    }
+    publish(packet, clientOrDone, done);
+  };
+  aedes.subscribe = (topic, deliver, done) => {
+    index.liveAdded(topic);
+    subscribe(topic, deliver, done);
+  };
+  aedes.unsubscribe = (topic, deliver, done) => {
+    index.liveRemoved(topic);
+    unsubscribe(topic, deliver, done);
+  };
+}
 
 /** Why the broker refused a login or a publish (tend_broker_refused_total{reason}). */
 export type RefuseReason =
@@ -201,6 +237,12 @@ export class EmbeddedBroker {
   readonly sessions: SessionQueues;
   /** who holds each client id in use */
   readonly clientIds = new ClientIds();
+  /** the topic filters anyone holds, live or kept for an away session */
+  readonly subscriptions = new SubscriptionIndex();
+  /** false until the persistence's subscriptions are watched: until then every message is routed */
+  private shortcut = false;
+  /** device messages taken that no subscription matched, so aedes did not route them */
+  unrouted = 0;
   /** logins and publishes refused, per reason */
   readonly refused = new Map<RefuseReason, number>();
   /** the same refusals per device and action, and each device's last (refusals.ts) */
@@ -323,6 +365,12 @@ export class EmbeddedBroker {
         // until the reading is durable; and it runs before delivery to subscribers, so a slow
         // subscriber can never hold up ingest. Wills pass through here too.
         const isDevice = this.opts.onDeviceMessage(packet.topic, packet.payload as Buffer, false);
+        // nobody to deliver it to, now or later (no live or kept filter matches; a retained
+        // message is kept for subscribers to come): aedes need not route it (routeOnlyWhenSubscribed)
+        if (isDevice && this.shortcut && !packet.retain && !this.subscriptions.anyMatch(packet.topic)) {
+          (packet as TakenPacket)[TAKEN] = true;
+          this.unrouted++;
+        }
         if (isDevice && packet.qos > 0) this.opts.whenDurable(() => done(null));
         else done(null);
       },
@@ -343,11 +391,26 @@ export class EmbeddedBroker {
       // device messages were already taken in authorizePublish
       published: (_packet, _client, done) => done(),
     };
-    this.aedes = await Aedes.createBroker(options);
+    const aedes = await Aedes.createBroker(options);
+    routeOnlyWhenSubscribed(aedes, this.subscriptions);
+    this.aedes = aedes;
     // bounded queues for persistent sessions in place of aedes' unbounded ones (sessions.ts)
     const persistence = persistenceOf(this.aedes);
     if (persistence) this.sessions.install(persistence);
-    else log.warn('aedes has no persistence object (aedes changed?): persistent sessions are not bounded, QoS 2 retransmissions are not told apart');
+    // an away session's subscriptions live in the persistence: without them seen, route everything
+    const store = persistence as unknown as Partial<SubscriptionStore> | null;
+    if (
+      store &&
+      typeof store.addSubscriptions === 'function' &&
+      typeof store.removeSubscriptions === 'function' &&
+      typeof store.cleanSubscriptions === 'function'
+    ) {
+      this.subscriptions.install(store as SubscriptionStore);
+      this.shortcut = true;
+    }
+    if (!persistence) {
+      log.warn('aedes has no persistence object (aedes changed?): persistent sessions are not bounded, QoS 2 retransmissions are not told apart');
+    }
     // the protections below patch aedes internals; a newer aedes without them is said out loud once
     for (const warning of probeAedesInternals(this.aedes)) log.warn(warning);
     this.aedes.on('client', (client) => this.clientIds.connected(client.id, (client as TendClient).tendDevice ?? null, client.clean, client));
@@ -364,7 +427,6 @@ export class EmbeddedBroker {
       this.expireSessions().catch((err: Error) => log.limited('session expiry', () => `session expiry failed: ${err.message}`, 'error'));
     }, EXPIRY_SWEEP_MS);
     this.sweep.unref();
-    const aedes = this.aedes;
     const handle = (conn: import('node:stream').Duplex) => {
       const client = aedes.handle(conn as never) as unknown as { _parser?: PacketParser };
       guardPacketSize(client._parser, conn, MAX_PACKET_BYTES, (size) => {
@@ -376,8 +438,9 @@ export class EmbeddedBroker {
         log.limited('slow subscriber', () => `slow subscriber: dropped a subscriber that stopped reading (${bytes} bytes unsent)`);
       });
     };
+    // TLS is loaded only by a village that configures it: most brokers here are plain TCP on the LAN
     this.server = this.opts.tls
-      ? createTlsServer({ cert: readFileSync(this.opts.tls.cert_file), key: readFileSync(this.opts.tls.key_file) }, handle)
+      ? (await import('node:tls')).createServer({ cert: readFileSync(this.opts.tls.cert_file), key: readFileSync(this.opts.tls.key_file) }, handle)
       : createTcpServer(handle);
     await listen(this.server, this.opts.port, this.opts.host);
     this.server.on('error', (err) => {

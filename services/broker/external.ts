@@ -1,7 +1,7 @@
 // tend as a client of an external broker (Mosquitto, EMQX, VerneMQ): it subscribes to the
 // device topics and publishes the village outputs. A stable client id and a persistent session
 // (clean: false) make the broker keep QoS 1 readings for us while we reconnect (MQTT 3.1.2.4).
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import type { LinkStatus } from '../../core/types.ts';
 import type { Publish } from './embedded.ts';
 import { Backoff } from '../../core/backoff.ts';
@@ -40,6 +40,8 @@ export class ExternalBroker {
   /** Resolves once connected the first time; later drops reconnect in the background (1 s → 30 s). */
   async start(): Promise<void> {
     const { opts } = this;
+    // mqtt.js is loaded only by a village on an external broker (the embedded one needs none of it)
+    const { default: mqtt } = await import('mqtt');
     const client = mqtt.connect(opts.url, {
       clientId: opts.clientId,
       clean: false,

@@ -271,3 +271,105 @@ export class ClientIds {
     return this.held.size;
   }
 }
+
+/** The parts of aedes' persistence that keep a persistent session's subscriptions (aedes-persistence 11). */
+export interface SubscriptionStore {
+  addSubscriptions(client: { id: string }, subs: { topic: string }[]): Promise<unknown>;
+  removeSubscriptions(client: { id: string }, topics: string[]): Promise<unknown>;
+  cleanSubscriptions(client: { id: string }): Promise<unknown>;
+}
+
+/** topics whose answer is remembered at most; device topics are few, anything beyond starts over */
+const MATCH_CACHE_MAX = 10_000;
+
+/**
+ * Every topic filter someone holds: live subscriptions (each one aedes makes, counted) and those
+ * kept for persistent sessions, whose client may be away. The broker asks `anyMatch` for each
+ * device message: when nobody's filter matches, there is nobody to deliver it to, live or later,
+ * and routing it through aedes (its queues for away sessions, its emitter) is work for nothing.
+ * Errs on routing: a filter counts from the moment it is asked for until it is gone.
+ */
+export class SubscriptionIndex {
+  /** filter → live subscriptions holding it */
+  private readonly live = new Map<string, number>();
+  /** client id → filters its persistent session keeps */
+  private readonly kept = new Map<string, Set<string>>();
+  /** topic → whether any filter matches, until the filters change */
+  private readonly matches = new Map<string, boolean>();
+
+  liveAdded(filter: string): void {
+    this.live.set(filter, (this.live.get(filter) ?? 0) + 1);
+    this.matches.clear();
+  }
+
+  liveRemoved(filter: string): void {
+    const n = (this.live.get(filter) ?? 0) - 1;
+    if (n > 0) this.live.set(filter, n);
+    else this.live.delete(filter);
+    this.matches.clear();
+  }
+
+  /** Watch a persistence's session subscriptions (its documented add/remove/clean methods). */
+  install(p: SubscriptionStore): void {
+    const add = p.addSubscriptions.bind(p);
+    const remove = p.removeSubscriptions.bind(p);
+    const clean = p.cleanSubscriptions.bind(p);
+    p.addSubscriptions = (client, subs) => {
+      let set = this.kept.get(client.id);
+      if (!set) this.kept.set(client.id, (set = new Set()));
+      for (const s of subs) set.add(s.topic);
+      this.matches.clear();
+      return add(client, subs);
+    };
+    // forgotten only once the store has removed them, so a message in between is still routed
+    p.removeSubscriptions = (client, topics) =>
+      remove(client, topics).finally(() => {
+        const set = this.kept.get(client.id);
+        for (const t of topics) set?.delete(t);
+        if (set?.size === 0) this.kept.delete(client.id);
+        this.matches.clear();
+      });
+    p.cleanSubscriptions = (client) =>
+      clean(client).finally(() => {
+        this.kept.delete(client.id);
+        this.matches.clear();
+      });
+  }
+
+  /** Does any live or kept filter match this topic? */
+  anyMatch(topic: string): boolean {
+    const known = this.matches.get(topic);
+    if (known !== undefined) return known;
+    const found =
+      [...this.live.keys()].some((f) => topicMatches(f, topic)) || [...this.kept.values()].some((set) => [...set].some((f) => topicMatches(f, topic)));
+    if (this.matches.size >= MATCH_CACHE_MAX) this.matches.clear();
+    this.matches.set(topic, found);
+    return found;
+  }
+
+  /** distinct filters held (live or kept) */
+  get filters(): number {
+    const all = new Set(this.live.keys());
+    for (const set of this.kept.values()) for (const f of set) all.add(f);
+    return all.size;
+  }
+}
+
+/**
+ * Does an MQTT topic filter match a topic name [MQTT-4.7]: `+` is one level, `#` (last) the rest,
+ * including the parent level (`a/#` matches `a`); a filter starting with a wildcard does not match
+ * a topic starting with `$` [MQTT-4.7.2-1]. A shared subscription (`$share/<group>/<filter>`,
+ * MQTT 5) matches as its filter.
+ */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (filter.startsWith('$share/')) filter = filter.split('/').slice(2).join('/');
+  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}

@@ -6,13 +6,15 @@
 // "offline" for us when the connection drops ([MQTT-3.1.2-8]). Reconnects back off from
 // reconnectMinMs, doubling, to reconnectMaxMs; a bad password or a broker still starting is
 // retried the same way, never given up.
-import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { FederationConfig } from '../../config/schema.ts';
 import type { Clock, LinkStatus } from '../../core/types.ts';
 import { Backoff } from '../../core/backoff.ts';
 import type { Logger } from '../../core/log.ts';
 import { FED_SUBSCRIPTIONS, fedTopic, type FedKind } from './topics.ts';
+
+// mqtt.js is loaded with this module, which the village imports only when federation is configured
+const { default: mqtt } = await import('mqtt');
 
 /** What the link tells the federation; each is called on the link's own events. */
 export interface LinkHandlers {

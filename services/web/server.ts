@@ -2,7 +2,6 @@
 // Reads are open; write endpoints need the token (Authorization: Bearer …). Bodies are small and
 // size-limited. The page is static files with no external resources, so it works offline.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -156,8 +155,9 @@ export class WebServer {
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.route(req, res).catch((err: unknown) => this.fail(req, res, err));
     };
+    // https is loaded only when the config gives a certificate: a plain page needs none of it
     this.server = this.opts.tls
-      ? createHttpsServer({ cert: readFileSync(this.opts.tls.cert_file), key: readFileSync(this.opts.tls.key_file) }, handler)
+      ? (await import('node:https')).createServer({ cert: readFileSync(this.opts.tls.cert_file), key: readFileSync(this.opts.tls.key_file) }, handler)
       : createHttpServer(handler);
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 30_000;
