@@ -4,10 +4,11 @@
 //
 // A status is computed on the leading edge after a change (a reading after a quiet spell is judged
 // at once: alert latency) and at most once per throttle period under a flood (throughput), and
-// every second for staleness and the time-weighted rules. The retained outputs are published only
+// every second for staleness and the time-weighted rules. A reading that crosses a threshold of
+// its rule (urgent) is judged at once even under a flood, right after the event that brought it. The retained outputs are published only
 // when their content changed, and the alert and assembly lists once per change of the lists, not
 // once per event, so signboards and sirens hear each change once.
-import type { Alert, AssemblyPrompt, PlanStatus, ReserveStatus, SensorHealth } from '../core/types.ts';
+import type { Alert, AssemblyPrompt, PlanStatus, Reading, ReserveStatus, SensorHealth } from '../core/types.ts';
 import type { Judgement } from './alerts/book.ts';
 import type { VillageEventHub } from './events.ts';
 
@@ -51,6 +52,8 @@ export interface StatusLoopOptions {
   auto?: boolean;
   /** the 1 s tick for staleness and time-weighted rules */
   tick?: boolean;
+  /** whether a reading crossed a threshold (the alert book's crosses): judged at once, not after the throttle */
+  urgent?: (r: Reading) => boolean;
   timers?: LoopTimers;
 }
 
@@ -64,10 +67,13 @@ export class StatusLoop {
   private pending: unknown = null;
   private lastRefreshAt = -Infinity;
   private interval: unknown = null;
+  private running = false;
+  private urgentQueued = false;
   private readonly timers: LoopTimers;
   private readonly throttle: number;
   private readonly manual: boolean;
   private readonly onChange = () => this.schedule();
+  private readonly onReading = (r: Reading) => (this.opts.urgent?.(r) ? this.judgeNow() : this.schedule());
   private readonly onOutputs = () => this.queueOutputs();
 
   constructor(private readonly opts: StatusLoopOptions) {
@@ -81,7 +87,8 @@ export class StatusLoop {
     events.on('alert', this.onOutputs, 'outputs');
     events.on('assembly', this.onOutputs, 'outputs');
     this.publishOutputs();
-    events.on('reading', this.onChange, 'status loop');
+    this.running = true;
+    events.on('reading', this.onReading, 'status loop');
     events.on('device', this.onChange, 'status loop');
     this.refresh();
     if (this.opts.tick !== false) this.interval = this.timers.setInterval(() => this.refresh(), 1000);
@@ -91,7 +98,8 @@ export class StatusLoop {
     const { events } = this.opts;
     events.off('alert', this.onOutputs);
     events.off('assembly', this.onOutputs);
-    events.off('reading', this.onChange);
+    events.off('reading', this.onReading);
+    this.running = false;
     events.off('device', this.onChange);
     if (this.interval !== null) this.timers.clearInterval(this.interval);
     if (this.pending !== null) this.timers.clearTimeout(this.pending);
@@ -115,13 +123,29 @@ export class StatusLoop {
     this.current = { ...base, alerts: alerts.alerts(), assembly: assembly.prompts() };
     this.opts.events.emit('status', this.current);
     // republish only when something besides the time `at` changed
-    const text = JSON.stringify(this.current);
-    const content = text.replace(/"at":"[^"]*",/, '');
-    if (content !== this.lastPublished) {
-      this.lastPublished = content;
+    const text = statusText(this.current);
+    if (!sameButTime(text, this.lastPublished)) {
+      this.lastPublished = text;
       this.opts.publish(this.opts.topics.reserve, text, { retain: true, qos: 1 });
     }
     return this.current;
+  }
+
+  /**
+   * Judge right after the event that brought an urgent reading (a microtask: every listener of
+   * the reading has had it), whatever the throttle; a timed compute still due is not needed then.
+   */
+  private judgeNow(): void {
+    if (this.manual || this.urgentQueued) return;
+    this.urgentQueued = true;
+    queueMicrotask(() => {
+      this.urgentQueued = false;
+      if (!this.running) return;
+      if (this.pending !== null) this.timers.clearTimeout(this.pending);
+      this.pending = null;
+      this.lastRefreshAt = this.timers.now();
+      this.refresh();
+    });
   }
 
   private schedule(): void {
@@ -148,4 +172,36 @@ export class StatusLoop {
     const p = JSON.stringify(this.opts.assembly.prompts());
     if (p !== this.lastAssembly) publish(topics.assembly, (this.lastAssembly = p), { retain: true, qos: 1 });
   }
+}
+
+/** each tank's JSON, made once per tank entry: the reserve hands out the same entry until the tank changes */
+const tankTexts = new WeakMap<object, string>();
+const TANKS_HERE = '\u0000tanks';
+
+/**
+ * JSON.stringify(status), the same text, made faster: the tanks, most of a large village's status
+ * and mostly unchanged from one compute to the next, are joined from each tank's own text.
+ */
+export function statusText(status: ReserveStatus): string {
+  const tanks = status.water?.tanks;
+  if (!Array.isArray(tanks) || tanks.length < 8) return JSON.stringify(status);
+  const parts: string[] = [];
+  for (const t of tanks) {
+    let text = tankTexts.get(t);
+    if (text === undefined) tankTexts.set(t, (text = JSON.stringify(t)));
+    parts.push(text);
+  }
+  const rest = JSON.stringify({ ...status, water: { ...status.water, tanks: TANKS_HERE } });
+  // the marker cannot stand inside any other string (JSON writes the NUL as \u0000)
+  return rest.replace(`"tanks":${JSON.stringify(TANKS_HERE)}`, () => `"tanks":[${parts.join(',')}]`);
+}
+
+/** Whether two status texts differ only in their time `at` (compared in place, without copies). */
+function sameButTime(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  const i = a.indexOf('"at":"');
+  if (i < 0 || b.indexOf('"at":"') !== i) return a === b;
+  const end = a.indexOf('"', i + 6);
+  if (end < 0 || b.indexOf('"', i + 6) !== end) return a === b;
+  return a.slice(0, i) === b.slice(0, i) && a.slice(end) === b.slice(end);
 }

@@ -7,13 +7,14 @@
 // Alerts can also be raised from outside until a set time (an exercise): they end by themselves.
 import type { Config } from '../../config/schema.ts';
 import { ruleParams, type AllRuleParams } from '../../config/rules.ts';
-import type { Alert, Clock, Incident, ReserveStatus, SensorHealth } from '../../core/types.ts';
+import type { Alert, Clock, Incident, Reading, ReserveStatus, SensorHealth } from '../../core/types.ts';
 import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 import type { VillageEventHub } from '../events.ts';
 import type { Storage } from '../storage.ts';
 import { AlertEngine, type KeyState } from './engine.ts';
 import { alertsOf, IncidentBook } from './incidents.ts';
 import { evaluateRules } from './rules.ts';
+import { ThresholdCrossings } from './crossing.ts';
 import { newMemory, type RuleMemory } from './rule-types.ts';
 
 export interface AlertBookOptions {
@@ -68,14 +69,21 @@ export class AlertBook {
   private put: Record<'alert' | 'key' | 'incident' | 'meta', { run(...params: unknown[]): unknown }> | null = null;
   /** alerts() as of the last change: the status loop asks several times per compute */
   private cached: Alert[] | null = null;
+  private readonly crossings: ThresholdCrossings;
 
   constructor(private readonly opts: AlertBookOptions) {
     this.params = ruleParams(opts.config.alerts.rules);
-    this.engine = new AlertEngine(this.params, opts.config.village.timezone);
+    this.engine = new AlertEngine(this.params, opts.config.village.timezone, opts.config.village.language);
     const a = opts.config.alerts;
     this.book = new IncidentBook({ groupWindowS: a.group_window_s, closeS: a.incident_close_s });
     this.mem = newMemory(opts.clock.now());
     this.log = moduleLog(opts.log, 'alerts');
+    this.crossings = new ThresholdCrossings(opts.config, this.params);
+  }
+
+  /** Whether a reading crossed a threshold of its rule: the status loop then judges at once. */
+  crosses(r: Reading): boolean {
+    return this.crossings.crosses(r);
   }
 
   start(): void {

@@ -8,6 +8,7 @@
 import type { Alert, Severity } from '../../core/types.ts';
 import type { AllRuleParams, RuleName } from '../../config/rules.ts';
 import { shortTime } from '../../core/format.ts';
+import { type Say, sayIn } from '../../core/i18n.ts';
 import type { Condition } from './rule-types.ts';
 
 export interface KeyState {
@@ -23,18 +24,38 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export class AlertEngine {
   readonly keys = new Map<string, KeyState>();
+  /** the rules with at least one key (keys are only ever added): a clear of any other rule changes nothing */
+  private keyed = { size: -1, rules: new Set<string>() };
+
+  private rulesWithKeys(): Set<string> {
+    if (this.keyed.size !== this.keys.size) {
+      const rules = new Set<string>();
+      for (const k of this.keys.keys()) rules.add(k.slice(0, k.indexOf(':')));
+      this.keyed = { size: this.keys.size, rules };
+    }
+    return this.keyed.rules;
+  }
 
   constructor(
     private readonly params: AllRuleParams,
     /** the village's zone, for the times people read in a detail */
     private readonly timeZone = 'UTC',
-  ) {}
+    /** the village's language (BCP 47), for the words people read in a detail */
+    language = 'en',
+  ) {
+    this.say = sayIn(language);
+  }
+  private readonly say: Say;
 
   /** A reopened alert's detail leads with when it came back: its first time alone would mislead. */
   private detail(a: Alert, c: Condition): string {
     if (!a.reopened_at) return c.detail;
     const first = a.fired_at ?? a.started_at;
-    return `Again since ${shortTime(a.reopened_at, this.timeZone)}, first raised ${shortTime(first, this.timeZone)}. ${c.detail}`.trim();
+    return this.say('alert.reopened', 'Again since {time}, first raised {first}. {detail}', {
+      time: shortTime(a.reopened_at, this.timeZone),
+      first: shortTime(first, this.timeZone),
+      detail: c.detail,
+    }).trim();
   }
 
   static key(rule: string, subject: string): string {
@@ -42,6 +63,7 @@ export class AlertEngine {
   }
 
   held(rule: RuleName, subject: string): Severity | null {
+    if (!this.rulesWithKeys().has(rule)) return null;
     const a = this.keys.get(AlertEngine.key(rule, subject))?.alert;
     return a && a.state !== 'resolved' ? a.severity : null;
   }
@@ -49,13 +71,17 @@ export class AlertEngine {
   /** Feed what the rules see now; returns the alerts whose state or severity changed. */
   step(now: number, conditions: Condition[]): Alert[] {
     const changed: Alert[] = [];
+    const keyed = this.rulesWithKeys();
     for (const c of conditions) {
+      // a clear with no alert behind it changes nothing (most conditions, under load)
+      if (!c.severity && !keyed.has(c.rule)) continue;
       const k = AlertEngine.key(c.rule, c.subject);
       let st = this.keys.get(k);
       if (!st) {
         if (!c.severity) continue;
         st = { alert: null, clearSince: null, seq: 0 };
         this.keys.set(k, st);
+        keyed.add(c.rule);
       }
       const p = this.params[c.rule];
       const a = st.alert;

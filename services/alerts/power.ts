@@ -10,6 +10,7 @@
 //
 // What is learned lives in the rule memory (RuleMemory.loads), which the alert book persists.
 import { fmt, localHour, shortTime } from '../../core/format.ts';
+import { sayIn } from '../../core/i18n.ts';
 import type { Condition, RuleInput, LoadMemory } from './rule-types.ts';
 
 const DAY = 86_400_000;
@@ -81,25 +82,44 @@ export function powerOut({ sensors, status, now, params, mem, held, config }: Ru
     if (!p.enabled) continue;
     const mins = (now - m.lowSince!) / 60_000;
     const learned = Math.min(p.baseline_days * DAY, learnedMs);
-    const over = learned < 2 * DAY ? `${fmt(learned / 3_600_000)} hours` : `${fmt(learned / DAY)} days`;
+    const say = sayIn(config.village.language);
+    const over =
+      learned < 2 * DAY
+        ? say('alert.power_out.hours', '{n} hours', { n: fmt(learned / 3_600_000) })
+        : say('alert.power_out.days', '{n} days', { n: fmt(learned / DAY) });
     const pw = status.power;
     const soc = pw.stale ? null : pw.soc_percent;
     const battery =
       soc === null
         ? ''
         : soc > params.battery_low.warning_percent
-          ? ` The battery bank holds ${fmt(soc)}%, so the energy is there: the inverter, a breaker or a cable may have failed.`
-          : ` The battery bank holds only ${fmt(soc)}%: the inverter may have switched off to protect it.`;
+          ? say(
+              'alert.power_out.battery_full',
+              ' The battery bank holds {percent}%, so the energy is there: the inverter, a breaker or a cable may have failed.',
+              {
+                percent: fmt(soc),
+              },
+            )
+          : say('alert.power_out.battery_low', ' The battery bank holds only {percent}%: the inverter may have switched off to protect it.', {
+              percent: fmt(soc),
+            });
     out.push({
       rule: 'power_out',
       subject: s.id,
       domain: 'power',
       severity: 'warning',
       value: m.last,
-      title: `The village may have no electricity: ${s.name} reads ${fmt(m.last ?? 0)} W since ${shortTime(m.lowSince!, tz)}`,
-      detail:
-        `${s.name} has read no more than ${fmt(floor)} W for about ${fmt(mins)} minutes (${m.lowReadings} readings); ` +
-        `over the last ${over} it never stayed below about ${fmt(usual)} W. Homes, the clinic and pumps on it may be without power.${battery}`,
+      title: say('alert.power_out.title', 'The village may have no electricity: {sensor} reads {w} W since {time}', {
+        sensor: s.name,
+        w: fmt(m.last ?? 0),
+        time: shortTime(m.lowSince!, tz),
+      }),
+      detail: say(
+        'alert.power_out.detail',
+        '{sensor} has read no more than {floor} W for about {minutes} minutes ({readings} readings); ' +
+          'over the last {over} it never stayed below about {usual} W. Homes, the clinic and pumps on it may be without power.{battery}',
+        { sensor: s.name, floor: fmt(floor), minutes: fmt(mins), readings: m.lowReadings, over, usual: fmt(usual), battery },
+      ),
     });
   }
   return out;

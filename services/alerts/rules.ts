@@ -4,7 +4,9 @@
 // pending → firing → resolved and re-opening live in engine.ts; hysteresis lives here, because
 // only the rule knows which side of its threshold is "better".
 import type { SensorHealth, Severity } from '../../core/types.ts';
+import { MANUAL_DEVICE } from '../../config/schema.ts';
 import { fmt, shortTime } from '../../core/format.ts';
+import { sayIn } from '../../core/i18n.ts';
 import { nightFlow, observeTanks, tankDrop } from './water.ts';
 import { leaveOutStuck, sensorStuck } from './stuck.ts';
 import { powerOut } from './power.ts';
@@ -56,17 +58,37 @@ export function evaluateRules(input: RuleInput): Condition[] {
   return out;
 }
 
+/** each device's name by id, once per config (the rule asks for every device at every judgement) */
+const names = new WeakMap<RuleInput['config'], Map<string, string>>();
+function deviceNames(config: RuleInput['config']): Map<string, string> {
+  let m = names.get(config);
+  if (!m) {
+    m = new Map();
+    const seen = new Set<string>();
+    for (const d of config.devices) {
+      // the first device of an id, as a search would find it
+      if (seen.has(d.id)) continue;
+      seen.add(d.id);
+      if (d.name != null) m.set(d.id, d.name);
+    }
+    names.set(config, m);
+  }
+  return m;
+}
+
 function sensorOffline({ sensors, now, params, mem, config }: RuleInput): Condition[] {
   const p = params.sensor_offline;
   const byDevice = new Map<string, SensorHealth[]>();
   for (const s of sensors) {
+    // people, not a device, read a manual sensor: a late dipstick shows as stale on the page
+    if (s.device === MANUAL_DEVICE) continue;
     const list = byDevice.get(s.device);
     if (list) list.push(s);
     else byDevice.set(s.device, [s]);
   }
   const out: Condition[] = [];
   for (const [device, list] of byDevice) {
-    const name = config.devices.find((d) => d.id === device)?.name ?? device;
+    const name = deviceNames(config).get(device) ?? device;
     const counted = list.filter((s) => s.stale || s.device_online === false || s.last_seen === null);
     if (!counted.length) {
       delete mem.missing[device];
@@ -84,7 +106,8 @@ function sensorOffline({ sensors, now, params, mem, config }: RuleInput): Condit
         .filter((x): x is string => !!x)
         .sort()
         .at(-1) ?? null;
-    const said = list.some((s) => s.device_online === false) ? ' and said it is offline' : '';
+    const say = sayIn(config.village.language);
+    const said = list.some((s) => s.device_online === false) ? say('alert.sensor_offline.said_offline', ' and said it is offline') : '';
     const names = counted.map((s) => s.name).join(', ');
     out.push({
       rule: 'sensor_offline',
@@ -92,8 +115,18 @@ function sensorOffline({ sensors, now, params, mem, config }: RuleInput): Condit
       domain: 'sensors',
       severity: 'watch',
       value: counted.length,
-      title: `${name} is not reporting`,
-      detail: `No current readings from ${names}${said}${last ? `; last heard ${shortTime(last, config.village.timezone)}` : '; never heard'}. Their old values are shown as stale and raise no other alerts.`,
+      title: say('alert.sensor_offline.title', '{device} is not reporting', { device: name }),
+      detail: say(
+        'alert.sensor_offline.detail',
+        'No current readings from {sensors}{said}{last}. Their old values are shown as stale and raise no other alerts.',
+        {
+          sensors: names,
+          said,
+          last: last
+            ? say('alert.sensor_offline.last_heard', '; last heard {time}', { time: shortTime(last, config.village.timezone) })
+            : say('alert.sensor_offline.never_heard', '; never heard'),
+        },
+      ),
     });
   }
   return out;
@@ -131,8 +164,14 @@ function waterLow({ status, params, held, config }: RuleInput): Condition[] {
           h,
         );
   const sev = maxSev(byPercent, byDays);
+  const say = sayIn(config.village.language);
   const days =
-    w.days_left_minimum === null ? '' : `, about ${fmt(w.days_left_minimum, 1)} days at minimum use (${config.village.minimum_water_lpd} L a person a day)`;
+    w.days_left_minimum === null
+      ? ''
+      : say('alert.water_low.detail_days', ', about {days} days at minimum use ({lpd} L a person a day)', {
+          days: fmt(w.days_left_minimum, 1),
+          lpd: config.village.minimum_water_lpd,
+        });
   return [
     {
       rule: 'water_low',
@@ -141,14 +180,19 @@ function waterLow({ status, params, held, config }: RuleInput): Condition[] {
       severity: sev,
       value: w.percent,
       title: sev
-        ? `Water reserve is low: ${fmt(w.percent)}% full${w.days_left_minimum === null ? '' : `, ${fmt(w.days_left_minimum, 1)} days at minimum use`}`
+        ? say('alert.water_low.title', 'Water reserve is low: {percent}% full', { percent: fmt(w.percent) }) +
+          (w.days_left_minimum === null ? '' : say('alert.water_low.title_days', ', {days} days at minimum use', { days: fmt(w.days_left_minimum, 1) }))
         : `Water reserve at ${fmt(w.percent)}%`,
-      detail: `The tanks hold ${fmt(w.liters ?? 0)} L of ${fmt(w.capacity_liters)} L${days}.`,
+      detail: say('alert.water_low.detail', 'The tanks hold {liters} L of {capacity} L{days}.', {
+        liters: fmt(w.liters ?? 0),
+        capacity: fmt(w.capacity_liters),
+        days,
+      }),
     },
   ];
 }
 
-function batteryLow({ status, params, held }: RuleInput): Condition[] {
+function batteryLow({ status, params, held, config }: RuleInput): Condition[] {
   const p = params.battery_low;
   const pw = status.power;
   if (pw.stale || pw.soc_percent === null) return [];
@@ -163,7 +207,11 @@ function batteryLow({ status, params, held }: RuleInput): Condition[] {
     p.hysteresis_percent,
     held('battery_low', 'battery'),
   );
-  const hours = pw.hours_left === null ? '' : ` That is about ${fmt(pw.hours_left, 1)} hours at the current load, not counting solar.`;
+  const say = sayIn(config.village.language);
+  const hours =
+    pw.hours_left === null
+      ? ''
+      : say('alert.battery_low.detail_hours', ' That is about {hours} hours at the current load, not counting solar.', { hours: fmt(pw.hours_left, 1) });
   return [
     {
       rule: 'battery_low',
@@ -171,13 +219,15 @@ function batteryLow({ status, params, held }: RuleInput): Condition[] {
       domain: 'power',
       severity: sev,
       value: pw.soc_percent,
-      title: sev ? `Battery bank is low: ${fmt(pw.soc_percent)}% charged` : `Battery bank at ${fmt(pw.soc_percent)}%`,
-      detail: `Usable energy left: ${fmt(pw.usable_kwh ?? 0, 1)} kWh.${hours}`,
+      title: sev
+        ? say('alert.battery_low.title', 'Battery bank is low: {percent}% charged', { percent: fmt(pw.soc_percent) })
+        : `Battery bank at ${fmt(pw.soc_percent)}%`,
+      detail: say('alert.battery_low.detail', 'Usable energy left: {kwh} kWh.{hours}', { kwh: fmt(pw.usable_kwh ?? 0, 1), hours }),
     },
   ];
 }
 
-function powerUnstable({ sensors, now, params, mem, held }: RuleInput): Condition[] {
+function powerUnstable({ sensors, now, params, mem, held, config }: RuleInput): Condition[] {
   const p = params.power_unstable;
   const volt = sensors.filter((s) => s.kind === 'battery_voltage');
   const load = sensors.filter((s) => s.kind === 'load_power');
@@ -227,9 +277,23 @@ function powerUnstable({ sensors, now, params, mem, held }: RuleInput): Conditio
   const swinging = swing >= swingLimit && away >= awayLimit;
   const spanMin = mem.voltage.length ? Math.max(p.window_s, (mem.voltage.at(-1)!.t - mem.voltage[0]!.t) / 1000) / 60 : p.window_s / 60;
   const shedding = mem.sheds.length >= shedLimit;
+  const say = sayIn(config.village.language);
   const parts: string[] = [];
-  if (swinging) parts.push(`battery voltage swinging between ${fmt(lo, 1)} and ${fmt(hi, 1)} V within ${fmt(spanMin)} minutes`);
-  if (shedding) parts.push(`the load dropped sharply ${mem.sheds.length} times within ${fmt(p.shed_window_s / 60)} minutes (load shedding)`);
+  if (swinging)
+    parts.push(
+      say('alert.power_unstable.swing', 'battery voltage swinging between {low} and {high} V within {minutes} minutes', {
+        low: fmt(lo, 1),
+        high: fmt(hi, 1),
+        minutes: fmt(spanMin),
+      }),
+    );
+  if (shedding)
+    parts.push(
+      say('alert.power_unstable.shedding', 'the load dropped sharply {count} times within {minutes} minutes (load shedding)', {
+        count: mem.sheds.length,
+        minutes: fmt(p.shed_window_s / 60),
+      }),
+    );
   if (!p.enabled) return [];
   return [
     {
@@ -238,13 +302,13 @@ function powerUnstable({ sensors, now, params, mem, held }: RuleInput): Conditio
       domain: 'power',
       severity: swinging || shedding ? 'warning' : null,
       value: Math.round(swing * 1000) / 10,
-      title: swinging || shedding ? 'Power supply is unstable' : 'Power supply is steady',
-      detail: parts.length ? `Seen: ${parts.join('; ')}.` : '',
+      title: swinging || shedding ? say('alert.power_unstable.title', 'Power supply is unstable') : 'Power supply is steady',
+      detail: parts.length ? say('alert.power_unstable.detail', 'Seen: {what}.', { what: parts.join('; ') }) : '',
     },
   ];
 }
 
-function coldAboveSafe({ status, now, params, mem, held }: RuleInput): Condition[] {
+function coldAboveSafe({ status, now, params, mem, held, config }: RuleInput): Condition[] {
   const p = params.cold_above_safe;
   const out: Condition[] = [];
   for (const u of status.cold.units) {
@@ -263,22 +327,33 @@ function coldAboveSafe({ status, now, params, mem, held }: RuleInput): Condition
     const mins = (now - m.aboveSince!) / 60_000;
     // food safety: watch after 15 min (hold_s), critical after 2 h above the safe temperature
     const sev: Severity = mins * 60 >= p.critical_after_s ? 'critical' : 'watch';
+    const say = sayIn(config.village.language);
     out.push({
       rule: 'cold_above_safe',
       subject: u.id,
       domain: 'cold',
       severity: sev,
       value: u.temp_c,
-      title: `${u.name} is above its safe ${fmt(u.safe_max_c, 1)} °C: now ${fmt(u.temp_c, 1)} °C`,
-      detail:
-        `Above safe for about ${fmt(mins)} minutes${u.door_open ? '; its door is open' : ''}. ` +
-        `Food kept above safe temperature for more than ${fmt(p.critical_after_s / 3600, 1)} hours is at risk.`,
+      title: say('alert.cold_above_safe.title', '{unit} is above its safe {safe} °C: now {temp} °C', {
+        unit: u.name,
+        safe: fmt(u.safe_max_c, 1),
+        temp: fmt(u.temp_c, 1),
+      }),
+      detail: say(
+        'alert.cold_above_safe.detail',
+        'Above safe for about {minutes} minutes{door}. Food kept above safe temperature for more than {hours} hours is at risk.',
+        {
+          minutes: fmt(mins),
+          door: u.door_open ? say('alert.cold_above_safe.door_open', '; its door is open') : '',
+          hours: fmt(p.critical_after_s / 3600, 1),
+        },
+      ),
     });
   }
   return out;
 }
 
-function storm({ status, sensors, now, params, mem, held }: RuleInput): Condition[] {
+function storm({ status, sensors, now, params, mem, held, config }: RuleInput): Condition[] {
   const p = params.storm;
   const gustSensors = sensors.filter((s) => s.kind === 'wind_gust' || s.kind === 'wind_speed');
   for (const s of gustSensors) {
@@ -320,13 +395,20 @@ function storm({ status, sensors, now, params, mem, held }: RuleInput): Conditio
           h,
         );
   const sev = maxSev(byPressure, byGust);
+  const say = sayIn(config.village.language);
   const facts: string[] = [];
-  if (tendency !== null)
+  if (tendency !== null) {
+    const hpa = fmt(Math.abs(tendency), 1);
     facts.push(
-      `pressure ${tendency <= 0 ? 'fell' : 'rose'} ${fmt(Math.abs(tendency), 1)} hPa in 3 hours${w.pressure_hpa !== null ? ` (now ${fmt(w.pressure_hpa)} hPa)` : ''}`,
+      (tendency <= 0
+        ? say('alert.storm.pressure_fell', 'pressure fell {hpa} hPa in 3 hours', { hpa })
+        : say('alert.storm.pressure_rose', 'pressure rose {hpa} hPa in 3 hours', { hpa })) +
+        (w.pressure_hpa !== null ? say('alert.storm.pressure_now', ' (now {hpa} hPa)', { hpa: fmt(w.pressure_hpa) }) : ''),
     );
-  if (gust !== null) facts.push(`gusts up to ${fmt(gust, 1)} m/s in the last ${fmt(p.gust_window_s / 60)} minutes`);
-  const word = sev === 'watch' ? 'Storm watch' : 'Storm warning';
+  }
+  if (gust !== null)
+    facts.push(say('alert.storm.gusts', 'gusts up to {ms} m/s in the last {minutes} minutes', { ms: fmt(gust, 1), minutes: fmt(p.gust_window_s / 60) }));
+  const word = sev === 'watch' ? say('alert.storm.watch', 'Storm watch') : say('alert.storm.warning', 'Storm warning');
   return [
     {
       rule: 'storm',
@@ -334,9 +416,13 @@ function storm({ status, sensors, now, params, mem, held }: RuleInput): Conditio
       domain: 'weather',
       severity: sev,
       value: gust ?? (tendency === null ? null : -tendency),
-      title: sev ? `${word}: ${facts.join(', ')}` : 'Weather is calm',
+      title: sev ? say('alert.storm.title', '{word}: {facts}', { word, facts: facts.join(', ') }) : 'Weather is calm',
       detail: sev
-        ? `Measured at the village mast. Falling ${p.watch_fall_hpa_3h} hPa in 3 hours is "quickly", ${p.warning_fall_hpa_3h} "very quickly"; ${p.watch_gust_ms} m/s is gale force, ${p.warning_gust_ms} m/s storm force.`
+        ? say(
+            'alert.storm.detail',
+            'Measured at the village mast. Falling {watch_hpa} hPa in 3 hours is "quickly", {warning_hpa} "very quickly"; {watch_ms} m/s is gale force, {warning_ms} m/s storm force.',
+            { watch_hpa: p.watch_fall_hpa_3h, warning_hpa: p.warning_fall_hpa_3h, watch_ms: p.watch_gust_ms, warning_ms: p.warning_gust_ms },
+          )
         : '',
     },
   ];

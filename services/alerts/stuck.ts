@@ -17,6 +17,7 @@
 //
 // What is learned lives in the rule memory (RuleMemory.stuck), which the alert book persists.
 import { fmt, localHour, shortTime } from '../../core/format.ts';
+import { sayIn } from '../../core/i18n.ts';
 import type { ReserveStatus, SensorHealth, SensorKind, TankStatus } from '../../core/types.ts';
 import type { Condition, RuleInput, Sample, StuckMemory } from './rule-types.ts';
 
@@ -143,7 +144,8 @@ export function sensorStuck(input: RuleInput): Condition[] {
   const p = params.sensor_stuck;
   const tz = config.village.timezone;
   const store = (mem.stuck ??= {});
-  const tanks = new Map(status.water.tanks.map((t) => [t.id, t]));
+  const tanks = new Map<string, TankStatus>();
+  for (const t of status.water.tanks) tanks.set(t.id, t);
   const judged = sensors.filter((s) => JUDGED.has(s.kind));
 
   for (const s of judged) {
@@ -158,6 +160,7 @@ export function sensorStuck(input: RuleInput): Condition[] {
   }
 
   const out: Condition[] = [];
+  const say = sayIn(config.village.language);
   for (const s of judged) {
     const m = store[s.id]!;
     if (s.stale || s.value === null || m.since === null) continue;
@@ -169,7 +172,6 @@ export function sensorStuck(input: RuleInput): Condition[] {
     // once judged stuck it stays so until the value moves (observe ends the spell)
     let stuck = m.stuck;
     // the hours it moves in are asked last: the cheaper tests rule most spells out
-    const moves = () => movesInTheseHours(m, now, tz, p);
     if (!stuck && m.n >= p.min_readings) {
       if (isTank) {
         const t = tank!;
@@ -178,22 +180,28 @@ export function sensorStuck(input: RuleInput): Condition[] {
         const top = m.tops.length ? Math.max(...m.tops.map((x) => x.v)) : Number.POSITIVE_INFINITY;
         const resting = v >= (p.full_percent / 100) * cap || v <= (p.empty_percent / 100) * cap || v >= top - (p.top_margin_percent / 100) * cap;
         // the other tanks that can show whether water is being used: fresh, and trusted themselves
-        const peers = status.water.tanks.filter((j) => j.id !== t.id && !j.stale && j.liters !== null && !untrusted(mem, j.id, now) && store[j.id]);
-        if (!resting && peers.length && span >= p.tank_s * 1000) {
+        // looked for only once the spell is long enough for either test: the list is as long as
+        // the village's tanks, for every tank, and most flat spells are short
+        const long = !resting && span >= Math.min(p.tank_s, p.lone_tank_s) * 1000;
+        const peers = long ? status.water.tanks.filter((j) => j.id !== t.id && !j.stale && j.liters !== null && !untrusted(mem, j.id, now) && store[j.id]) : [];
+        if (long && peers.length && span >= p.tank_s * 1000) {
           const from = now - p.tank_s * 1000;
           const fell = peers
             .map((j) => ({ j, fall: clearFall(store[j.id]!.recent, from, now) }))
             .filter((x) => x.fall !== null && x.fall >= (p.peer_fall_percent / 100) * x.j.capacity_liters);
-          if (fell.length && moves()) {
+          if (fell.length && movesInTheseHours(m, now, tz, p)) {
             stuck = true;
-            const names = fell.map((x) => `${x.j.name} (about ${fmt(x.fall!)} L)`);
-            because = `; in the ${fmt(p.tank_s / 3600, 1)} hours before it was noticed ${names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names[0]} fell`;
+            const names = fell.map((x) => say('alert.sensor_stuck.tank_fell', '{tank} (about {liters} L)', { tank: x.j.name, liters: fmt(x.fall!) }));
+            because = say('alert.sensor_stuck.because_tanks', '; in the {hours} hours before it was noticed {tanks} fell', {
+              hours: fmt(p.tank_s / 3600, 1),
+              tanks: names.length > 1 ? say('alert.list.and', '{first} and {last}', { first: names.slice(0, -1).join(', '), last: names.at(-1)! }) : names[0]!,
+            });
           }
-        } else if (!resting && !peers.length && span >= p.lone_tank_s * 1000 && moves()) {
+        } else if (long && !peers.length && span >= p.lone_tank_s * 1000 && movesInTheseHours(m, now, tz, p)) {
           stuck = true;
-          because = ', though on earlier days it moved at these hours';
+          because = say('alert.sensor_stuck.because_hours', ', though on earlier days it moved at these hours');
         }
-      } else if (span >= (s.kind === 'cold_temp' ? p.temp_s : p.pressure_s) * 1000 && moves()) {
+      } else if (span >= (s.kind === 'cold_temp' ? p.temp_s : p.pressure_s) * 1000 && movesInTheseHours(m, now, tz, p)) {
         stuck = true;
         because = ', though on earlier days it moved at these hours';
       }
@@ -205,11 +213,15 @@ export function sensorStuck(input: RuleInput): Condition[] {
       out.push({ rule: 'sensor_stuck', subject: s.id, domain: 'sensors', severity: null, value: null, title: `${s.name} sensor is moving`, detail: '' });
       continue;
     }
-    const value = isTank ? `about ${fmt(s.value)} L` : s.kind === 'cold_temp' ? `${fmt(s.value, 1)} °C` : `${fmt(s.value, 1)} hPa`;
-    const leftOut = isTank
-      ? ' Until it moves again it is left out of the water alerts.'
+    const value = isTank
+      ? say('alert.sensor_stuck.value_liters', 'about {liters} L', { liters: fmt(s.value) })
       : s.kind === 'cold_temp'
-        ? ' Until it moves again it is left out of the cold alerts.'
+        ? `${fmt(s.value, 1)} °C`
+        : `${fmt(s.value, 1)} hPa`;
+    const leftOut = isTank
+      ? say('alert.sensor_stuck.left_out_water', ' Until it moves again it is left out of the water alerts.')
+      : s.kind === 'cold_temp'
+        ? say('alert.sensor_stuck.left_out_cold', ' Until it moves again it is left out of the cold alerts.')
         : '';
     out.push({
       rule: 'sensor_stuck',
@@ -217,11 +229,13 @@ export function sensorStuck(input: RuleInput): Condition[] {
       domain: 'sensors',
       severity: 'watch',
       value: s.value,
-      title: `${s.name} sensor may be stuck: the same reading since ${shortTime(m.since, tz)}`,
-      detail:
-        `It has reported ${value} at each of ${m.n} readings over ${fmt(span / 3_600_000, 1)} hours${m.why}. ` +
-        `Its figure may not be current.${leftOut} ` +
-        'Condensation, dirt or ice on the sensor, a loose cable or a device that has hung can do this.',
+      title: say('alert.sensor_stuck.title', '{sensor} sensor may be stuck: the same reading since {time}', { sensor: s.name, time: shortTime(m.since, tz) }),
+      detail: say(
+        'alert.sensor_stuck.detail',
+        'It has reported {value} at each of {count} readings over {hours} hours{why}. Its figure may not be current.{left_out} ' +
+          'Condensation, dirt or ice on the sensor, a loose cable or a device that has hung can do this.',
+        { value, count: m.n, hours: fmt(span / 3_600_000, 1), why: m.why, left_out: leftOut },
+      ),
     });
   }
   return out;

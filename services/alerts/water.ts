@@ -11,6 +11,7 @@
 //
 // What is learned lives in the rule memory (RuleMemory.tanks), which the alert book persists.
 import { fmt, localParts } from '../../core/format.ts';
+import { sayIn } from '../../core/i18n.ts';
 import type { Severity, TankStatus } from '../../core/types.ts';
 import type { Condition, RuleInput, Sample, TankMemory } from './rule-types.ts';
 
@@ -114,16 +115,35 @@ function refilling(s: Sample[], refillMinLph: number): boolean[] {
   return out;
 }
 
-/** refilling() of a tank's recent samples, worked out again only when a sample came or went */
-const refillCache = new WeakMap<TankMemory, { first: number; last: number; n: number; flags: boolean[] }>();
-function refillingOf(m: TankMemory, refillMinLph: number): boolean[] {
-  const s = m.recent;
-  const c = refillCache.get(m);
-  if (c && c.n === s.length && c.first === s[0]?.t && c.last === s.at(-1)?.t) return c.flags;
-  const flags = refilling(s, refillMinLph);
-  refillCache.set(m, { first: s[0]?.t ?? NaN, last: s.at(-1)?.t ?? NaN, n: s.length, flags });
-  return flags;
+/**
+ * What is worked out from a tank's recent samples, kept on its memory under a symbol (so it is
+ * never written with the memory) until a sample comes or goes: the refill flags, whether any is
+ * set, and the last window's draw (the rules are judged many times a minute; samples come once).
+ */
+const DERIVED = Symbol('derived from the recent samples');
+interface Derived {
+  first: number;
+  last: number;
+  n: number;
+  flags: boolean[];
+  refilled: boolean;
+  draw: { i: number; j: number; span: number; d: Draw | null } | null;
 }
+type WithDerived = TankMemory & { [DERIVED]?: Derived };
+
+/** refilling() of a tank's recent samples, worked out again only when a sample came or went */
+function derivedOf(m: TankMemory, refillMinLph: number): Derived {
+  const s = m.recent;
+  const n = s.length;
+  const c = (m as WithDerived)[DERIVED];
+  if (c && c.n === n && (n === 0 || (c.first === s[0]!.t && c.last === s[n - 1]!.t))) return c;
+  const flags = refilling(s, refillMinLph);
+  const d: Derived = { first: s[0]?.t ?? NaN, last: s[n - 1]?.t ?? NaN, n, flags, refilled: flags.includes(true), draw: null };
+  // not enumerable: a copy or a comparison of the memory does not see it
+  Object.defineProperty(m, DERIVED, { value: d, writable: true, configurable: true, enumerable: false });
+  return d;
+}
+const refillingOf = (m: TankMemory, refillMinLph: number): boolean[] => derivedOf(m, refillMinLph).flags;
 
 /** A draw measured from the falls: L/h, its standard error, and how much refill-free time it covers. */
 interface Draw {
@@ -182,14 +202,32 @@ function fallsDraw(s: Sample[], refill: boolean[]): Draw | null {
  * The draw over [from, to] from a tank's samples, if at least half of that time is measured.
  * Refills are found over all the samples: a pump that stopped just before `from` still shows.
  */
-function windowDraw(samples: Sample[], refill: boolean[], from: number, to: number): Draw | null {
-  const idx = samples.flatMap((x, i) => (x.t >= from && x.t <= to ? [i] : []));
+function windowDraw(samples: Sample[], refill: boolean[], from: number, to: number, derived?: Derived): Draw | null {
+  // the samples inside: a run from i to j as the samples come in time order
+  let i = -1;
+  let j = -1;
+  let n = 0;
+  for (let k = 0; k < samples.length; k++) {
+    const t = samples[k]!.t;
+    if (t < from || t > to) continue;
+    if (i < 0) i = k;
+    j = k;
+    n++;
+  }
+  // the same run of the same samples (derived: worked out for these samples) over a window as
+  // long: the same draw, not fitted again at every judgement
+  const run = n > 0 && n === j - i + 1;
+  const c = run ? derived?.draw : undefined;
+  if (c && c.i === i && c.j === j && c.span === to - from) return c.d;
+  const idx = samples.flatMap((x, k) => (x.t >= from && x.t <= to ? [k] : []));
   const d = fallsDraw(
-    idx.map((i) => samples[i]!),
-    idx.map((i) => refill[i]!),
+    idx.map((k) => samples[k]!),
+    idx.map((k) => refill[k]!),
   );
   // a net rise is a refill too slow to tell from noise: it says nothing about use either
-  return d && d.coveredMs >= (to - from) / 2 && d.lph > -NOISE_SIGMAS * d.se ? d : null;
+  const out = d && d.coveredMs >= (to - from) / 2 && d.lph > -NOISE_SIGMAS * d.se ? d : null;
+  if (run && derived) derived.draw = { i, j, span: to - from, d: out };
+  return out;
 }
 
 const median = (v: number[]): number => {
@@ -229,9 +267,10 @@ export function tankDrop(input: RuleInput): Condition[] {
   /** tanks refilled within the last two windows: a pump runs for a while, and once it matches the draw the level stands still */
   const pumped = new Set<string>();
   for (const t of tanks) {
-    const flags = refillingOf(memOf(t.id), p.refill_min_lph);
-    if (flags.includes(true)) pumped.add(t.id);
-    const d = fresh(t) ? windowDraw(memOf(t.id).recent, flags, now - windowMs, now) : null;
+    const m = memOf(t.id);
+    const derived = derivedOf(m, p.refill_min_lph);
+    if (derived.refilled) pumped.add(t.id);
+    const d = fresh(t) ? windowDraw(m.recent, derived.flags, now - windowMs, now, derived) : null;
     if (d) draws.set(t.id, d);
   }
   // what each tank serves: its mean draw once a whole day is learned; the highest it drew
@@ -239,7 +278,9 @@ export function tankDrop(input: RuleInput): Condition[] {
   // two windows are left out: a loss just begun is not usual.
   const learned = new Map<string, { mean: number | null; highest: number }>();
   for (const t of tanks) {
-    const b = memOf(t.id).buckets.filter((x) => x.t <= now - 2 * windowMs);
+    const all = memOf(t.id).buckets;
+    // nothing learned yet (most tanks, the first hours): no copy to make
+    const b = all.length ? all.filter((x) => x.t <= now - 2 * windowMs) : all;
     const span = b.length ? b.at(-1)!.t - b[0]!.t : 0;
     if (span < DAY / 2 - 2 * windowMs) continue;
     const v = b.map((x) => x.v).sort((x, y) => x - y);
@@ -324,14 +365,23 @@ export function tankDrop(input: RuleInput): Condition[] {
     const liters = t.liters!;
     const hoursToEmpty = loss > 0 ? liters / loss : Infinity;
     const sev: Severity = hoursToEmpty <= p.critical_hours_to_empty ? 'critical' : 'warning';
+    const say = sayIn(config.village.language);
+    const lph = fmt(ref);
     const against: Record<Basis, string> = {
-      village: `what it would draw now at the rate the village's other tanks are drawing (at most about ${fmt(ref)} L an hour)`,
-      usual: `its usual draw (about ${fmt(ref)} L an hour on average over the day)`,
-      highest: `its highest usual draw (about ${fmt(ref)} L an hour)`,
-      'twice highest': `its highest usual draw (about ${fmt(ref)} L an hour)`,
-      'time of day': `its highest draw at this time of day on earlier days (about ${fmt(ref)} L an hour)`,
-      expected: `the highest draw expected for ${fmt(config.village.population)} people (about ${fmt(ref)} L an hour)`,
-      floor: `the least draw it is judged against (${fmt(ref)} L an hour)`,
+      village: say(
+        'alert.tank_drop.against_village',
+        "what it would draw now at the rate the village's other tanks are drawing (at most about {lph} L an hour)",
+        { lph },
+      ),
+      usual: say('alert.tank_drop.against_usual', 'its usual draw (about {lph} L an hour on average over the day)', { lph }),
+      highest: say('alert.tank_drop.against_highest', 'its highest usual draw (about {lph} L an hour)', { lph }),
+      'twice highest': say('alert.tank_drop.against_highest', 'its highest usual draw (about {lph} L an hour)', { lph }),
+      'time of day': say('alert.tank_drop.against_time_of_day', 'its highest draw at this time of day on earlier days (about {lph} L an hour)', { lph }),
+      expected: say('alert.tank_drop.against_expected', 'the highest draw expected for {people} people (about {lph} L an hour)', {
+        people: fmt(config.village.population),
+        lph,
+      }),
+      floor: say('alert.tank_drop.against_floor', 'the least draw it is judged against ({lph} L an hour)', { lph }),
     };
     out.push({
       rule: 'tank_drop',
@@ -339,10 +389,15 @@ export function tankDrop(input: RuleInput): Condition[] {
       domain: 'water',
       severity: sev,
       value: Math.round(loss),
-      title: `${t.name} is losing water fast: about ${fmt(loss)} L an hour`,
-      detail:
-        `That is ${fmt(loss / ref, 1)} times ${against[basis]}; a leak or damage is possible. ` +
-        `It holds ${fmt(liters)} L${Number.isFinite(hoursToEmpty) ? `, empty in about ${fmt(hoursToEmpty, 1)} hours at this rate` : ''}.`,
+      title: say('alert.tank_drop.title', '{tank} is losing water fast: about {lph} L an hour', { tank: t.name, lph: fmt(loss) }),
+      detail: say('alert.tank_drop.detail', 'That is {times} times {against}; a leak or damage is possible. It holds {liters} L{empty}.', {
+        times: fmt(loss / ref, 1),
+        against: against[basis],
+        liters: fmt(liters),
+        empty: Number.isFinite(hoursToEmpty)
+          ? say('alert.tank_drop.empty_in', ', empty in about {hours} hours at this rate', { hours: fmt(hoursToEmpty, 1) })
+          : '',
+      }),
     });
   }
   return out;
@@ -431,18 +486,29 @@ export function nightFlow({ status, now, params, mem, config }: RuleInput): Cond
     const baseline = run[0]!.baseline ?? 0;
     const excess = flow - baseline;
     const hh = (x: number) => `${String(x).padStart(2, '0')}:00`;
+    const say = sayIn(config.village.language);
     out.push({
       rule: 'night_flow',
       subject: t.id,
       domain: 'water',
       severity: streak >= p.warning_nights ? 'warning' : 'watch',
       value: Math.round(excess),
-      title: `${t.name} may have a slow leak: about ${fmt(excess)} L an hour more at night than before`,
-      detail:
-        `In the quiet hours (${hh(p.quiet_from_hour)}–${hh(p.quiet_to_hour)} village time) it fell about ${fmt(flow)} L an hour on the last ${streak} nights, ` +
-        `against about ${fmt(Math.max(0, baseline))} L an hour on earlier nights (refills left out). ` +
-        'A dripping valve or a seeping joint shows this way: water utilities look for leaks when almost nobody draws water (minimum night flow). ' +
-        `At this rate about ${fmt(excess * 24)} L a day may be lost.`,
+      title: say('alert.night_flow.title', '{tank} may have a slow leak: about {lph} L an hour more at night than before', { tank: t.name, lph: fmt(excess) }),
+      detail: say(
+        'alert.night_flow.detail',
+        'In the quiet hours ({from}–{to} village time) it fell about {lph} L an hour on the last {nights} nights, ' +
+          'against about {before} L an hour on earlier nights (refills left out). ' +
+          'A dripping valve or a seeping joint shows this way: water utilities look for leaks when almost nobody draws water (minimum night flow). ' +
+          'At this rate about {per_day} L a day may be lost.',
+        {
+          from: hh(p.quiet_from_hour),
+          to: hh(p.quiet_to_hour),
+          lph: fmt(flow),
+          nights: streak,
+          before: fmt(Math.max(0, baseline)),
+          per_day: fmt(excess * 24),
+        },
+      ),
     });
   }
   return out;

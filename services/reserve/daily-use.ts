@@ -82,10 +82,14 @@ export class UseTracker {
   /** the level (and litres) the next fall is measured from */
   private ref: { level: number; liters: number } | null = null;
   private lastT = -Infinity;
+  /** grows with every change: days() is worked out again only after one */
+  rev = 0;
+  private daysCache: { rev: number; count: number; days: { use: number; span: number }[] } | null = null;
 
   /** Feed one point; returns the hour it changed, or null when it changed none. */
   step(t: number, level: number, liters: number): UseHour | null {
     if (!(t > this.lastT)) return null;
+    this.rev++;
     const dt = t - this.lastT;
     this.lastT = t;
     const ref = this.ref;
@@ -111,12 +115,14 @@ export class UseTracker {
 
   /** After a restart: go on from this point without counting the step to it. */
   resume(t: number, level: number, liters: number): void {
+    this.rev++;
     this.ref = { level, liters };
     this.lastT = t;
   }
 
   /** Put back a persisted hour (at start); ascending order. */
   restore(h: Omit<UseHour, 'dirty'>): void {
+    this.rev++;
     this.hours.push({ ...h, dirty: false });
   }
 
@@ -140,6 +146,14 @@ export class UseTracker {
    * step each time an hour turns.
    */
   days(count = USE_RANGE_DAYS): { use: number; span: number }[] {
+    const c = this.daysCache;
+    if (c && c.rev === this.rev && c.count === count) return c.days;
+    const days = this.countDays(count);
+    this.daysCache = { rev: this.rev, count, days };
+    return days;
+  }
+
+  private countDays(count: number): { use: number; span: number }[] {
     const out = Array.from({ length: count + 1 }, () => ({ use: 0, span: 0 }));
     const last = this.hours[this.hours.length - 1];
     if (!last) return out.slice(0, count);

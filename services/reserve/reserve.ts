@@ -79,6 +79,16 @@ type StateSensor = {
   /** tanks: hourly use for the daily figure, and the hours queued for the next flush */
   use: UseTracker | null;
   usePending: UseHour[];
+  /** grows with every reading taken in: what was computed from the sensor at one rev still holds */
+  rev: number;
+  /** stale at the last status (set by status()) */
+  staleNow: boolean;
+  /** last_seen as text, made once per arrival time (formatting times was a fifth of a compute) */
+  isoAt: number;
+  isoText: string | null;
+  /** the tank's entry in the last status and its health, reused while rev and staleness hold */
+  tankOut: { rev: number; stale: boolean; draw: number | null; out: TankStatus } | null;
+  health: { rev: number; stale: boolean; online: boolean | null; out: SensorHealth } | null;
 };
 
 /** a sensor only people read, without interval_s, is expected once a day (a morning dipstick) */
@@ -119,6 +129,7 @@ export class Reserve {
   /** readings with a non-finite value or time (ingest refuses them; a NaN would poison the sums) */
   badReadings = 0;
   private stmts: ReturnType<Reserve['prepare']> | null = null;
+  private useCache: { revs: number; n: number; use: VillageUse } | null = null;
 
   constructor(opts: ReserveOptions) {
     this.config = opts.config;
@@ -142,6 +153,12 @@ export class Reserve {
       pending: [],
       use: cfg.kind.startsWith('tank_') ? new UseTracker() : null,
       usePending: [],
+      rev: 0,
+      staleNow: false,
+      isoAt: NaN,
+      isoText: null,
+      tankOut: null,
+      health: null,
     }));
     for (const s of this.list) this.byId.set(s.cfg.id, s);
   }
@@ -194,6 +211,7 @@ export class Reserve {
       s.ts = row.ts;
       s.received = row.received;
       s.aboveSince = row.above_since;
+      s.rev++;
       type BucketRow = { t: number; n: number; sum: number; min: number; max: number; lsum: number | null; tsum: number };
       for (const b of st.buckets.all(s.cfg.id, row.ts - s.window.keepMs) as BucketRow[]) {
         s.window.restore({ t: b.t, n: b.n, sum: b.sum, min: b.min, max: b.max, lsum: b.lsum ?? NaN, tsum: b.tsum });
@@ -264,6 +282,7 @@ export class Reserve {
     s.level = r.level_mm ?? null;
     s.ts = r.ts;
     s.received = r.received;
+    s.rev++;
     if (r.retained && r.received === 0) {
       // last known, age unknown (an undated retained copy): shown as the value, stale, but no
       // point in any window or day of use, which hold measurements at known times; kept in storage
@@ -363,11 +382,20 @@ export class Reserve {
     return now - s.received > s.staleMs;
   }
 
+  /**
+   * Each sensor's health now. An entry is made again only when the sensor took a reading, went
+   * stale or fresh, or its device changed state; otherwise the one from before is handed out
+   * again (the status loop asks at every compute): read the entries, do not change them.
+   */
   sensors(): SensorHealth[] {
     const now = this.clock.now();
     return this.list.map((s) => {
       const d = this.devices.get(s.cfg.device);
-      return {
+      const stale = this.isStale(s, now);
+      const online = d ? d.online : null;
+      const h = s.health;
+      if (h && h.rev === s.rev && h.stale === stale && h.online === online) return h.out;
+      const out: SensorHealth = {
         id: s.cfg.id,
         name: s.name,
         device: s.cfg.device,
@@ -375,22 +403,24 @@ export class Reserve {
         value: s.has ? s.value : null,
         raw: s.has ? s.raw : null,
         last_seen: iso(s),
-        stale: this.isStale(s, now),
-        device_online: d ? d.online : null,
+        stale,
+        device_online: online,
       };
+      s.health = { rev: s.rev, stale, online, out };
+      return out;
     });
   }
 
   status(extra: { rejected_total: number }): Omit<ReserveStatus, 'alerts' | 'assembly'> {
     const now = this.clock.now();
-    const stale = new Map<StateSensor, boolean>();
-    for (const s of this.list) stale.set(s, this.isStale(s, now));
+    for (const s of this.list) s.staleNow = this.isStale(s, now);
+    const stale = staleNow;
     const of = (...kinds: SensorConfig['kind'][]) => this.ofKinds(kinds);
-    const fresh = (s: StateSensor) => s.has && !stale.get(s);
+    const fresh = (s: StateSensor) => s.has && !s.staleNow;
     /** 'unknown' with no fresh sensor, at least 'watch' while some are stale */
     const domain = (sensors: StateSensor[], computed: Level): Level => {
       if (!sensors.some(fresh)) return 'unknown';
-      return sensors.some((s) => stale.get(s)) ? worst(computed, 'watch') : computed;
+      return sensors.some((s) => s.staleNow) ? worst(computed, 'watch') : computed;
     };
 
     const v = this.config.village;
@@ -405,7 +435,7 @@ export class Reserve {
       sensors: {
         online,
         total: this.list.length,
-        stale: this.list.filter((s) => stale.get(s)).map((s) => s.cfg.id),
+        stale: this.list.filter((s) => s.staleNow).map((s) => s.cfg.id),
         rejected_total: extra.rejected_total,
       },
     };
@@ -419,7 +449,7 @@ export class Reserve {
     return list;
   }
 
-  private water(tanks: StateSensor[], stale: Map<StateSensor, boolean>, domain: DomainFn): WaterStatus {
+  private water(tanks: StateSensor[], stale: StaleOf, domain: DomainFn): WaterStatus {
     let liters = 0;
     let knownCapacity = 0;
     let capacity = 0;
@@ -430,18 +460,24 @@ export class Reserve {
       const isStale = stale.get(s)!;
       if (isStale) staleTanks++;
       capacity += s.capacity;
-      let tankDraw: number | null = null;
       if (s.has) {
         known = true;
         liters += s.value;
         knownCapacity += s.capacity;
-        if (!isStale) {
-          tankDraw = drawLph(s.window.buckets);
-          if (tankDraw !== null) draw = (draw ?? 0) + tankDraw;
-        }
+      }
+      // a tank that took no reading and kept its staleness reads as before: its entry and draw stand
+      const c = s.tankOut;
+      if (c && c.rev === s.rev && c.stale === isStale) {
+        if (c.draw !== null) draw = (draw ?? 0) + c.draw;
+        return c.out;
+      }
+      let tankDraw: number | null = null;
+      if (s.has && !isStale) {
+        tankDraw = drawLph(s.window.buckets);
+        if (tankDraw !== null) draw = (draw ?? 0) + tankDraw;
       }
       const percent = s.has && s.capacity > 0 ? (s.value / s.capacity) * 100 : null;
-      return {
+      const entry: TankStatus = {
         id: s.cfg.id,
         name: s.name,
         liters: s.has ? round(s.value, 1) : null,
@@ -453,6 +489,8 @@ export class Reserve {
         stale: isStale,
         draw_lph: round(tankDraw, 1),
       };
+      s.tankOut = { rev: s.rev, stale: isStale, draw: tankDraw, out: entry };
+      return entry;
     });
     const total = known ? liters : null;
     const percent = known && knownCapacity > 0 ? (liters / knownCapacity) * 100 : null;
@@ -460,7 +498,7 @@ export class Reserve {
     const daysMinimum = total === null ? null : total / (v.population * v.minimum_water_lpd);
     const d = draw as number | null;
     // days at current use: litres ÷ the daily use of the last 24 h of the tanks holding water
-    const use = villageUse(tanks.filter((s) => s.has && s.use).map((s) => s.use!));
+    const use = this.villageUse(tanks);
     const daily = use.daily;
     const daysCurrent = total === null || daily === null || daily < MIN_DAILY_USE_L ? null : total / daily;
     // the range: litres ÷ the heaviest and ÷ the lightest known day of the last week (two days at least)
@@ -483,7 +521,24 @@ export class Reserve {
     };
   }
 
-  private power(stale: Map<StateSensor, boolean>, of: OfFn, domain: DomainFn): PowerStatus {
+  /** villageUse of the tanks holding water, worked out again only when one of them changed */
+  private villageUse(tanks: StateSensor[]): VillageUse {
+    let revs = 0;
+    let n = 0;
+    for (const s of tanks)
+      if (s.has && s.use) {
+        revs += s.use.rev;
+        n++;
+      }
+    // revs only grow and tanks only come to hold water: equal sums mean nothing changed
+    const c = this.useCache;
+    if (c && c.revs === revs && c.n === n) return c.use;
+    const use = villageUse(tanks.filter((s) => s.has && s.use).map((s) => s.use!));
+    this.useCache = { revs, n, use };
+    return use;
+  }
+
+  private power(stale: StaleOf, of: OfFn, domain: DomainFn): PowerStatus {
     const socs = of('battery_soc').filter((s) => s.has);
     let stored: number | null = null;
     let usable: number | null = null;
@@ -520,7 +575,7 @@ export class Reserve {
     };
   }
 
-  private cold(units: StateSensor[], doors: StateSensor[], stale: Map<StateSensor, boolean>, domain: DomainFn) {
+  private cold(units: StateSensor[], doors: StateSensor[], stale: StaleOf, domain: DomainFn) {
     const out: ColdUnitStatus[] = units.map((s) => {
       const isStale = stale.get(s)!;
       const safe = s.cfg.cold?.safe_max_c ?? NaN;
@@ -541,7 +596,7 @@ export class Reserve {
     return { status: domain(units, worst(...out.map((u) => u.status))), units: out, stale_units: out.filter((u) => u.stale).length };
   }
 
-  private weather(stale: Map<StateSensor, boolean>, of: OfFn, domain: DomainFn): WeatherStatus {
+  private weather(stale: StaleOf, of: OfFn, domain: DomainFn): WeatherStatus {
     const pick = (list: StateSensor[]) => list.find((s) => s.has && !stale.get(s)) ?? list.find((s) => s.has);
     const p = pick(of('pressure'));
     const wind = pick(of('wind_speed'));
@@ -608,6 +663,9 @@ export class Reserve {
 }
 
 type DomainFn = (sensors: StateSensor[], computed: Level) => Level;
+/** whether a sensor was stale at this status (status() sets staleNow first) */
+type StaleOf = { get(s: StateSensor): boolean };
+const staleNow: StaleOf = { get: (s) => s.staleNow };
 type OfFn = (...kinds: SensorConfig['kind'][]) => StateSensor[];
 
 /** What days_left_current stands on, in words for people (the page shows it beside the figure). */
@@ -623,7 +681,12 @@ function useBasis(use: VillageUse | null, say: Say): string {
 }
 
 function iso(s: StateSensor): string | null {
-  return s.has && Number.isFinite(s.received) ? new Date(s.received).toISOString() : null;
+  if (!s.has || !Number.isFinite(s.received)) return null;
+  if (s.isoAt !== s.received) {
+    s.isoAt = s.received;
+    s.isoText = new Date(s.received).toISOString();
+  }
+  return s.isoText;
 }
 
 /** sum of the latest values of the sensors that have one (stale included: shown as stale) */

@@ -1,10 +1,10 @@
 // The status loop alone, on fake timers: leading-edge throttle, the 1 s tick, outputs published
 // once per change, and the order reserve → alert book → assembly → outputs.
 import { describe, expect, it } from 'vitest';
-import type { Alert, AssemblyPrompt, ReserveStatus } from '../../core/types.ts';
+import type { Alert, AssemblyPrompt, Reading, ReserveStatus } from '../../core/types.ts';
 import type { Judgement } from '../../services/alerts/book.ts';
 import { VillageEventHub } from '../../services/events.ts';
-import { StatusLoop, type LoopTimers } from '../../services/status-loop.ts';
+import { StatusLoop, statusText, type LoopTimers } from '../../services/status-loop.ts';
 
 class FakeTimers implements LoopTimers {
   t = 0;
@@ -56,7 +56,7 @@ const reading = {
   source: 'mqtt',
 } as never;
 
-function loopWorld(opts: { throttleMs?: number; tick?: boolean; auto?: boolean } = {}) {
+function loopWorld(opts: { throttleMs?: number; tick?: boolean; auto?: boolean; urgent?: (r: Reading) => boolean } = {}) {
   const timers = new FakeTimers();
   const events = new VillageEventHub();
   const calls: string[] = [];
@@ -184,5 +184,68 @@ describe('status loop', () => {
     // the assembly list did not change: not republished
     expect(w.published.filter((p) => p.topic === 'v/assembly')).toHaveLength(1);
     w.loop.stop();
+  });
+});
+
+describe('status loop: judging at once, and the status text', () => {
+  it('judges a reading across a threshold at once, even within the throttle period', async () => {
+    const w = loopWorld({ throttleMs: 25, tick: false, urgent: (r: { value: number }) => r.value === 9 });
+    w.loop.start();
+    w.timers.advance(1000);
+    w.events.emit('reading', reading);
+    w.timers.advance(0);
+    const before = w.computes();
+    // within the throttle period: an ordinary reading waits for it
+    w.events.emit('reading', { ...(reading as object), value: 3 } as never);
+    await Promise.resolve();
+    expect(w.computes()).toBe(before);
+    // an urgent one is judged right after the event that brought it, without time passing
+    w.events.emit('reading', { ...(reading as object), value: 9 } as never);
+    w.events.emit('reading', { ...(reading as object), value: 9 } as never);
+    await Promise.resolve();
+    expect(w.computes()).toBe(before + 1);
+    // the compute that was due is not needed any more: nothing more within the period
+    w.timers.advance(25);
+    expect(w.computes()).toBe(before + 1);
+    w.loop.stop();
+    expect(w.timers.pending()).toBe(0);
+  });
+
+  it('judges nothing at once after it stopped, nor when the caller drives it', async () => {
+    const stopped = loopWorld({ tick: false, urgent: () => true });
+    stopped.loop.start();
+    const s0 = stopped.computes();
+    stopped.loop.stop();
+    stopped.events.emit('reading', reading);
+    await Promise.resolve();
+    expect(stopped.computes()).toBe(s0);
+
+    const manual = loopWorld({ tick: false, auto: false, urgent: () => true });
+    manual.loop.start();
+    const m0 = manual.computes();
+    manual.events.emit('reading', reading);
+    await Promise.resolve();
+    expect(manual.computes()).toBe(m0);
+  });
+
+  it('writes the same text as JSON.stringify, with each tank written once per change', () => {
+    const tank = (i: number, liters: number) => ({ id: `t${i}`, name: `Tank "${i}" \u0000tanks`, liters, stale: false, draw_lph: null, last_seen: null });
+    const tanks = Array.from({ length: 20 }, (_, i) => tank(i, 100 * i + 0.5));
+    const status = {
+      village: { id: 'v', name: 'V "tanks":"x"' },
+      at: '2026-11-29T19:00:00.000Z',
+      water: { liters: 1, stale_tanks: 0, tanks, status: 'ok' },
+      power: { status: 'unknown' },
+      alerts: [],
+      assembly: [],
+    } as unknown as ReserveStatus;
+    expect(statusText(status)).toBe(JSON.stringify(status));
+    // a tank replaced by a new entry (it took a reading) shows its new figures
+    tanks[3] = tank(3, 42);
+    expect(statusText(status)).toBe(JSON.stringify(status));
+    expect(JSON.parse(statusText(status)).water.tanks[3].liters).toBe(42);
+    // a small village is written whole
+    const small = { ...status, water: { ...status.water, tanks: tanks.slice(0, 2) } } as ReserveStatus;
+    expect(statusText(small)).toBe(JSON.stringify(small));
   });
 });
