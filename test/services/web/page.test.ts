@@ -116,6 +116,8 @@ describe('village page (fixture server)', () => {
     );
     await waitFor(() => srv.streams() === 1, 15_000, 'stream reopened');
     await waitFor(async () => (await text('#link-text')) === 'live', 10_000, 'live again');
+    // a fresh status: the page fetched /api/status on reconnecting, and never steps back in time
+    s.at = iso(Date.now());
     s.water.tanks[0] = { ...s.water.tanks[0], liters: 6_500 };
     srv.push('status', s);
     await waitFor(async () => (await text('[data-tank="north"] .liters')) === '6,500', 10_000, 'update after reconnect');
