@@ -5,6 +5,7 @@
 // responseType Assess (the assembly weighs the account) or Monitor (after the all-clear); never
 // Evacuate/Shelter/Execute — tend informs and asks, it does not instruct, so no <instruction>.
 import { shortTime } from '../../core/format.ts';
+import { sayIn } from '../../core/i18n.ts';
 import type { AssemblyPrompt, Domain } from '../../core/types.ts';
 
 export interface CapInput {
@@ -19,6 +20,8 @@ export interface CapInput {
   web?: string;
   /** the village's time zone (IANA) for the times people read in the description; `sent` stays ISO */
   timeZone?: string;
+  /** the village's language (BCP 47): the words of event, audience and description, and <language> */
+  language?: string;
 }
 
 /** CAP dateTime: no fractional seconds and an explicit offset, "2026-11-26T03:27:04+00:00" (CAP 1.2 §3.3.2). */
@@ -61,21 +64,33 @@ export function capXml(inp: CapInput): string {
   if (!categories.size) categories.add('Other');
   const urgency = cancel ? 'Past' : p.urgent.length ? 'Immediate' : 'Expected';
   const severity = cancel ? 'Minor' : inp.severe ? 'Severe' : 'Moderate';
+  const language = inp.language ?? 'en';
+  const say = sayIn(language);
   const list = (title: string, items: string[]) => (items.length ? `${title}:\n${items.map((i) => `- ${i}`).join('\n')}\n` : '');
   const description = [
     list(
-      'Situation',
+      say('cap.situation', 'Situation'),
       p.situation.map((s) => `${shortTime(s.at, inp.timeZone)}: ${s.text}`),
     ),
-    list('Damaged', p.damaged),
-    list('Still working', p.working),
-    list('Urgent (running out within a day)', p.urgent),
-    list('Can wait', p.can_wait),
+    list(say('cap.damaged', 'Damaged'), p.damaged),
+    list(say('cap.working', 'Still working'), p.working),
+    list(say('cap.urgent', 'Urgent (running out within a day)'), p.urgent),
+    list(say('cap.can_wait', 'Can wait'), p.can_wait),
     list(
-      'Neighbours offer',
+      say('cap.neighbours', 'Neighbours offer'),
       p.neighbours.map((n) => `${n.village}: ${n.offer}`),
     ),
-    list('Questions for the assembly', p.questions),
+    list(
+      say('cap.decisions', 'Decisions of the assembly'),
+      (p.decisions ?? []).map((d) => `${shortTime(d.at, inp.timeZone)}${d.by ? ` (${d.by})` : ''}: ${d.text}`),
+    ),
+    list(
+      'People looking at',
+      (p.items ?? [])
+        .filter((i) => i.holders.length)
+        .map((i) => `${i.name}: ${i.holders.map((h) => `${h.by} since ${shortTime(h.since, inp.timeZone)}`).join(', ')}`),
+    ),
+    list(say('cap.questions', 'Questions for the assembly'), p.questions),
   ]
     .filter(Boolean)
     .join('\n');
@@ -91,15 +106,15 @@ export function capXml(inp: CapInput): string {
   <msgType>${msgType}</msgType>
   <source>tend</source>
   <scope>Public</scope>
-${p.exercise ? '  <note>Exercise: a drill, not a real event.</note>\n' : ''}${refs ? `  <references>${esc(refs)}</references>\n` : ''}  <incidents>${esc(`${village.id}-${p.incident_id}`)}</incidents>
+${p.exercise ? `  <note>${esc(say('cap.exercise_note', 'Exercise: a drill, not a real event.'))}</note>\n` : ''}${refs ? `  <references>${esc(refs)}</references>\n` : ''}  <incidents>${esc(`${village.id}-${p.incident_id}`)}</incidents>
   <info>
-    <language>en</language>
-${[...categories].map((c) => `    <category>${c}</category>\n`).join('')}    <event>${esc(cancel ? 'All clear' : 'Village reserves under strain')}</event>
+    <language>${esc(language)}</language>
+${[...categories].map((c) => `    <category>${c}</category>\n`).join('')}    <event>${esc(cancel ? say('cap.event.all_clear', 'All clear') : say('cap.event.strain', 'Village reserves under strain'))}</event>
     <responseType>${cancel ? 'Monitor' : 'Assess'}</responseType>
     <urgency>${urgency}</urgency>
     <severity>${severity}</severity>
     <certainty>Observed</certainty>
-    <audience>${esc(`the people of ${village.name}`)}</audience>
+    <audience>${esc(say('cap.audience', 'the people of {village}', { village: village.name }))}</audience>
     <senderName>${esc(`${village.name} (tend)`)}</senderName>
     <headline>${esc(p.headline.slice(0, 160))}</headline>
     <description>${esc(description)}</description>

@@ -10,6 +10,7 @@ import type { VillageEventHub } from '../events.ts';
 import type { AssemblyPrompt } from '../../core/types.ts';
 import { moduleLog, type LogSink } from '../../core/log.ts';
 import { shortTime } from '../../core/format.ts';
+import { sayIn } from '../../core/i18n.ts';
 
 export interface SpeechOptions {
   config: Config;
@@ -36,15 +37,24 @@ const ZONE_AFTER_TIME = /\b(\d{1,2}:\d{2}) (?:UTC|GMT[+-]\d{1,2}(?::\d{2})?|[A-Z
  * The words spoken: the headline, when an exercise ends, what is urgent, and the questions; never
  * the notes. Times are spoken in the village's zone (`timeZone`, as the prompt's texts already are).
  */
-export function speechText(p: AssemblyPrompt, timeZone?: string): string {
-  const parts = [p.exercise && !p.headline.startsWith('Exercise') ? `Exercise. ${p.headline}.` : `${p.headline}.`];
+export function speechText(p: AssemblyPrompt, timeZone?: string, language = 'en'): string {
+  const say = sayIn(language);
+  const parts = [
+    p.exercise && !p.headline.startsWith('Exercise') ? say('speech.exercise', 'Exercise. {headline}.', { headline: p.headline }) : `${p.headline}.`,
+  ];
   if (p.status === 'open') {
-    if (p.exercise && p.exercise_ends_at) parts.push(`The exercise ends at ${shortTime(p.exercise_ends_at, timeZone)}.`);
-    if (p.urgent.length) parts.push(`Urgent: ${p.urgent.join('. ')}.`);
-    if (p.damaged.length) parts.push(`Damaged: ${p.damaged.join('. ')}.`);
-    parts.push(`Questions for the assembly: ${p.questions.join(' ')}`);
+    if (p.exercise && p.exercise_ends_at)
+      parts.push(say('speech.exercise_ends', 'The exercise ends at {time}.', { time: shortTime(p.exercise_ends_at, timeZone) }));
+    if (p.urgent.length) parts.push(say('speech.urgent', 'Urgent: {items}.', { items: p.urgent.join('. ') }));
+    if (p.damaged.length) parts.push(say('speech.damaged', 'Damaged: {items}.', { items: p.damaged.join('. ') }));
+    parts.push(say('speech.questions', 'Questions for the assembly: {questions}', { questions: p.questions.join(' ') }));
   }
-  return parts.join(' ').replace(ZONE_AFTER_TIME, '$1').replace(/°C/g, ' degrees').replace(/\s+/g, ' ');
+  return parts.join(' ').replace(ZONE_AFTER_TIME, '$1').replace(/°C/g, say('speech.degrees', ' degrees')).replace(/\s+/g, ' ');
+}
+
+/** The espeak-ng voice for a village language: its own when espeak-ng has one (en, es, fr, …). */
+export function voiceFor(language: string): string {
+  return language.toLowerCase().split('-')[0] || 'en';
 }
 
 export function startSpeech(opts: SpeechOptions): Speech {
@@ -53,7 +63,7 @@ export function startSpeech(opts: SpeechOptions): Speech {
   if (!cfg) return noop;
   const dir = resolve(typeof cfg === 'object' && cfg.dir ? cfg.dir : join(opts.storageDir, 'speech'));
   const log = moduleLog(opts.log, 'speech');
-  const voice = typeof cfg === 'object' && cfg.voice ? cfg.voice : 'en';
+  const voice = typeof cfg === 'object' && cfg.voice ? cfg.voice : voiceFor(opts.config.village.language);
   const binary = opts.binary ?? 'espeak-ng';
   let missing = false;
   let chain: Promise<void> = Promise.resolve();
@@ -71,18 +81,23 @@ export function startSpeech(opts: SpeechOptions): Speech {
         new Promise<void>((done) => {
           if (stopped || missing) return done();
           mkdirSync(dir, { recursive: true });
-          execFile(binary, ['-v', voice, '-s', '150', '-w', file, '--', speechText(p, opts.config.village.timezone)], { timeout: 60_000 }, (err) => {
-            if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
-              missing = true;
-              log.warn(`${binary} is not installed; spoken announcements are skipped (Debian: apt-get install espeak-ng)`);
-            } else if (err) {
-              log.error(`${binary} failed for ${key}: ${err.message.split('\n')[0]}`);
-            } else {
-              log.info(`wrote ${file}`);
-              opts.onSpoken?.(file, p);
-            }
-            done();
-          });
+          execFile(
+            binary,
+            ['-v', voice, '-s', '150', '-w', file, '--', speechText(p, opts.config.village.timezone, opts.config.village.language)],
+            { timeout: 60_000 },
+            (err) => {
+              if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+                missing = true;
+                log.warn(`${binary} is not installed; spoken announcements are skipped (Debian: apt-get install espeak-ng)`);
+              } else if (err) {
+                log.error(`${binary} failed for ${key}: ${err.message.split('\n')[0]}`);
+              } else {
+                log.info(`wrote ${file}`);
+                opts.onSpoken?.(file, p);
+              }
+              done();
+            },
+          );
         }),
     );
   };
