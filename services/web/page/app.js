@@ -1236,7 +1236,9 @@
         el(
           'span',
           'manual-who muted',
-          m.by ? t('crew.entry.by', 'read by hand by {by}, {time}', { by: m.by, time: fmtClock(m.at) }) : t('crew.entry.when', 'read by hand, {time}', { time: fmtClock(m.at) }),
+          m.by
+            ? t('crew.entry.by', 'read by hand by {by}, {time}', { by: m.by, time: fmtClock(m.at) })
+            : t('crew.entry.when', 'read by hand, {time}', { time: fmtClock(m.at) }),
         ),
       );
       if (m.note) li.appendChild(el('span', 'manual-note', m.note));
