@@ -213,7 +213,8 @@ export class Assembly {
       if (!a.incident_id || a.state === 'pending') continue;
       if (a.state === 'resolved' && !a.fired_at) continue;
       const at = new Date(now).toISOString();
-      const text = a.state === 'resolved' ? `${resolvedText(a)}.` : `${a.title}. ${a.detail.split(/(?<=\.)\s/)[0] ?? ''}`.trim();
+      // the detail's first sentence ends before a capital: a French month ("20 nov. 04:10") ends none
+      const text = a.state === 'resolved' ? `${resolvedText(a, this.say)}.` : `${a.title}. ${a.detail.split(/(?<=\.)\s(?=\p{Lu})/u)[0] ?? ''}`.trim();
       this.factsOf(a.incident_id).push({ at, text });
       this.dirty.facts.push({ incident: a.incident_id, at, text });
     }
@@ -359,7 +360,9 @@ export class Assembly {
     try {
       // old news stays in the prompt, marked as such
       return (this.opts.neighbours?.() ?? []).map((o) =>
-        o.stale ? { ...o, offer: `${o.offer} (heard ${shortTime(o.heard_at, this.opts.config.village.timezone)}; may be out of date)` } : o,
+        o.stale
+          ? { ...o, offer: `${o.offer}${this.say('assembly.neighbours.heard', ' (heard {time}; may be out of date)', { time: shortTime(o.heard_at, this.opts.config.village.timezone) })}` }
+          : o,
       );
     } catch (err) {
       this.log.warn(`neighbour offers unavailable: ${(err as Error).message}`);
@@ -616,7 +619,7 @@ export class Assembly {
   }
 
   recordMarkdown(id: string): string {
-    return recordMarkdown(this.record(id));
+    return recordMarkdown(this.record(id), this.say);
   }
 
   /** A refused decision or hold: counted, and logged at most once a window. */

@@ -85,10 +85,10 @@ export function capXml(inp: CapInput): string {
       (p.decisions ?? []).map((d) => `${shortTime(d.at, inp.timeZone)}${d.by ? ` (${d.by})` : ''}: ${d.text}`),
     ),
     list(
-      'People looking at',
+      say('cap.people', 'People looking at'),
       (p.items ?? [])
         .filter((i) => i.holders.length)
-        .map((i) => `${i.name}: ${i.holders.map((h) => `${h.by} since ${shortTime(h.since, inp.timeZone)}`).join(', ')}`),
+        .map((i) => `${i.name}: ${i.holders.map((h) => say('assembly.items.holder', '{by} since {time}', { by: h.by, time: shortTime(h.since, inp.timeZone) })).join(', ')}`),
     ),
     list(say('cap.questions', 'Questions for the assembly'), p.questions),
   ]

@@ -8,6 +8,7 @@
 // the prompt contradicts another. It ends by itself at `until`, or earlier from the page.
 import type { Config } from '../../config/schema.ts';
 import { fmt, shortTime } from '../../core/format.ts';
+import { sayIn } from '../../core/i18n.ts';
 import type { Alert, ColdUnitStatus, Level, ReserveStatus, TankStatus } from '../../core/types.ts';
 import { RAISED_PREFIX } from '../alerts/book.ts';
 
@@ -17,6 +18,8 @@ export const PRACTICE = { fall_hpa_3h: 6.5, gust_ms: 26, wind_ms: 15, leak_lph: 
 /** The alerts of exercise number `seq`, raised at `now`, ending by themselves at `until`. */
 export function drillAlerts(config: Config, seq: number, now: number, until: number): Alert[] {
   const tz = config.village.timezone;
+  // the practice alerts read like real ones, in the village's language
+  const say = sayIn(config.village.language);
   const tank = config.sensors.find((s) => s.kind.startsWith('tank_'));
   const fridge = config.sensors.find((s) => s.kind === 'cold_temp');
   const iso = new Date(now).toISOString();
@@ -27,7 +30,7 @@ export function drillAlerts(config: Config, seq: number, now: number, until: num
     domain,
     severity,
     state: 'firing',
-    title: `Exercise: ${title}`,
+    title: say('assembly.exercise', 'Exercise: {text}', { text: title }),
     detail,
     value,
     started_at: iso,
@@ -42,10 +45,17 @@ export function drillAlerts(config: Config, seq: number, now: number, until: num
       'weather',
       'weather',
       'warning',
-      `Storm warning: pressure fell ${fmt(PRACTICE.fall_hpa_3h, 1)} hPa in 3 hours, gusts up to ${fmt(PRACTICE.gust_ms)} m/s`,
+      say('assembly.drill.storm_title', 'Storm warning: pressure fell {hpa} hPa in 3 hours, gusts up to {ms} m/s', {
+        hpa: fmt(PRACTICE.fall_hpa_3h, 1),
+        ms: fmt(PRACTICE.gust_ms),
+      }),
       // the first sentence goes into the prompt's situation: it says when the exercise ends
-      `A practice storm; the exercise ends by itself at ${shortTime(until, tz)}, or earlier when someone ends it from the page. ` +
-        'The figures of this exercise are practice figures laid over the real reserves.',
+      say(
+        'assembly.drill.storm_detail',
+        'A practice storm; the exercise ends by itself at {time}, or earlier when someone ends it from the page. ' +
+          'The figures of this exercise are practice figures laid over the real reserves.',
+        { time: shortTime(until, tz) },
+      ),
       PRACTICE.gust_ms,
     ),
   ];
@@ -56,12 +66,22 @@ export function drillAlerts(config: Config, seq: number, now: number, until: num
         tank.id,
         'water',
         'warning',
-        `${tank.name ?? tank.id} is losing water fast: about ${fmt(PRACTICE.leak_lph)} L an hour`,
-        'A practice leak.',
+        say('alert.tank_drop.title', '{tank} is losing water fast: about {lph} L an hour', { tank: tank.name ?? tank.id, lph: fmt(PRACTICE.leak_lph) }),
+        say('assembly.drill.leak_detail', 'A practice leak.'),
         PRACTICE.leak_lph,
       ),
     );
-  drill.push(mk('power_unstable', 'power', 'power', 'warning', 'Power supply is unstable', 'Seen: practice voltage swings and load shedding.', 12));
+  drill.push(
+    mk(
+      'power_unstable',
+      'power',
+      'power',
+      'warning',
+      say('alert.power_unstable.title', 'Power supply is unstable'),
+      say('assembly.drill.power_detail', 'Seen: practice voltage swings and load shedding.'),
+      12,
+    ),
+  );
   if (fridge) {
     const safe = fridge.cold?.safe_max_c ?? 5;
     const warm = mk(
@@ -69,8 +89,14 @@ export function drillAlerts(config: Config, seq: number, now: number, until: num
       fridge.id,
       'cold',
       'watch',
-      `${fridge.name ?? fridge.id} is above its safe ${fmt(safe, 1)} °C: now ${fmt(PRACTICE.fridge_c, 1)} °C`,
-      `A practice warm fridge, above safe since ${shortTime(now - PRACTICE.fridge_warm_min * 60_000, tz)}.`,
+      say('alert.cold_above_safe.title', '{unit} is above its safe {safe} °C: now {temp} °C', {
+        unit: fridge.name ?? fridge.id,
+        safe: fmt(safe, 1),
+        temp: fmt(PRACTICE.fridge_c, 1),
+      }),
+      say('assembly.drill.fridge_detail', 'A practice warm fridge, above safe since {time}.', {
+        time: shortTime(now - PRACTICE.fridge_warm_min * 60_000, tz),
+      }),
       PRACTICE.fridge_c,
     );
     // warm since before the exercise began: the prompt counts the food-safety window from here
@@ -154,7 +180,8 @@ function leak(config: Config, s: ReserveStatus, a: Alert, now: number): void {
   w.daily_use_liters = w.draw_lph * 24;
   w.days_left_current = w.liters === null ? null : round2(w.liters / w.daily_use_liters);
   w.days_left_current_range = null;
-  w.days_left_basis = 'with the practice leak';
+  const say = sayIn(config.village.language);
+  w.days_left_basis = say('assembly.drill.basis', 'with the practice leak');
   w.status = atLeast(w.status, 'watch');
 }
 

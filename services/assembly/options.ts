@@ -74,7 +74,7 @@ export function buildOptions(inp: OptionsInput): PromptOptions {
     const offChoice = (names: string[], watts: number) => {
       const w = p.load_w! - watts;
       const hh = hoursAt(w);
-      const s = { names: listWords(names), w: fmt(w), hours: hh === null ? '?' : fmt(hh, 1) };
+      const s = { names: listWords(names, say), w: fmt(w), hours: hh === null ? '?' : fmt(hh, 1) };
       choices.push({
         off: names,
         load_w: Math.round(w),
@@ -129,6 +129,7 @@ export function buildOptions(inp: OptionsInput): PromptOptions {
   };
 }
 
-function listWords(items: string[]): string {
-  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+/** "a, b and c" in the village's language */
+function listWords(items: string[], say: Say): string {
+  return items.length <= 1 ? items.join('') : say('assembly.list.and', '{first} and {last}', { first: items.slice(0, -1).join(', '), last: items.at(-1)! });
 }

@@ -4,6 +4,7 @@
 // (GET /api/assembly/<id>/record[?format=md]); the recovery assembly reads it to ask what failed
 // and what storage would have helped.
 import { fmt, shortTime } from '../../core/format.ts';
+import { type Say, sayIn } from '../../core/i18n.ts';
 import type { Alert, AssemblyPrompt, Decision, PromptNote } from '../../core/types.ts';
 import type { Hold } from './volunteers.ts';
 
@@ -105,53 +106,93 @@ export function buildRecord(inp: RecordInput): AssemblyRecord {
   };
 }
 
-/** The record as Markdown, times in the village's zone. */
-export function recordMarkdown(r: AssemblyRecord): string {
+/** The record as Markdown, times in the village's zone, words in the village's language (English unless `say` is given). */
+export function recordMarkdown(r: AssemblyRecord, say: Say = sayIn('en')): string {
   const tz = r.village.timezone;
   const t = (iso: string | null) => (iso ? shortTime(iso, tz) : '—');
   const n = (x: number | null, d = 1) => (x === null ? '—' : fmt(x, d));
   const md = (s: string) => s.replace(/([\\`*_[\]<>|])/g, '\\$1');
+  const ended = (time: string | null) => say('assembly.record_md.ended', 'ended {time}', { time: t(time) });
   const lines: string[] = [];
-  lines.push(`# ${r.exercise ? 'Exercise record' : 'Record'}: ${md(r.headline)}`, '');
-  lines.push(`${md(r.village.name)} · prompt ${r.prompt_id} · opened ${t(r.opened_at)} · ${r.closed_at ? `ended ${t(r.closed_at)}` : 'still open'}`, '');
-  lines.push('## Key figures', '', '| figure | first | lowest | last |', '|---|---|---|---|');
+  const headline = md(r.headline);
+  lines.push(
+    `# ${r.exercise ? say('assembly.record_md.title_exercise', 'Exercise record: {headline}', { headline }) : say('assembly.record.title', 'Record: {headline}', { headline })}`,
+    '',
+  );
+  lines.push(
+    say('assembly.record_md.span', '{village} · prompt {prompt} · opened {opened} · {closed}', {
+      village: md(r.village.name),
+      prompt: r.prompt_id,
+      opened: t(r.opened_at),
+      closed: r.closed_at ? ended(r.closed_at) : say('assembly.record_md.still_open', 'still open'),
+    }),
+    '',
+  );
+  lines.push(
+    `## ${say('assembly.record_md.figures', 'Key figures')}`,
+    '',
+    say('assembly.record_md.table', '| figure | first | lowest | last |'),
+    '|---|---|---|---|',
+  );
   const f = r.figures;
-  lines.push(`| days of water at minimum use | ${n(f.water_days_minimum.first)} | ${n(f.water_days_minimum.lowest)} | ${n(f.water_days_minimum.last)} |`);
-  lines.push(`| days of water at current use | ${n(f.water_days_current.first)} | ${n(f.water_days_current.lowest)} | ${n(f.water_days_current.last)} |`);
-  lines.push(`| hours of stored power | ${n(f.power_hours_left.first)} | ${n(f.power_hours_left.lowest)} | ${n(f.power_hours_left.last)} |`);
-  lines.push('', `Cold storage at risk at some point: ${f.cold_units_at_risk.length ? md(f.cold_units_at_risk.join(', ')) : 'none'}.`, '');
-  lines.push('## Alerts', '');
+  const row = (name: string, x: { first: number | null; lowest: number | null; last: number | null }) =>
+    `| ${name} | ${n(x.first)} | ${n(x.lowest)} | ${n(x.last)} |`;
+  lines.push(row(say('assembly.record_md.water_min', 'days of water at minimum use'), f.water_days_minimum));
+  lines.push(row(say('assembly.record_md.water_current', 'days of water at current use'), f.water_days_current));
+  lines.push(row(say('assembly.record_md.power', 'hours of stored power'), f.power_hours_left));
+  lines.push(
+    '',
+    say('assembly.record_md.cold', 'Cold storage at risk at some point: {units}.', {
+      units: f.cold_units_at_risk.length ? md(f.cold_units_at_risk.join(', ')) : say('assembly.record_md.cold_none', 'none'),
+    }),
+    '',
+  );
+  const none = `- ${say('assembly.record_md.none', 'none')}`;
+  lines.push(`## ${say('assembly.record.alerts', 'Alerts')}`, '');
   for (const a of r.alerts)
     lines.push(
-      `- ${t(a.fired_at)} [${a.severity}] ${md(a.title)}${a.reopened_at ? ` (again from ${t(a.reopened_at)})` : ''}; ${a.resolved_at ? `ended ${t(a.resolved_at)}` : 'not ended'}`,
+      `- ${t(a.fired_at)} [${a.severity}] ${md(a.title)}${a.reopened_at ? say('assembly.record_md.again', ' (again from {time})', { time: t(a.reopened_at) }) : ''}; ${a.resolved_at ? ended(a.resolved_at) : say('assembly.record_md.not_ended', 'not ended')}`,
     );
-  if (!r.alerts.length) lines.push('- none');
-  lines.push('', '## What was seen', '');
+  if (!r.alerts.length) lines.push(none);
+  lines.push('', `## ${say('assembly.record_md.seen', 'What was seen')}`, '');
   for (const s of r.situation) lines.push(`- ${t(s.at)} ${md(s.text)}`);
-  lines.push('', '## Decisions', '');
+  lines.push('', `## ${say('assembly.record_md.decisions', 'Decisions')}`, '');
   for (const d of r.decisions) {
-    const plan = d.plan ? planWords(d.plan) : '';
-    lines.push(`- ${t(d.at)}${d.by ? ` (${md(d.by)})` : ''}: ${md(d.text)}${plan ? ` — plan: ${plan}` : ''}`);
+    const plan = d.plan ? planWords(d.plan, say) : '';
+    lines.push(`- ${t(d.at)}${d.by ? ` (${md(d.by)})` : ''}: ${md(d.text)}${plan ? say('assembly.record_md.plan', ' — plan: {plan}', { plan }) : ''}`);
   }
-  if (!r.decisions.length) lines.push('- none recorded');
-  lines.push('', '## Who looked at what', '');
-  for (const h of r.items) lines.push(`- ${md(h.by)}: the ${md(h.name)}, ${t(h.since)} to ${h.until ? t(h.until) : 'now'}${h.ended ? ` (${h.ended})` : ''}`);
-  if (!r.items.length) lines.push('- nobody recorded');
-  lines.push('', '## Notes', '');
+  if (!r.decisions.length) lines.push(`- ${say('assembly.record_md.none_recorded', 'none recorded')}`);
+  lines.push('', `## ${say('assembly.record_md.who', 'Who looked at what')}`, '');
+  const why = {
+    released: say('assembly.record_md.released', 'released'),
+    done: say('assembly.record_md.done', 'done'),
+    closed: say('assembly.record_md.closed', 'closed'),
+  };
+  for (const h of r.items)
+    lines.push(
+      `- ${say('assembly.record_md.hold', '{by}: the {item}, {since} to {until}', {
+        by: md(h.by),
+        item: md(h.name),
+        since: t(h.since),
+        until: h.until ? t(h.until) : say('assembly.record_md.now', 'now'),
+      })}${h.ended ? ` (${why[h.ended]})` : ''}`,
+    );
+  if (!r.items.length) lines.push(`- ${say('assembly.record_md.nobody', 'nobody recorded')}`);
+  lines.push('', `## ${say('assembly.record_md.notes', 'Notes')}`, '');
   for (const x of r.notes) lines.push(`- ${t(x.at)} ${md(x.author)}: ${md(x.text)}`);
-  if (!r.notes.length) lines.push('- none');
-  lines.push('', '## Prompt versions', '');
+  if (!r.notes.length) lines.push(none);
+  lines.push('', `## ${say('assembly.record_md.versions', 'Prompt versions')}`, '');
   for (const v of r.versions) lines.push(`- v${v.version} ${t(v.at)}: ${md(v.headline)}`);
   if (r.questions.length) {
-    lines.push('', '## Questions for the recovery', '');
+    lines.push('', `## ${say('assembly.record.questions', 'Questions for the recovery')}`, '');
     for (const q of r.questions) lines.push(`- ${md(q)}`);
   }
   return `${lines.join('\n')}\n`;
 }
 
-function planWords(p: { water_lpd?: number; load_w?: number }): string {
+function planWords(p: { water_lpd?: number; load_w?: number }, say: Say): string {
   const parts: string[] = [];
-  if (p.water_lpd !== undefined) parts.push(`${fmt(p.water_lpd, 1)} L a person a day`);
-  if (p.load_w !== undefined) parts.push(`a load of ${fmt(p.load_w)} W`);
-  return parts.length ? parts.join(', ') : 'ended';
+  if (p.water_lpd !== undefined) parts.push(say('assembly.plan.water_words', '{lpd} L a person a day', { lpd: fmt(p.water_lpd, 1) }));
+  if (p.load_w !== undefined) parts.push(say('assembly.record_md.load', 'a load of {w} W', { w: fmt(p.load_w) }));
+  return parts.length ? parts.join(', ') : say('assembly.record_md.plan_ended', 'ended');
 }

@@ -170,7 +170,13 @@ export function volunteerQuestions(v: Volunteers, prompt: string, items: PromptI
   const tired = v.tired(prompt, now);
   // rest comes first: one or two people carrying the items for more than a day
   if (tired.length) {
-    const slots = { names: listWords(tired.map((t) => t.by)), items: listWords([...new Set(tired.flatMap((t) => t.items.map((i) => `the ${i}`)))]) };
+    const slots = {
+      names: listWords(
+        tired.map((t) => t.by),
+        say,
+      ),
+      items: listWords([...new Set(tired.flatMap((t) => t.items.map((item) => say('assembly.volunteers.the_item', 'the {item}', { item }))))], say),
+    };
     out.push(
       tired.length === 1
         ? say('assembly.volunteers.rest_one', '{names} has been looking after {items} for more than a day: who can take over, so they can rest?', slots)
@@ -180,6 +186,7 @@ export function volunteerQuestions(v: Volunteers, prompt: string, items: PromptI
   return out;
 }
 
-function listWords(items: string[]): string {
-  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+/** "a, b and c" in the village's language */
+function listWords(items: string[], say: Say): string {
+  return items.length <= 1 ? items.join('') : say('assembly.list.and', '{first} and {last}', { first: items.slice(0, -1).join(', '), last: items.at(-1)! });
 }
