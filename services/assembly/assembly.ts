@@ -361,7 +361,10 @@ export class Assembly {
       // old news stays in the prompt, marked as such
       return (this.opts.neighbours?.() ?? []).map((o) =>
         o.stale
-          ? { ...o, offer: `${o.offer}${this.say('assembly.neighbours.heard', ' (heard {time}; may be out of date)', { time: shortTime(o.heard_at, this.opts.config.village.timezone) })}` }
+          ? {
+              ...o,
+              offer: `${o.offer}${this.say('assembly.neighbours.heard', ' (heard {time}; may be out of date)', { time: shortTime(o.heard_at, this.opts.config.village.timezone) })}`,
+            }
           : o,
       );
     } catch (err) {

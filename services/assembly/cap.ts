@@ -88,7 +88,10 @@ export function capXml(inp: CapInput): string {
       say('cap.people', 'People looking at'),
       (p.items ?? [])
         .filter((i) => i.holders.length)
-        .map((i) => `${i.name}: ${i.holders.map((h) => say('assembly.items.holder', '{by} since {time}', { by: h.by, time: shortTime(h.since, inp.timeZone) })).join(', ')}`),
+        .map(
+          (i) =>
+            `${i.name}: ${i.holders.map((h) => say('assembly.items.holder', '{by} since {time}', { by: h.by, time: shortTime(h.since, inp.timeZone) })).join(', ')}`,
+        ),
     ),
     list(say('cap.questions', 'Questions for the assembly'), p.questions),
   ]
