@@ -29,6 +29,9 @@ export function parseDeviceTopic(village: string, topic: string): DeviceTopic | 
 
 /** MQTT topic filter match with + and # (MQTT 3.1.1 §4.7). */
 export function topicMatches(filter: string, topic: string): boolean {
+  // a shared subscription matches as its filter; `+`/`#` at the start never match `$SYS`-style topics
+  if (filter.startsWith('$share/')) filter = filter.split('/').slice(2).join('/');
+  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
   const f = filter.split('/');
   const t = topic.split('/');
   for (let i = 0; i < f.length; i++) {

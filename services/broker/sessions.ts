@@ -11,6 +11,7 @@
 // outgoingClearMessageId, outgoingStream), with the same semantics as the memory store.
 import { Readable } from 'node:stream';
 import { BROKER_QUEUE_LIMITS } from '../../core/limits.ts';
+import { topicMatches } from '../../firmware-bridge/protocol/topics.ts';
 
 /** A PUBLISH (or, for QoS 2, a PUBREL) as aedes hands it to the persistence. */
 export interface QueuedPacket {
@@ -353,23 +354,4 @@ export class SubscriptionIndex {
     for (const set of this.kept.values()) for (const f of set) all.add(f);
     return all.size;
   }
-}
-
-/**
- * Does an MQTT topic filter match a topic name [MQTT-4.7]: `+` is one level, `#` (last) the rest,
- * including the parent level (`a/#` matches `a`); a filter starting with a wildcard does not match
- * a topic starting with `$` [MQTT-4.7.2-1]. A shared subscription (`$share/<group>/<filter>`,
- * MQTT 5) matches as its filter.
- */
-export function topicMatches(filter: string, topic: string): boolean {
-  if (filter.startsWith('$share/')) filter = filter.split('/').slice(2).join('/');
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
 }

@@ -7,7 +7,8 @@ import { configSchema } from '../../../config/schema.ts';
 import { systemClock } from '../../../core/types.ts';
 import { DeviceAuth } from '../../../services/broker/auth.ts';
 import { EmbeddedBroker } from '../../../services/broker/embedded.ts';
-import { SubscriptionIndex, type SubscriptionStore, topicMatches } from '../../../services/broker/sessions.ts';
+import { topicMatches } from '../../../firmware-bridge/protocol/topics.ts';
+import { SubscriptionIndex, type SubscriptionStore } from '../../../services/broker/sessions.ts';
 import { waitFor } from '../../helpers/net.ts';
 
 const config = configSchema.parse({
