@@ -6,6 +6,7 @@
 // out. The strapping page (POST /api/strapping) and `tend calibrate --csv` both use it.
 import type { Config, TankConfig } from '../config/schema.ts';
 import { litersAtLevel, tankCapacityLiters, tankHeightMm } from '../config/tanks.ts';
+import { fmt } from '../core/format.ts';
 
 export type StrapPoint = [level_mm: number, litres: number];
 
@@ -116,18 +117,14 @@ export function calibrateFromCsv(text: string, csvName: string, tankId: string, 
   const cur = sensor?.tank;
   if (cur && r.largest_difference) {
     const d = r.largest_difference;
-    out += `# against its current ${cur.shape} (${fmtL(tankCapacityLiters(cur))} L): the largest difference is ${d.liters >= 0 ? '+' : ''}${fmtL(d.liters)} L`;
-    out += `${d.percent === null ? '' : ` (${d.percent >= 0 ? '+' : ''}${d.percent} % of the tank)`} at ${fmtL(d.level_mm)} mm\n`;
+    out += `# against its current ${cur.shape} (${fmt(tankCapacityLiters(cur))} L): the largest difference is ${d.liters >= 0 ? '+' : ''}${fmt(d.liters)} L`;
+    out += `${d.percent === null ? '' : ` (${d.percent >= 0 ? '+' : ''}${d.percent} % of the tank)`} at ${fmt(d.level_mm)} mm\n`;
   }
   if (cur && r.below_top) {
     const last = points[points.length - 1]!;
-    out += `# the points stop at ${fmtL(last[0])} mm, below the top of the current shape (${fmtL(tankHeightMm(cur))} mm): above it the table reads ${fmtL(last[1])} L\n`;
+    out += `# the points stop at ${fmt(last[0])} mm, below the top of the current shape (${fmt(tankHeightMm(cur))} mm): above it the table reads ${fmt(last[1])} L\n`;
   }
   return { text: out };
-}
-
-function fmtL(n: number): string {
-  return Math.round(n).toLocaleString('en-GB');
 }
 
 /** The tank as a `table` shape, keeping the sensor height the current shape has. */

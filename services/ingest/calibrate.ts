@@ -33,6 +33,17 @@ export function calibrate(sensor: SensorConfig, raw: number): { value: number; l
   }
 }
 
+/**
+ * The inverse for a tank: what the device would send at a water level (a dipstick reading entered
+ * by a person goes the same way as the device's own readings). Kept beside calibrate() so the two
+ * directions cannot drift apart.
+ */
+export function rawAtLevel(sensor: SensorConfig, level_mm: number): number {
+  if (sensor.kind === 'tank_distance') return (sensor.tank?.sensor_height_mm ?? (sensor.tank ? tankHeightMm(sensor.tank) : 0)) - level_mm;
+  if (sensor.kind === 'tank_pressure') return level_mm / MM_PER_KPA;
+  return level_mm;
+}
+
 function clamp(x: number, lo: number, hi: number): number {
   return x < lo ? lo : Math.min(x, hi);
 }

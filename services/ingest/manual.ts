@@ -6,7 +6,8 @@
 // Who entered what, and when, is kept in SQLite (manual_reading) so the page can say it after a
 // restart too.
 import type { Config, SensorConfig } from '../../config/schema.ts';
-import { MM_PER_KPA, tankCapacityLiters, tankHeightMm } from '../../config/tanks.ts';
+import { tankCapacityLiters, tankHeightMm } from '../../config/tanks.ts';
+import { rawAtLevel } from './calibrate.ts';
 import { fmt, shortTime } from '../../core/format.ts';
 import { sayIn, type Say } from '../../core/i18n.ts';
 import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
@@ -234,9 +235,7 @@ export function rawOf(s: SensorConfig, entered: number): number {
   if (s.tank) {
     const height = tankHeightMm(s.tank);
     if (entered < 0 || entered > height) throw new ManualInputError('out_of_range', `value: a level of ${entered} mm is outside this tank (0…${height} mm)`);
-    if (s.kind === 'tank_distance') return (s.tank.sensor_height_mm ?? height) - entered;
-    if (s.kind === 'tank_pressure') return entered / MM_PER_KPA;
-    return entered;
+    return rawAtLevel(s, entered);
   }
   if (s.range && (entered < s.range[0] || entered > s.range[1])) {
     throw new ManualInputError('out_of_range', `value: ${entered} is outside ${s.id}'s range ${s.range[0]}…${s.range[1]}`);
