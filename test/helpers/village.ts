@@ -87,3 +87,6 @@ export function demoReadings(solarW = 0): Record<string, Record<string, number>>
     'weather-mast': { pressure_hpa: 1012.4, wind_ms: 4.2, gust_ms: 7.9, rain_mm: 0 },
   };
 }
+
+/** Each demo device's secret, as config/demo.yaml gives it (for raw logins in broker tests). */
+export const DEMO_SECRETS: Record<string, string> = Object.fromEntries(demoConfig().devices.map((d) => [d.id, d.secret ?? '']));

@@ -8,13 +8,13 @@ import type mqttPacket from 'mqtt-packet';
 import { parseConfig } from '../../../config/load.ts';
 import { DeviceAuth, FailureTable, hashSecret } from '../../../services/broker/auth.ts';
 import { LOGIN_BACKOFF } from '../../../core/limits.ts';
-import { demoConfig, startTestVillage } from '../../helpers/village.ts';
+import { demoConfig, startTestVillage, DEMO_SECRETS } from '../../helpers/village.ts';
 import { waitFor } from '../../helpers/net.ts';
 import { metricValue, scrape } from '../../robustness/helpers.ts';
 import { connackCode, connectPacket, persistentConnectBytes, rawMqtt } from './raw-mqtt.ts';
 
 const V = 'tend/ashgrove';
-const SECRET: Record<string, string> = { 'tank-north': 'demo-north-5e1f', 'tank-school': 'demo-school-77a2', 'tank-hill': 'demo-hill-c3d9' };
+const SECRET = DEMO_SECRETS;
 
 let village: Awaited<ReturnType<typeof startTestVillage>>;
 const opened: MqttClient[] = [];

@@ -7,12 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../config/load.ts';
 import { checkText } from '../../../services/assembly/language.ts';
 import { launchBrowser } from '../../helpers/browser.ts';
-import { getJson, startTestVillage } from '../../helpers/village.ts';
+import { getJson, startTestVillage, DEMO_SECRETS } from '../../helpers/village.ts';
 import { waitFor } from '../../helpers/net.ts';
 import { metricValue, scrape } from '../../robustness/helpers.ts';
 
 const V = 'tend/ashgrove';
-const SECRET: Record<string, string> = { 'tank-north': 'demo-north-5e1f', 'tank-school': 'demo-school-77a2', 'tank-hill': 'demo-hill-c3d9' };
+const SECRET = DEMO_SECRETS;
 
 let village: Awaited<ReturnType<typeof startTestVillage>>;
 const opened: MqttClient[] = [];
