@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { connectDevice, startTestVillage } from '../helpers/village.ts';
 import { waitFor } from '../helpers/net.ts';
-import { metricValue, rng, scrape, settledRssMb } from './helpers.ts';
+import { metricValue, rng, scrape, settledMemoryMb } from './helpers.ts';
 
 let village: Awaited<ReturnType<typeof startTestVillage>>;
 beforeAll(async () => {
@@ -90,7 +90,8 @@ describe('payload fuzzer', () => {
     const metricsBefore = await scrape(village);
     const rejectedBefore = metricValue(metricsBefore, 'tend_readings_rejected_total') ?? 0;
     const acceptedBefore = village.ingest.acceptedTotal;
-    const rssBefore = await settledRssMb();
+    const before = await settledMemoryMb();
+    const rssBefore = before.rss;
     let peakRss = rssBefore;
 
     const per = TOTAL / targets.length;
@@ -150,9 +151,11 @@ describe('payload fuzzer', () => {
     expect(village.ingest.rejects.size).toBeLessThan(100); // counted per device and reason, not per payload
 
     // memory bounded: generous, since the test's own clients live in this process too
-    const rssAfter = await settledRssMb();
+    // what stays is measured as the reachable heap after full collections: RSS keeps the pages the
+    // allocator grew during the flood (on Node 24 it stays up to ~250 MB higher; see the churn test)
+    const after = await settledMemoryMb();
     expect(peakRss - rssBefore, `peak RSS ${peakRss.toFixed(0)} MB from ${rssBefore.toFixed(0)} MB`).toBeLessThan(400);
-    expect(rssAfter - rssBefore, `RSS ${rssAfter.toFixed(0)} MB after, ${rssBefore.toFixed(0)} MB before`).toBeLessThan(250);
+    expect(after.heapUsed - before.heapUsed, `heap ${after.heapUsed.toFixed(0)} MB after, ${before.heapUsed.toFixed(0)} MB before`).toBeLessThan(50);
     // rejects are logged at most once a minute per device, never per payload
     expect(village.logs.filter((l) => l.startsWith('ingest: rejected')).length).toBeLessThanOrEqual(2 * targets.length);
     for (const c of clients) c.end(true);
