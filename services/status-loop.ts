@@ -46,7 +46,11 @@ export interface StatusLoopOptions {
   publish: PublishOutput;
   /** the retained output topics */
   topics: { reserve: string; alerts: string; assembly: string };
-  /** recompute at most this often after a change (ms) */
+  /**
+   * recompute at most this often after a change (ms; 250). A screen needs no fresher figures than
+   * four a second, and a reading across a threshold does not wait for it (`urgent`); at 25 ms, a
+   * flood of 500 readings a second cost 40 whole computes a second, most of tend's CPU.
+   */
   throttleMs?: number;
   /** false: never recompute by itself; the caller calls refresh() (a simulation on its own clock) */
   auto?: boolean;
@@ -78,7 +82,7 @@ export class StatusLoop {
 
   constructor(private readonly opts: StatusLoopOptions) {
     this.timers = opts.timers ?? realTimers;
-    this.throttle = opts.throttleMs ?? 25;
+    this.throttle = opts.throttleMs ?? 250;
     this.manual = opts.auto === false || this.throttle >= 2 ** 31 - 1;
   }
 
