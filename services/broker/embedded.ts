@@ -8,6 +8,7 @@
 // A device message that no subscription matches ends once ingest has taken it: aedes does not
 // route it to nobody (routeOnlyWhenSubscribed, SubscriptionIndex in sessions.ts).
 import { Aedes, type AedesOptions, type Client, type PublishPacket } from 'aedes';
+import mqttPacket from 'mqtt-packet';
 import { createServer as createTcpServer, type Server } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { readFileSync } from 'node:fs';
@@ -391,6 +392,10 @@ export class EmbeddedBroker {
       // device messages were already taken in authorizePublish
       published: (_packet, _client, done) => done(),
     };
+    // mqtt-packet writes packet ids from 65,536 two-byte Buffers it makes at the first packet:
+    // ~6 MB of heap a gateway with a few dozen devices never needs; an id made as it is written
+    // costs a 2-byte allocation (docs/benchmarks.md, memory)
+    mqttPacket.writeToStream.cacheNumbers = false;
     const aedes = await Aedes.createBroker(options);
     routeOnlyWhenSubscribed(aedes, this.subscriptions);
     this.aedes = aedes;
