@@ -5,11 +5,13 @@ import { existsSync } from 'node:fs';
 
 const bundle = new URL('../dist/tend.mjs', import.meta.url);
 let main;
+let gatewayHeap;
 if (existsSync(bundle)) {
-  ({ main } = await import(bundle.href));
+  ({ main, gatewayHeap } = await import(bundle.href));
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  ({ main } = await import('../services/cli.ts'));
+  ({ main, gatewayHeap } = await import('../services/cli.ts'));
 }
+gatewayHeap();
 process.exit(await main(process.argv.slice(2)));
