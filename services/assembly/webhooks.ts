@@ -6,6 +6,7 @@ import { createHmac } from 'node:crypto';
 import type { Config } from '../../config/schema.ts';
 import type { VillageEventHub } from '../events.ts';
 import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
+import { httpFetch } from '../../core/http.ts';
 
 export interface WebhookOptions {
   config: Config;
@@ -79,7 +80,7 @@ class WebhookQueue {
     const timeout = setTimeout(() => this.inFlight?.abort(), this.o.timeoutMs);
     let ok = false;
     try {
-      const res = await fetch(this.url, { method: 'POST', headers, body: d.body, signal: this.inFlight.signal });
+      const res = await httpFetch(this.url, { method: 'POST', headers, body: d.body, signal: this.inFlight.signal });
       await res.arrayBuffer().catch(() => undefined);
       ok = res.status >= 200 && res.status < 300;
       if (!ok) this.lastError = `HTTP ${res.status}`;

@@ -8,6 +8,7 @@ import type { Clock, LinkStatus, Level, ReserveStatus } from '../../core/types.t
 import { InfluxWriter } from './influx-writer.ts';
 import { Outbox } from './outbox.ts';
 import type { LogSink } from '../../core/log.ts';
+import type { HttpFetch } from '../../core/http.ts';
 import { alertPoint, devicePoint, incidentPoint, linkPoint, readingPoint, rejectPoint, SameMsSequence, statusPoints } from './points.ts';
 
 export { Outbox } from './outbox.ts';
@@ -38,7 +39,7 @@ export interface HistoryOptions {
   storage: Storage;
   events: VillageEventHub;
   log?: LogSink;
-  fetch?: typeof fetch;
+  fetch?: HttpFetch;
   /** connection states to sample into the `link` measurement (broker, serial, federation …) */
   links?: () => LinkStatus[];
   /** writer tuning for tests/bench */

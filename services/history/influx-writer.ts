@@ -13,6 +13,7 @@
 import type { InfluxConfig } from '../../config/schema.ts';
 import type { Outbox, OutboxChunk } from './outbox.ts';
 import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
+import { httpFetch, type HttpFetch } from '../../core/http.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -29,7 +30,8 @@ export interface WriterStats {
 export interface InfluxWriterOptions {
   config: InfluxConfig;
   outbox: Outbox;
-  fetch?: typeof fetch;
+  /** the HTTP client (core/http.ts); fetch itself fits */
+  fetch?: HttpFetch;
   log?: LogSink;
   /** epoch ms, for the set-aside rows */
   now?: () => number;
@@ -46,7 +48,7 @@ type SendResult = { ok: true; written: number } | { ok: false; error: string };
 class RetryableError extends Error {}
 
 export class InfluxWriter {
-  private readonly fetch: typeof fetch;
+  private readonly fetch: HttpFetch;
   /** limited lines: one per key a minute, so an InfluxDB away for a day does not fill the log */
   private readonly log: Logger;
   private readonly writeUrl: string;
@@ -66,7 +68,7 @@ export class InfluxWriter {
   readonly st: WriterStats = { written_total: 0, rejected_total: 0, requests_total: 0, retries_total: 0, last_error: null, connected: false, backoff_ms: 0 };
 
   constructor(private readonly opts: InfluxWriterOptions) {
-    this.fetch = opts.fetch ?? globalThis.fetch;
+    this.fetch = opts.fetch ?? httpFetch;
     this.log = moduleLog(opts.log, 'history', { windowMs: 60_000 });
     const base = opts.config.url.endsWith('/') ? opts.config.url : `${opts.config.url}/`;
     const q = new URLSearchParams({ db: opts.config.database, precision: 'ms' });
