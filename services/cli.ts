@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import v8 from 'node:v8';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { ruleParams } from '../config/rules.ts';
 import { configWarnings } from '../config/warnings.ts';
@@ -366,23 +365,7 @@ async function runUntilSignal(
   return 0;
 }
 
-/**
- * Tune V8's heap for a small board, as the process starts (the bundle's entry and bin/tend.js
- * call it; tests that run main() in their own process do not). V8 sizes itself for the machine: on
- * a desktop its young generation grows to 32 MB and the old one waits long before collecting.
- * A gateway's work is many small short-lived objects (a packet, a reading) over a live heap of a
- * few tens of MB, so a young generation that stays at its first 1 MB semi-spaces and an old one
- * collected when it has grown by a third keep the process ~40 MB smaller for about the same CPU
- * (docs/benchmarks.md, memory). TEND_V8_HEAP=default leaves V8's own sizing.
- */
-export function gatewayHeap(env: NodeJS.ProcessEnv = process.env): void {
-  if (env.TEND_V8_HEAP === 'default') return;
-  v8.setFlagsFromString('--semi-space-growth-factor=1');
-  v8.setFlagsFromString('--heap-growing-percent=30');
-}
-
 // run directly (tsx services/cli.ts …, or the bundle dist/tend.mjs)
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && /(cli\.ts|tend\.mjs)$/.test(process.argv[1])) {
-  gatewayHeap();
   main(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -76,3 +76,12 @@ export function ensureBundle(root: string): string {
   }
   return bundle;
 }
+
+/**
+ * How users start tend: `bin/tend.js` (the `tend` command, `npm start`, the systemd unit), which
+ * sizes V8's heap for a gateway and then runs the bundle. Builds the bundle first if needed.
+ */
+export function tendLauncher(root: string): string {
+  ensureBundle(root);
+  return join(root, 'bin', 'tend.js');
+}

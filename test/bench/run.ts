@@ -267,8 +267,8 @@ async function benchStartup(): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
-    // the bundle `npm install` builds (what `npm start` and `tend` run)
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'tend.mjs'), 'run', '--config', file], { stdio: 'ignore' });
+    // the bundle `npm install` builds, started as `npm start` and `tend` start it
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'tend.js'), 'run', '--config', file], { stdio: 'ignore' });
     for (;;) {
       try {
         const res = await fetch(`http://127.0.0.1:${web}/`);

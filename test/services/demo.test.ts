@@ -2,7 +2,6 @@
 // that change as the simulated devices publish, and stops cleanly on Ctrl-C (SIGINT).
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../../core/paths.ts';
 import type { ReserveStatus } from '../../core/types.ts';
@@ -18,10 +17,8 @@ afterAll(() => {
 
 describe('tend demo', () => {
   it('starts, serves the page, shows changing values and stops cleanly on Ctrl-C', async () => {
-    // the bundle npm install builds, as `npm start` runs it; from source when it is not built
-    const bundle = join(ROOT, 'dist', 'tend.mjs');
-    const args = existsSync(bundle) ? [bundle] : ['--import', 'tsx', join(ROOT, 'services', 'cli.ts')];
-    child = spawn(process.execPath, [...args, 'demo', '--storage', tmp.dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // as `npm start` runs it: bin/tend.js, the bundle npm install builds (the sources when it is not built)
+    child = spawn(process.execPath, [join(ROOT, 'bin', 'tend.js'), 'demo', '--storage', tmp.dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
