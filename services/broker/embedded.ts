@@ -443,10 +443,13 @@ export class EmbeddedBroker {
         log.limited('slow subscriber', () => `slow subscriber: dropped a subscriber that stopped reading (${bytes} bytes unsent)`);
       });
     };
-    // TLS is loaded only by a village that configures it: most brokers here are plain TCP on the LAN
+    // TLS is loaded only by a village that configures it: most brokers here are plain TCP on the LAN.
+    // noDelay: MQTT packets are small and each is one someone waits for (a PUBACK, an alert to a
+    // signboard); under Nagle's algorithm a packet written while the one before is not yet
+    // acknowledged waits for the peer's delayed ACK, up to 40 ms on Linux.
     this.server = this.opts.tls
-      ? (await import('node:tls')).createServer({ cert: readFileSync(this.opts.tls.cert_file), key: readFileSync(this.opts.tls.key_file) }, handle)
-      : createTcpServer(handle);
+      ? (await import('node:tls')).createServer({ cert: readFileSync(this.opts.tls.cert_file), key: readFileSync(this.opts.tls.key_file), noDelay: true }, handle)
+      : createTcpServer({ noDelay: true }, handle);
     await listen(this.server, this.opts.port, this.opts.host);
     this.server.on('error', (err) => {
       this.lastError = err.message;

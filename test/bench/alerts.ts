@@ -51,6 +51,13 @@ export async function benchAlertLatency(opts: AlertLatencyOptions = {}): Promise
     clientId: 'signboard-bench',
     reconnectPeriod: 0,
   });
+  // Both clients send at once (TCP_NODELAY), so the figure is tend's latency, not the test
+  // clients' TCP stack. The bench sends the next reading within a millisecond of the last alert;
+  // under Nagle's algorithm that reading waits in the device's own kernel until the broker's
+  // delayed ACK of the one before, up to 40 ms (p99 31–39 ms against 8–14 ms, 2026-11-29). A real
+  // device's readings are seconds apart, each long acknowledged before the next. mqtt.js has no
+  // option for it; its stream is the socket.
+  for (const c of [device, sign]) (c.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
   try {
     const topic = `tend/${config.village.id}/dev/cold-bench/reading`;
     // warm up: every unit cold and known
