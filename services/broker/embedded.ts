@@ -448,7 +448,10 @@ export class EmbeddedBroker {
     // signboard); under Nagle's algorithm a packet written while the one before is not yet
     // acknowledged waits for the peer's delayed ACK, up to 40 ms on Linux.
     this.server = this.opts.tls
-      ? (await import('node:tls')).createServer({ cert: readFileSync(this.opts.tls.cert_file), key: readFileSync(this.opts.tls.key_file), noDelay: true }, handle)
+      ? (await import('node:tls')).createServer(
+          { cert: readFileSync(this.opts.tls.cert_file), key: readFileSync(this.opts.tls.key_file), noDelay: true },
+          handle,
+        )
       : createTcpServer({ noDelay: true }, handle);
     await listen(this.server, this.opts.port, this.opts.host);
     this.server.on('error', (err) => {
