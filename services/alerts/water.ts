@@ -240,6 +240,63 @@ const median = (v: number[]): number => {
 
 type Basis = 'village' | 'time of day' | 'highest' | 'twice highest' | 'expected' | 'usual' | 'floor';
 
+/** The sums a tank's comparison with the others needs, over the tanks that may be compared. */
+interface PeerSums {
+  count: number;
+  /** of their capacities, and of their learned mean draws (over those that have one) */
+  capacitySum: number;
+  meanSum: number;
+  /** how many have no learned mean draw yet */
+  withoutMean: number;
+  /** their draws, L/h, and the standard error of that sum (their errors' root sum of squares) */
+  lph: number;
+  se: number;
+}
+
+/**
+ * The tanks measured all through the window that a comparison may stand on: not one being
+ * refilled (what is left of its time is short and uncertain), not an empty one (it draws nothing
+ * whatever people need), not a leaking one (no measure of use). Summed once per compute;
+ * `without(t)` takes a tank's own part out for its comparison with the rest.
+ */
+function comparablePeers(
+  tanks: TankStatus[],
+  draws: Map<string, Draw>,
+  pumped: Set<string>,
+  held: (id: string) => boolean,
+  learned: Map<string, { mean: number | null }>,
+): { without(t: TankStatus, d: Draw): PeerSums } {
+  const member = new Set<string>();
+  const all = { count: 0, capacitySum: 0, meanSum: 0, withoutMean: 0, lph: 0, se2: 0 };
+  for (const j of tanks) {
+    const dj = draws.get(j.id);
+    if (!dj || pumped.has(j.id) || held(j.id) || !(j.liters! > EMPTY * j.capacity_liters)) continue;
+    member.add(j.id);
+    const mean = learned.get(j.id)?.mean;
+    all.count++;
+    all.capacitySum += j.capacity_liters;
+    if (mean != null) all.meanSum += mean;
+    else all.withoutMean++;
+    all.lph += dj.lph;
+    all.se2 += dj.se * dj.se;
+  }
+  return {
+    without(t, d) {
+      if (!member.has(t.id)) return { ...all, se: Math.sqrt(all.se2) };
+      const mean = learned.get(t.id)?.mean;
+      return {
+        count: all.count - 1,
+        capacitySum: all.capacitySum - t.capacity_liters,
+        meanSum: all.meanSum - (mean ?? 0),
+        withoutMean: all.withoutMean - (mean == null ? 1 : 0),
+        lph: all.lph - d.lph,
+        // a difference of sums can come out a hair under zero
+        se: Math.sqrt(Math.max(0, all.se2 - d.se * d.se)),
+      };
+    },
+  };
+}
+
 export function tankDrop(input: RuleInput): Condition[] {
   const { status, now, params, mem, held, config } = input;
   const p = params.tank_drop;
@@ -290,6 +347,10 @@ export function tankDrop(input: RuleInput): Condition[] {
     });
   }
 
+  // The tanks a comparison may stand on, summed once: each tank's peers are these less itself.
+  // (Filtering them per tank cost 500 × 500 visits a compute in a large village: 60 ms.)
+  const peerSet = comparablePeers(tanks, draws, pumped, (id) => !!held('tank_drop', id), learned);
+
   const out: Condition[] = [];
   for (const t of tanks) {
     const m = memOf(t.id);
@@ -305,19 +366,14 @@ export function tankDrop(input: RuleInput): Condition[] {
     // The reference: the most this tank may draw in ordinary use now, from what is observed.
     // What it would draw at the rate the village's other tanks are drawing now, their share
     // scaled to this tank: by capacity until a day is learned, then by what each tank serves.
-    // Only tanks measured all through the window count: not one being refilled (what is left of
-    // its time is short and uncertain), not an empty one (it draws nothing whatever people need),
-    // not a leaking one (no measure of use).
-    const peers = tanks.filter((j) => {
-      const dj = draws.get(j.id);
-      return j.id !== t.id && dj && !pumped.has(j.id) && !held('tank_drop', j.id) && j.liters! > EMPTY * j.capacity_liters;
-    });
-    const byUse = [t, ...peers].every((j) => learned.get(j.id)?.mean != null);
-    const weight = (j: TankStatus) => (byUse ? learned.get(j.id)!.mean! : j.capacity_liters);
-    const peerWeight = peers.reduce((a, j) => a + weight(j), 0);
+    // The others are those comparablePeers keeps.
+    const peers = peerSet.without(t, d);
+    const ownMean = learned.get(t.id)?.mean;
+    const byUse = ownMean != null && peers.withoutMean === 0;
+    const peerWeight = byUse ? peers.meanSum : peers.capacitySum;
     // the most the others may be drawing, allowing for their sensors' noise
-    const peerDraw = peers.reduce((a, j) => a + draws.get(j.id)!.lph, 0) + NOISE_SIGMAS * Math.hypot(...peers.map((j) => draws.get(j.id)!.se));
-    const village = peers.length && peerWeight > 0 ? (Math.max(0, peerDraw) * weight(t)) / peerWeight : null;
+    const peerDraw = peers.lph + NOISE_SIGMAS * peers.se;
+    const village = peers.count && peerWeight > 0 ? (Math.max(0, peerDraw) * (byUse ? ownMean : t.capacity_liters)) / peerWeight : null;
     // its own highest draw at this time of day on earlier days (a tank with a pattern of its own: the school's)
     const mid = now - windowMs / 2;
     const sameTime = m.buckets.filter((b) => {
