@@ -391,6 +391,13 @@ function printTable(r: Record<string, number>) {
       met: null,
     },
     {
+      figure: 'status compute, 500 tanks',
+      measured: `${fmt(r['status_compute.warm_ms'], 1)} ms after ${fmt(r['status_compute.minutes'])} min`,
+      baseline: `${fmt(r['status_compute.cold_ms'], 1)} ms after 5 min; ratio ${fmt(r['status_compute.ratio'], 2)}`,
+      target: 'ratio ≤ 4',
+      met: check(r['status_compute.ratio'], (n) => n <= 4),
+    },
+    {
       figure: 'serial parser',
       measured: `${fmt(r['serial.mb_per_s'], 1)} MB/s`,
       baseline: `${fmt(r['serial.baseline_mb_per_s'], 1)} MB/s plain line splitter`,
@@ -584,6 +591,11 @@ async function main() {
     const lat = await optional<{ p50: number; p99: number }>('alert latency', 'alerts.ts', 'benchAlertLatency');
     set('alert_latency_ms.p50', lat?.p50 ?? null);
     set('alert_latency_ms.p99', lat?.p99 ?? null);
+  }
+  if (want('status_compute')) {
+    step('status compute, 500 tanks after 90 simulated minutes against after 5');
+    const sc = await optional<Record<string, number>>('status compute', 'status-compute.ts', 'benchStatusCompute');
+    if (sc) for (const [k, v] of Object.entries(sc)) set(`status_compute.${k}`, v);
   }
   if (want('serial')) {
     step('serial parser');

@@ -1,0 +1,90 @@
+// What one status compute costs once a large village has history behind it: 50 devices × 10 tank
+// sensors, a reading from each every 10 s on a simulated clock, the whole loop (reserve, every
+// rule, the assembly, the status text) computed after each round. The same village's compute
+// after 5 simulated minutes is the baseline: rules that learn over hours (a tank's draw over its
+// hour window, its usual draw, the others' draws) must not make a compute cost more as the
+// history grows. The village load (60 s) never gets there; a village runs for months.
+import { parseConfig } from '../../config/load.ts';
+import { startVillage } from '../../services/village.ts';
+import { tempDir } from '../helpers/net.ts';
+
+const DEVICES = 50;
+const SENSORS = 10;
+const STEP_MS = 10_000;
+
+export interface StatusComputeResult {
+  /** median ms of one compute after 5 simulated minutes */
+  cold_ms: number;
+  /** median ms of one compute after `minutes` simulated minutes */
+  warm_ms: number;
+  /** warm ÷ cold */
+  ratio: number;
+  minutes: number;
+  tanks: number;
+}
+
+export async function benchStatusCompute(opts: { minutes?: number } = {}): Promise<StatusComputeResult> {
+  const minutes = opts.minutes ?? 90;
+  const devices = Array.from({ length: DEVICES }, (_, i) => ({ id: `node-${i}`, secret: `bench-secret-${i}`, transport: 'mqtt', interval_s: 10 }));
+  const config = parseConfig({
+    version: 1,
+    village: { id: 'benchvale', name: 'Benchvale', population: 200 },
+    devices,
+    sensors: devices.flatMap((d, i) =>
+      Array.from({ length: SENSORS }, (_, m) => ({
+        id: `tank-${i}-${m}`,
+        device: d.id,
+        metric: `level_mm${m}`,
+        kind: 'tank_level',
+        tank: { shape: 'box', length_mm: 2000, width_mm: 2000, height_mm: 2000 },
+      })),
+    ),
+  });
+  let now = Date.parse('2026-11-26T06:00:00Z');
+  const tmp = tempDir('tend-bench-status-');
+  const village = await startVillage({ config, clock: { now: () => now }, storageDir: tmp.dir, brokerPort: 0, web: false, tick: false, log: () => {} });
+  try {
+    // each tank falls slowly, at its own pace, with a little noise: ordinary use, no alert
+    const round = (s: number) => {
+      now += STEP_MS;
+      for (let i = 0; i < DEVICES; i++)
+        for (let m = 0; m < SENSORS; m++) {
+          const level = 1800 - s / 10 - ((i * SENSORS + m) % 7) * 3 + Math.sin(s / 60 + i) * 2;
+          village.ingest.reading({ device: `node-${i}`, metric: `level_mm${m}`, value: level, ts: now, source: 'mqtt' });
+        }
+      village.refresh();
+      village.storage.commitNow();
+    };
+    const computeMs = () => {
+      const times: number[] = [];
+      for (let k = 0; k < 21; k++) {
+        now += 250;
+        const t0 = performance.now();
+        village.refresh();
+        times.push(performance.now() - t0);
+      }
+      times.sort((a, b) => a - b);
+      return times[10]!;
+    };
+    let s = 0;
+    for (; s < 5 * 60; s += STEP_MS / 1000) round(s);
+    const cold = computeMs();
+    for (; s < minutes * 60; s += STEP_MS / 1000) round(s);
+    const warm = computeMs();
+    return { cold_ms: cold, warm_ms: warm, ratio: warm / cold, minutes, tanks: DEVICES * SENSORS };
+  } finally {
+    await village.stop();
+    tmp.remove();
+  }
+}
+
+// run alone: npx tsx test/bench/status-compute.ts [minutes]
+if (import.meta.url === `file://${process.argv[1]}`) {
+  benchStatusCompute({ minutes: Number(process.argv[2] ?? 90) }).then(
+    (r) => console.log(JSON.stringify(r)),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
