@@ -118,23 +118,35 @@ function movesInTheseHours(m: StuckMemory, now: number, tz: string, p: StuckPara
   return moving * 2 >= hours.size;
 }
 
-/** The fall (litres) of a tank over [from, to] by least squares, if clearly above its noise; else null. */
+/**
+ * The fall (litres) of a tank over [from, to] by least squares, if clearly above its noise; else
+ * null. Walks the samples in place (no copy of the window): it runs for every tank the others are
+ * compared with, each compute.
+ */
 function clearFall(s: Sample[], from: number, to: number): number | null {
-  const pts = s.filter((x) => x.t >= from && x.t <= to);
-  const n = pts.length;
+  let n = 0;
+  let st = 0;
+  let sv = 0;
+  for (const x of s) {
+    if (x.t < from || x.t > to) continue;
+    n++;
+    st += x.t;
+    sv += x.v;
+  }
   if (n < 3) return null;
-  const mt = pts.reduce((a, x) => a + x.t, 0) / n;
-  const mv = pts.reduce((a, x) => a + x.v, 0) / n;
+  const mt = st / n;
+  const mv = sv / n;
   let sxx = 0;
   let sxy = 0;
-  for (const x of pts) {
+  for (const x of s) {
+    if (x.t < from || x.t > to) continue;
     sxx += (x.t - mt) ** 2;
     sxy += (x.t - mt) * (x.v - mv);
   }
   if (sxx <= 0) return null;
   const b = sxy / sxx;
   let res = 0;
-  for (const x of pts) res += (x.v - mv - b * (x.t - mt)) ** 2;
+  for (const x of s) if (x.t >= from && x.t <= to) res += (x.v - mv - b * (x.t - mt)) ** 2;
   const se = Math.sqrt(res / Math.max(1, n - 2) / sxx);
   return -b > NOISE_SIGMAS * se ? -b * (to - from) : null;
 }
@@ -159,6 +171,19 @@ export function sensorStuck(input: RuleInput): Condition[] {
     observe(s, m, tanks.get(s.id), input);
   }
 
+  // The other tanks that can show whether water is being used: fresh, with readings of their own,
+  // and trusted themselves. Their clear falls over the last tank_s are the same for every tank
+  // judged, so they are worked out once per compute, when a first spell is long enough; whether a
+  // tank is trusted is asked at each use, as this loop may find one stuck. (Worked out per tank,
+  // a village with many tanks standing unused took seconds a compute.)
+  let others: TankStatus[] | null = null;
+  let fellOthers: { j: TankStatus; fall: number }[] | null = null;
+  const othersOnce = () => (others ??= status.water.tanks.filter((j) => !j.stale && j.liters !== null && store[j.id]));
+  const fellOnce = () =>
+    (fellOthers ??= othersOnce()
+      .map((j) => ({ j, fall: clearFall(store[j.id]!.recent, now - p.tank_s * 1000, now) }))
+      .filter((x): x is { j: TankStatus; fall: number } => x.fall !== null && x.fall >= (p.peer_fall_percent / 100) * x.j.capacity_liters));
+
   const out: Condition[] = [];
   const say = sayIn(config.village.language);
   for (const s of judged) {
@@ -179,25 +204,21 @@ export function sensorStuck(input: RuleInput): Condition[] {
         const v = s.value;
         const top = m.tops.length ? Math.max(...m.tops.map((x) => x.v)) : Number.POSITIVE_INFINITY;
         const resting = v >= (p.full_percent / 100) * cap || v <= (p.empty_percent / 100) * cap || v >= top - (p.top_margin_percent / 100) * cap;
-        // the other tanks that can show whether water is being used: fresh, and trusted themselves
-        // looked for only once the spell is long enough for either test: the list is as long as
-        // the village's tanks, for every tank, and most flat spells are short
+        // the others are looked at only once the spell is long enough for either test
         const long = !resting && span >= Math.min(p.tank_s, p.lone_tank_s) * 1000;
-        const peers = long ? status.water.tanks.filter((j) => j.id !== t.id && !j.stale && j.liters !== null && !untrusted(mem, j.id, now) && store[j.id]) : [];
-        if (long && peers.length && span >= p.tank_s * 1000) {
-          const from = now - p.tank_s * 1000;
-          const fell = peers
-            .map((j) => ({ j, fall: clearFall(store[j.id]!.recent, from, now) }))
-            .filter((x) => x.fall !== null && x.fall >= (p.peer_fall_percent / 100) * x.j.capacity_liters);
+        const peer = (j: TankStatus) => j.id !== t.id && !untrusted(mem, j.id, now);
+        const anyPeer = long && othersOnce().some(peer);
+        if (anyPeer && span >= p.tank_s * 1000) {
+          const fell = fellOnce().filter((x) => peer(x.j));
           if (fell.length && movesInTheseHours(m, now, tz, p)) {
             stuck = true;
-            const names = fell.map((x) => say('alert.sensor_stuck.tank_fell', '{tank} (about {liters} L)', { tank: x.j.name, liters: fmt(x.fall!) }));
+            const names = fell.map((x) => say('alert.sensor_stuck.tank_fell', '{tank} (about {liters} L)', { tank: x.j.name, liters: fmt(x.fall) }));
             because = say('alert.sensor_stuck.because_tanks', '; in the {hours} hours before it was noticed {tanks} fell', {
               hours: fmt(p.tank_s / 3600, 1),
               tanks: names.length > 1 ? say('alert.list.and', '{first} and {last}', { first: names.slice(0, -1).join(', '), last: names.at(-1)! }) : names[0]!,
             });
           }
-        } else if (long && !peers.length && span >= p.lone_tank_s * 1000 && movesInTheseHours(m, now, tz, p)) {
+        } else if (long && !anyPeer && span >= p.lone_tank_s * 1000 && movesInTheseHours(m, now, tz, p)) {
           stuck = true;
           because = say('alert.sensor_stuck.because_hours', ', though on earlier days it moved at these hours');
         }
