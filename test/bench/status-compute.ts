@@ -1,9 +1,12 @@
 // What one status compute costs once a large village has history behind it: 50 devices × 10 tank
 // sensors, a reading from each every 10 s on a simulated clock, the whole loop (reserve, every
-// rule, the assembly, the status text) computed after each round. The same village's compute
-// after 5 simulated minutes is the baseline: rules that learn over hours (a tank's draw over its
-// hour window, its usual draw, the others' draws) must not make a compute cost more as the
-// history grows. The village load (60 s) never gets there; a village runs for months.
+// rule, the assembly, the status text) computed after each round. Half the tanks are in use all
+// along; the other half stand unused after the first 20 minutes, as reserve tanks do, so after
+// 2 h the stuck-sensor rule compares their flat spells with the tanks in use. The same village's
+// compute after 5 simulated minutes is the baseline: rules that learn over hours (a tank's draw
+// over its hour window, its usual draw, the others' draws and falls) must not make a compute cost
+// more and more as the history grows. The village load (60 s) never gets there; a village runs
+// for months.
 import { parseConfig } from '../../config/load.ts';
 import { startVillage } from '../../services/village.ts';
 import { tempDir } from '../helpers/net.ts';
@@ -24,7 +27,7 @@ export interface StatusComputeResult {
 }
 
 export async function benchStatusCompute(opts: { minutes?: number } = {}): Promise<StatusComputeResult> {
-  const minutes = opts.minutes ?? 90;
+  const minutes = opts.minutes ?? 150;
   const devices = Array.from({ length: DEVICES }, (_, i) => ({ id: `node-${i}`, secret: `bench-secret-${i}`, transport: 'mqtt', interval_s: 10 }));
   const config = parseConfig({
     version: 1,
@@ -44,12 +47,14 @@ export async function benchStatusCompute(opts: { minutes?: number } = {}): Promi
   const tmp = tempDir('tend-bench-status-');
   const village = await startVillage({ config, clock: { now: () => now }, storageDir: tmp.dir, brokerPort: 0, web: false, tick: false, log: () => {} });
   try {
-    // each tank falls slowly, at its own pace, with a little noise: ordinary use, no alert
+    // tanks in use fall slowly, each at its own pace, with a little noise; the unused ones stop
+    // falling after 20 minutes: ordinary days, no alert
     const round = (s: number) => {
       now += STEP_MS;
       for (let i = 0; i < DEVICES; i++)
         for (let m = 0; m < SENSORS; m++) {
-          const level = 1800 - s / 10 - ((i * SENSORS + m) % 7) * 3 + Math.sin(s / 60 + i) * 2;
+          const k = i * SENSORS + m;
+          const level = k % 2 ? 1800 - s / 10 - (k % 7) * 3 + Math.sin(s / 60 + i) * 2 : 1800 - Math.min(s, 1200) / 5 - (k % 7);
           village.ingest.reading({ device: `node-${i}`, metric: `level_mm${m}`, value: level, ts: now, source: 'mqtt' });
         }
       village.refresh();
@@ -78,9 +83,9 @@ export async function benchStatusCompute(opts: { minutes?: number } = {}): Promi
   }
 }
 
-// run alone: npx tsx test/bench/status-compute.ts [minutes]
+// run alone: npx tsx test/bench/status-compute.ts [minutes, 150]
 if (import.meta.url === `file://${process.argv[1]}`) {
-  benchStatusCompute({ minutes: Number(process.argv[2] ?? 90) }).then(
+  benchStatusCompute({ minutes: Number(process.argv[2] ?? 150) }).then(
     (r) => console.log(JSON.stringify(r)),
     (err) => {
       console.error(err);
