@@ -25,6 +25,7 @@
     serverOffset: 0, // server clock minus browser clock (the village may run on a simulated clock)
     timezone: '', // the village's zone (IANA), from /api/status; '' until known (the phone's own)
     sensors: {}, // id -> SensorHealth
+    promptEvents: 0, // prompt events over the stream so far: a list fetched before one is older than it
     alerts: {}, // id -> Alert
     prompts: {}, // id -> AssemblyPrompt
     history: {}, // tank id -> [{t, v}]
@@ -460,7 +461,14 @@
   function refreshAll() {
     getJSON('/api/status').then(applyStatus, function () {});
     getJSON('/api/alerts').then(applyAlertList, function () {});
-    getJSON('/api/assembly').then(applyPromptList, function () {});
+    // a prompt event that comes while the list is on its way is newer than the list
+    var promptEventsBefore = state.promptEvents;
+    getJSON('/api/assembly').then(
+      function (list) {
+        applyPromptList(list, state.promptEvents === promptEventsBefore);
+      },
+      function () {},
+    );
     refreshSensors();
     refreshFederation();
   }
@@ -1471,16 +1479,20 @@
     }
     return true;
   }
-  function applyPromptList(list) {
+  // authoritative (the default): the whole list as the server has it now. A fetched list that a
+  // prompt event overtook is not: it only adds what is newer, and closes nothing the event opened.
+  function applyPromptList(list, authoritative) {
     if (!Array.isArray(list)) return;
+    if (authoritative === undefined) authoritative = true;
     var ids = {};
     list.forEach(function (p) {
       if (p && p.id != null) {
         ids[p.id] = true;
-        upsertPrompt(p, true);
+        upsertPrompt(p, authoritative);
       }
     });
-    // the list is authoritative: a prompt we hold open but the server no longer lists has closed
+    if (!authoritative) return;
+    // a prompt we hold open but the server no longer lists has closed
     Object.keys(state.prompts).forEach(function (id) {
       if (!ids[id] && state.prompts[id].status === 'open') {
         state.prompts[id].status = 'closed';
@@ -2546,6 +2558,7 @@
     onEvent('status', applyStatus);
     onEvent('alert', applyAlert);
     onEvent('assembly', function (p) {
+      state.promptEvents++;
       if (Array.isArray(p)) applyPromptList(p);
       else upsertPrompt(p, false);
     });

@@ -34,6 +34,11 @@ export interface FixtureServer {
   /** end every open stream (the page should reconnect) */
   dropStreams(): void;
   streams(): number;
+  /**
+   * Hold the answers to GET `path` from now on: each is made when asked (the state as it was) and
+   * sent only when `release()` is called, as a slow network delivers an old answer late.
+   */
+  hold(path: string): { asked(): number; release(): void };
   close(): Promise<void>;
 }
 
@@ -246,9 +251,17 @@ export async function startFixtureServer(opts: { now?: number; port?: number } =
   const token = 'fixture-token-123';
   const posts: FixtureServer['posts'] = [];
   const clients = new Set<ServerResponse>();
-  const json = (res: ServerResponse, code: number, body: unknown) => {
+  const holds = new Map<string, { waiting: (() => void)[]; asked: number }>();
+  const send = (res: ServerResponse, code: number, text: string) => {
     res.writeHead(code, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(JSON.stringify(body));
+    res.end(text);
+  };
+  const json = (res: ServerResponse, code: number, body: unknown) => {
+    const text = JSON.stringify(body);
+    const held = holds.get(new URL(res.req.url ?? '/', 'http://x').pathname);
+    if (res.req.method !== 'GET' || !held) return send(res, code, text);
+    held.asked++;
+    held.waiting.push(() => send(res, code, text));
   };
   const readBody = (req: IncomingMessage) =>
     new Promise<string>((resolve) => {
@@ -340,6 +353,17 @@ export async function startFixtureServer(opts: { now?: number; port?: number } =
       clients.clear();
     },
     streams: () => clients.size,
+    hold(path) {
+      const held = { waiting: [] as (() => void)[], asked: 0 };
+      holds.set(path, held);
+      return {
+        asked: () => held.asked,
+        release() {
+          holds.delete(path);
+          for (const answer of held.waiting.splice(0)) answer();
+        },
+      };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of clients) c.destroy();

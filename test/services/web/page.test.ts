@@ -123,6 +123,31 @@ describe('village page (fixture server)', () => {
     await waitFor(async () => (await text('[data-tank="north"] .liters')) === '6,500', 10_000, 'update after reconnect');
   }, 60_000);
 
+  it('keeps a prompt whose event overtook the prompt list the page was still fetching', async () => {
+    // the page asks for the list as it loads and again as its stream opens; both answers, made
+    // before the prompt opened, are held back until after the prompt's own event has come
+    const held = srv.hold('/api/assembly');
+    await page.goto(srv.url);
+    await waitFor(() => held.asked() >= 2 && srv.streams() === 1, 15_000, 'the page asked for the list twice, its stream open');
+    const p = fixturePrompt(Date.now());
+    srv.state.prompts = [p];
+    srv.push('assembly', p);
+    const banner = page.locator('.banner[data-prompt="p-1"]');
+    await banner.waitFor({ state: 'visible', timeout: 10_000 });
+    let answered = 0;
+    page.on('response', (r) => {
+      if (r.url().endsWith('/api/assembly')) answered++;
+    });
+    held.release();
+    await waitFor(() => answered >= 2, 10_000, 'both late answers');
+    // the old list (no prompt in it) closes nothing the newer event opened
+    await page.waitForTimeout(300);
+    expect(
+      await page.evaluate(() => (window as unknown as { tend: { state: { prompts: Record<string, { status: string }> } } }).tend.state.prompts['p-1']?.status),
+    ).toBe('open');
+    expect(await banner.isVisible()).toBe(true);
+  });
+
   it('shows a banner, the four lists and plays a sound when a prompt opens', async () => {
     await open();
     await page.mouse.click(5, 300); // browsers allow audio only after a user gesture
