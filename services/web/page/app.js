@@ -26,6 +26,7 @@
     timezone: '', // the village's zone (IANA), from /api/status; '' until known (the phone's own)
     sensors: {}, // id -> SensorHealth
     promptEvents: 0, // prompt events over the stream so far: a list fetched before one is older than it
+    alertEvents: 0, // the same for alert events
     alerts: {}, // id -> Alert
     prompts: {}, // id -> AssemblyPrompt
     history: {}, // tank id -> [{t, v}]
@@ -459,8 +460,21 @@
     });
   }
   function refreshAll() {
-    getJSON('/api/status').then(applyStatus, function () {});
-    getJSON('/api/alerts').then(applyAlertList, function () {});
+    // an alert event that comes while these are on their way is newer than the alerts in them:
+    // those are left out then, and the next status over the stream brings the whole active set
+    var alertEventsBefore = state.alertEvents;
+    getJSON('/api/status').then(
+      function (s) {
+        applyStatus(s, state.alertEvents !== alertEventsBefore);
+      },
+      function () {},
+    );
+    getJSON('/api/alerts').then(
+      function (list) {
+        if (state.alertEvents === alertEventsBefore) applyAlertList(list);
+      },
+      function () {},
+    );
     // a prompt event that comes while the list is on its way is newer than the list
     var promptEventsBefore = state.promptEvents;
     getJSON('/api/assembly').then(
@@ -474,7 +488,8 @@
   }
 
   // ---------- reserve status ----------
-  function applyStatus(s) {
+  // alertsOvertaken: a fetched status that an alert event overtook; its alerts are older than the event
+  function applyStatus(s, alertsOvertaken) {
     if (!s || typeof s !== 'object' || !s.water) return;
     // An API fetch can answer after a newer SSE status arrived: never step back in time
     // (unless nothing came for a while, e.g. the village restarted on another clock).
@@ -501,7 +516,7 @@
         t('page.sensors.count', '{online} of {total} reporting', { online: s.sensors.online | 0, total: s.sensors.total | 0 }) +
           (s.sensors.rejected_total ? ' · ' + t('page.sensors.refused', '{n} bad messages refused', { n: s.sensors.rejected_total }) : ''),
       );
-    if (Array.isArray(s.alerts)) applyAlertList(s.alerts, true);
+    if (Array.isArray(s.alerts) && !alertsOvertaken) applyAlertList(s.alerts, true);
     if (Array.isArray(s.assembly))
       s.assembly.forEach(function (p) {
         upsertPrompt(p, false);
@@ -2556,7 +2571,10 @@
       }
     };
     onEvent('status', applyStatus);
-    onEvent('alert', applyAlert);
+    onEvent('alert', function (a) {
+      state.alertEvents++;
+      applyAlert(a);
+    });
     onEvent('assembly', function (p) {
       state.promptEvents++;
       if (Array.isArray(p)) applyPromptList(p);

@@ -329,6 +329,38 @@ describe('village page (fixture server)', () => {
     await waitFor(async () => (await page.locator('#alert-list li').count()) === 1, 10_000, 'resolved alert gone');
   }, 60_000);
 
+  it('keeps an alert whose event overtook the alert list the page was still fetching', async () => {
+    const held = srv.hold('/api/alerts');
+    await page.goto(srv.url);
+    await waitFor(() => held.asked() >= 2 && srv.streams() === 1, 15_000, 'the page asked for the list twice, its stream open');
+    const at = iso(Date.now());
+    srv.push('alert', {
+      id: 'a:1',
+      rule: 'x',
+      subject: 'y',
+      domain: 'cold',
+      severity: 'warning',
+      state: 'firing',
+      title: 'Kitchen fridge is above its safe temperature',
+      detail: '',
+      value: null,
+      started_at: at,
+      fired_at: at,
+      resolved_at: null,
+      incident_id: null,
+    });
+    await waitFor(async () => (await page.locator('#alert-list li').count()) === 1, 10_000, 'the alert shown');
+    let answered = 0;
+    page.on('response', (r) => {
+      if (r.url().endsWith('/api/alerts')) answered++;
+    });
+    held.release();
+    await waitFor(() => answered >= 2, 10_000, 'both late answers');
+    await page.waitForTimeout(300);
+    // the old, empty list does not take away the newer alert
+    expect(await page.locator('#alert-list li').count()).toBe(1);
+  });
+
   it('greys the page when its own link is down for long', async () => {
     await open();
     srv.state.status.at = iso(Date.now());
