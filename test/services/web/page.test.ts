@@ -39,6 +39,29 @@ async function open(path = '/') {
   await waitFor(async () => (await text('[data-tank="north"] .liters')) === '9,876', 15_000, 'tank figure');
 }
 
+/**
+ * Open the page with the answers to GET `path` held back: the page asks for it as it loads and
+ * again as its stream opens, and both answers are made now, before anything the test pushes.
+ * `deliverLate()` lets them through, after the test's events, and waits until both have come.
+ */
+async function openWithListHeld(path: string): Promise<{ deliverLate(): Promise<void> }> {
+  const held = srv.hold(path);
+  await page.goto(srv.url);
+  await waitFor(() => held.asked() >= 2 && srv.streams() === 1, 15_000, `the page asked for ${path} twice, its stream open`);
+  return {
+    async deliverLate() {
+      let answered = 0;
+      page.on('response', (r) => {
+        if (r.url().endsWith(path)) answered++;
+      });
+      held.release();
+      await waitFor(() => answered >= 2, 10_000, `both late answers to ${path}`);
+      // the page has applied them once their handlers ran
+      await page.waitForTimeout(300);
+    },
+  };
+}
+
 describe('village page (fixture server)', () => {
   it('renders every domain readably on a 360 px phone', async () => {
     await open();
@@ -124,24 +147,14 @@ describe('village page (fixture server)', () => {
   }, 60_000);
 
   it('keeps a prompt whose event overtook the prompt list the page was still fetching', async () => {
-    // the page asks for the list as it loads and again as its stream opens; both answers, made
-    // before the prompt opened, are held back until after the prompt's own event has come
-    const held = srv.hold('/api/assembly');
-    await page.goto(srv.url);
-    await waitFor(() => held.asked() >= 2 && srv.streams() === 1, 15_000, 'the page asked for the list twice, its stream open');
+    const list = await openWithListHeld('/api/assembly');
     const p = fixturePrompt(Date.now());
     srv.state.prompts = [p];
     srv.push('assembly', p);
     const banner = page.locator('.banner[data-prompt="p-1"]');
     await banner.waitFor({ state: 'visible', timeout: 10_000 });
-    let answered = 0;
-    page.on('response', (r) => {
-      if (r.url().endsWith('/api/assembly')) answered++;
-    });
-    held.release();
-    await waitFor(() => answered >= 2, 10_000, 'both late answers');
+    await list.deliverLate();
     // the old list (no prompt in it) closes nothing the newer event opened
-    await page.waitForTimeout(300);
     expect(
       await page.evaluate(() => (window as unknown as { tend: { state: { prompts: Record<string, { status: string }> } } }).tend.state.prompts['p-1']?.status),
     ).toBe('open');
@@ -330,9 +343,7 @@ describe('village page (fixture server)', () => {
   }, 60_000);
 
   it('keeps an alert whose event overtook the alert list the page was still fetching', async () => {
-    const held = srv.hold('/api/alerts');
-    await page.goto(srv.url);
-    await waitFor(() => held.asked() >= 2 && srv.streams() === 1, 15_000, 'the page asked for the list twice, its stream open');
+    const list = await openWithListHeld('/api/alerts');
     const at = iso(Date.now());
     srv.push('alert', {
       id: 'a:1',
@@ -350,13 +361,7 @@ describe('village page (fixture server)', () => {
       incident_id: null,
     });
     await waitFor(async () => (await page.locator('#alert-list li').count()) === 1, 10_000, 'the alert shown');
-    let answered = 0;
-    page.on('response', (r) => {
-      if (r.url().endsWith('/api/alerts')) answered++;
-    });
-    held.release();
-    await waitFor(() => answered >= 2, 10_000, 'both late answers');
-    await page.waitForTimeout(300);
+    await list.deliverLate();
     // the old, empty list does not take away the newer alert
     expect(await page.locator('#alert-list li').count()).toBe(1);
   });
