@@ -15,6 +15,7 @@ import { startVillage } from '../../services/village.ts';
 import type { Clock } from '../../core/types.ts';
 import { freePort, tempDir } from '../helpers/net.ts';
 import { ensureBundle } from './proc.ts';
+import { boxTanks } from './tank-village.ts';
 import { benchIdle, benchVillageLoad } from './village-load.ts';
 import { topOfProfile } from './profile-top.ts';
 
@@ -39,15 +40,7 @@ function set(path: string, value: unknown) {
 
 function benchConfig(devices: number, metricsPerDevice: number, extra: Partial<Config> = {}): Config {
   const devs = Array.from({ length: devices }, (_, i) => ({ id: `node-${i}`, secret: `bench-secret-${i}`, transport: 'mqtt', interval_s: 10 }));
-  const sensors = devs.flatMap((d, i) =>
-    Array.from({ length: metricsPerDevice }, (_, m) => ({
-      id: `tank-${i}-${m}`,
-      device: d.id,
-      metric: metricsPerDevice === 1 ? 'level_mm' : `level_mm${m}`,
-      kind: 'tank_level',
-      tank: { shape: 'box', length_mm: 2000, width_mm: 2000, height_mm: 2000 },
-    })),
-  );
+  const sensors = boxTanks(devs, metricsPerDevice);
   return parseConfig({ version: 1, village: { id: 'benchvale', name: 'Benchvale', population: 200 }, devices: devs, sensors, ...extra });
 }
 

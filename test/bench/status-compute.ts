@@ -10,6 +10,7 @@
 import { parseConfig } from '../../config/load.ts';
 import { startVillage } from '../../services/village.ts';
 import { tempDir } from '../helpers/net.ts';
+import { boxTanks } from './tank-village.ts';
 
 const DEVICES = 50;
 const SENSORS = 10;
@@ -33,15 +34,7 @@ export async function benchStatusCompute(opts: { minutes?: number } = {}): Promi
     version: 1,
     village: { id: 'benchvale', name: 'Benchvale', population: 200 },
     devices,
-    sensors: devices.flatMap((d, i) =>
-      Array.from({ length: SENSORS }, (_, m) => ({
-        id: `tank-${i}-${m}`,
-        device: d.id,
-        metric: `level_mm${m}`,
-        kind: 'tank_level',
-        tank: { shape: 'box', length_mm: 2000, width_mm: 2000, height_mm: 2000 },
-      })),
-    ),
+    sensors: boxTanks(devices, SENSORS),
   });
   let now = Date.parse('2026-11-26T06:00:00Z');
   const tmp = tempDir('tend-bench-status-');

@@ -11,6 +11,7 @@ import { startInfluxd, type Influxd } from '../helpers/influxd.ts';
 import { startMosquitto } from '../helpers/mosquitto.ts';
 import { freePort, tempDir } from '../helpers/net.ts';
 import { cpuSeconds, findPid, rssMb, tendLauncher } from './proc.ts';
+import { boxTanks } from './tank-village.ts';
 
 const HERE = import.meta.dirname;
 const VILLAGE = 'benchvale';
@@ -212,15 +213,7 @@ async function tendConfig(dir: string, influxUrl: string): Promise<object> {
     storage: { dir },
     influx: { url: influxUrl, database: 'tend' },
     devices: devices().map((d) => ({ ...d, transport: 'mqtt', interval_s: 1 })),
-    sensors: devices().flatMap((d, i) =>
-      Array.from({ length: SENSORS }, (_, m) => ({
-        id: `tank-${i}-${m}`,
-        device: d.id,
-        metric: `level_mm${m}`,
-        kind: 'tank_level',
-        tank: { shape: 'box', length_mm: 2000, width_mm: 2000, height_mm: 2000 },
-      })),
-    ),
+    sensors: boxTanks(devices(), SENSORS),
   };
 }
 
