@@ -189,6 +189,25 @@ export function fixtureSensors(now: number): SensorHealth[] {
   ];
 }
 
+/** A firing alert as the stream sends it. */
+export function fixtureAlert(id: string, severity: 'watch' | 'warning' | 'critical', title: string, now = Date.now()): Alert {
+  return {
+    id,
+    rule: 'x',
+    subject: 'y',
+    domain: 'water',
+    severity,
+    state: 'firing',
+    title,
+    detail: '',
+    value: null,
+    started_at: iso(now),
+    fired_at: iso(now),
+    resolved_at: null,
+    incident_id: null,
+  };
+}
+
 export function fixturePrompt(now: number, over: Partial<AssemblyPrompt> = {}): AssemblyPrompt {
   return {
     id: 'p-1',

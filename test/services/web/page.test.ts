@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { launchBrowser, PHONE_AUTOPLAY_POLICY, type TestBrowser } from '../../helpers/browser.ts';
 import { waitFor } from '../../helpers/net.ts';
-import { fixturePrompt, fixtureStatus, iso, startFixtureServer, type FixtureServer } from './fixture-server.ts';
+import { fixtureAlert, fixturePrompt, fixtureStatus, iso, startFixtureServer, type FixtureServer } from './fixture-server.ts';
 
 const SHOTS = '/tmp/tend-shots';
 let browser: TestBrowser;
@@ -315,51 +315,20 @@ describe('village page (fixture server)', () => {
   it('lists active alerts, the most severe first, and drops resolved ones', async () => {
     await open();
     expect(await page.locator('#alerts').isHidden()).toBe(true);
-    const at = iso(Date.now());
-    const alert = (id: string, severity: 'watch' | 'warning' | 'critical', title: string) => ({
-      id,
-      rule: 'x',
-      subject: 'y',
-      domain: 'water' as const,
-      severity,
-      state: 'firing' as const,
-      title,
-      detail: '',
-      value: null,
-      started_at: at,
-      fired_at: at,
-      resolved_at: null,
-      incident_id: null,
-    });
-    srv.push('alert', alert('a:1', 'watch', 'Kitchen fridge is above its safe temperature'));
-    srv.push('alert', alert('a:2', 'critical', 'Battery bank is low: 8% charged'));
+    srv.push('alert', fixtureAlert('a:1', 'watch', 'Kitchen fridge is above its safe temperature'));
+    srv.push('alert', fixtureAlert('a:2', 'critical', 'Battery bank is low: 8% charged'));
     await waitFor(async () => (await page.locator('#alert-list li').count()) === 2, 10_000, 'two alerts');
     expect(await page.locator('#alert-list li .alert-title').allTextContents()).toEqual([
       'Battery bank is low: 8% charged',
       'Kitchen fridge is above its safe temperature',
     ]);
-    srv.push('alert', { ...alert('a:2', 'critical', 'Battery bank is low: 8% charged'), state: 'resolved', resolved_at: iso(Date.now()) });
+    srv.push('alert', { ...fixtureAlert('a:2', 'critical', 'Battery bank is low: 8% charged'), state: 'resolved', resolved_at: iso(Date.now()) });
     await waitFor(async () => (await page.locator('#alert-list li').count()) === 1, 10_000, 'resolved alert gone');
   }, 60_000);
 
   it('keeps an alert whose event overtook the alert list the page was still fetching', async () => {
     const list = await openWithListHeld('/api/alerts');
-    const at = iso(Date.now());
-    srv.push('alert', {
-      id: 'a:1',
-      rule: 'x',
-      subject: 'y',
-      domain: 'cold',
-      severity: 'warning',
-      state: 'firing',
-      title: 'Kitchen fridge is above its safe temperature',
-      detail: '',
-      value: null,
-      started_at: at,
-      fired_at: at,
-      resolved_at: null,
-      incident_id: null,
-    });
+    srv.push('alert', fixtureAlert('a:1', 'warning', 'Kitchen fridge is above its safe temperature'));
     await waitFor(async () => (await page.locator('#alert-list li').count()) === 1, 10_000, 'the alert shown');
     await list.deliverLate();
     // the old, empty list does not take away the newer alert
