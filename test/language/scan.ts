@@ -72,26 +72,25 @@ function scanCode(file: string, src: string, out: Use[]): void {
   const where = (i: number) => `${relative(ROOT, file)}:${lineOf(src, i)}`;
   // say('key', 'English'…), t('key', …), tr('key', …)
   for (const m of src.matchAll(/(?<![\w$])(say|t|tr)\(/g)) {
-    const k = literal(src, m.index + m[0].length);
-    if (!k || !KEY.test(k.text)) continue;
-    let p = k.end;
-    while (/\s/.test(src[p] ?? '')) p++;
-    if (src[p] !== ',') continue;
-    const e = literal(src, p + 1);
-    if (!e) continue;
-    out.push({ key: k.text, english: e.text, where: where(m.index), control: false });
+    const ke = keyThenEnglish(src, m.index + m[0].length);
+    if (ke) out.push({ ...ke, where: where(m.index), control: false });
   }
   // tEl('tag', cls, 'key', 'English'): an element that follows a language switch
   for (const m of src.matchAll(/(?<![\w$])tEl\(\s*'(\w+)'\s*,\s*(?:null|'[^']*')\s*,/g)) {
-    const k = literal(src, m.index + m[0].length);
-    if (!k || !KEY.test(k.text)) continue;
-    let p = k.end;
-    while (/\s/.test(src[p] ?? '')) p++;
-    if (src[p] !== ',') continue;
-    const e = literal(src, p + 1);
-    if (!e) continue;
-    out.push({ key: k.text, english: e.text, where: where(m.index), control: m[1] === 'button' });
+    const ke = keyThenEnglish(src, m.index + m[0].length);
+    if (ke) out.push({ ...ke, where: where(m.index), control: m[1] === 'button' });
   }
+}
+
+/** At `at`: a key literal, a comma, and the English literal after it; null when it is not that. */
+function keyThenEnglish(src: string, at: number): { key: string; english: string } | null {
+  const k = literal(src, at);
+  if (!k || !KEY.test(k.text)) return null;
+  let p = k.end;
+  while (/\s/.test(src[p] ?? '')) p++;
+  if (src[p] !== ',') return null;
+  const e = literal(src, p + 1);
+  return e ? { key: k.text, english: e.text } : null;
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
