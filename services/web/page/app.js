@@ -1136,9 +1136,15 @@
     var u = KIND_UNITS[s.kind] || '';
     return (digits ? fmtNum(s.value, digits) : fmtInt(s.value)) + (u ? ' ' + u : '');
   }
+  // answers come back in any order: one asked before the newest one applied is older than it
+  var sensorsAsked = 0,
+    sensorsShown = 0;
   function refreshSensors() {
+    var asked = ++sensorsAsked;
     getJSON('/api/sensors').then(
       function (r) {
+        if (asked < sensorsShown) return;
+        sensorsShown = asked;
         var list = r && Array.isArray(r.sensors) ? r.sensors : [];
         state.sensors = {};
         list.forEach(function (s) {
