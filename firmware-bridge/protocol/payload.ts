@@ -8,6 +8,16 @@ export type DecodedPayload =
   | { ok: false; reason: RejectReason; detail: string };
 
 const METRIC_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** names already checked: a village's devices send the same few on every reading */
+const metricNames = new Set<string>();
+const METRIC_NAMES_KEPT = 1024;
+
+function isMetricName(key: string): boolean {
+  if (metricNames.has(key)) return true;
+  if (!METRIC_NAME.test(key)) return false;
+  if (metricNames.size < METRIC_NAMES_KEPT) metricNames.add(key);
+  return true;
+}
 
 export function decodeReadingPayload(payload: Buffer | string): DecodedPayload {
   const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
@@ -25,7 +35,11 @@ export function decodeReadingPayload(payload: Buffer | string): DecodedPayload {
   let ts: number | null = null;
   let seq: number | undefined;
   const metrics: [string, number][] = [];
-  for (const [key, value] of Object.entries(obj as Record<string, unknown>)) {
+  const fields = obj as Record<string, unknown>;
+  // for…in over a parsed object: its own keys only (JSON.parse makes no inherited ones), without
+  // the array of pairs Object.entries allocates for every reading
+  for (const key in fields) {
+    const value = fields[key];
     if (key === 'ts') {
       const parsed = parseTs(value);
       if (parsed === null) return { ok: false, reason: 'bad_ts', detail: `ts ${JSON.stringify(value).slice(0, 40)} is not epoch ms or ISO-8601` };
@@ -34,7 +48,7 @@ export function decodeReadingPayload(payload: Buffer | string): DecodedPayload {
       if (!Number.isSafeInteger(value) || (value as number) < 0) return { ok: false, reason: 'bad_seq', detail: 'seq is not a non-negative integer' };
       seq = value as number;
     } else {
-      if (!METRIC_NAME.test(key)) return { ok: false, reason: 'unknown_metric', detail: `metric name ${JSON.stringify(key.slice(0, 40))} is not allowed` };
+      if (!isMetricName(key)) return { ok: false, reason: 'unknown_metric', detail: `metric name ${JSON.stringify(key.slice(0, 40))} is not allowed` };
       if (typeof value !== 'number' || !Number.isFinite(value)) {
         return { ok: false, reason: 'not_finite', detail: `${key} is ${JSON.stringify(value)?.slice(0, 40)}, not a finite number` };
       }
