@@ -2,7 +2,7 @@
 // the TransportSink. Used both by the embedded broker (aedes `published` hook) and by the client
 // of an external broker, so both paths read devices identically.
 import type { Config } from '../../config/schema.ts';
-import type { Clock } from '../../core/types.ts';
+import type { Clock, RawReading } from '../../core/types.ts';
 import { decodeReadingPayload } from '../protocol/payload.ts';
 import { parseDeviceTopic } from '../protocol/topics.ts';
 import type { TransportSink } from '../../core/transport.ts';
@@ -58,7 +58,9 @@ export class DeviceMessages {
       // a retained copy without a device time has no time at all: receive time would make it current
       const ts = decoded.ts ?? (retained ? Number.NaN : clock.now());
       for (const [metric, value] of decoded.metrics) {
-        sink.reading({ device: dt.device, metric, value, ts, source: 'mqtt', seq: decoded.seq, ...(retained ? { retained } : {}) });
+        const raw: RawReading = { device: dt.device, metric, value, ts, source: 'mqtt', seq: decoded.seq };
+        if (retained) raw.retained = true;
+        sink.reading(raw);
       }
       return true;
     }

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import type { Config } from '../../config/schema.ts';
 import { LOGIN_BACKOFF } from '../../core/limits.ts';
 import { type Clock, systemClock } from '../../core/types.ts';
+import { topics } from '../../firmware-bridge/protocol/topics.ts';
 
 const scrypt = promisify(scryptCb) as (pw: string | Buffer, salt: Buffer, len: number) => Promise<Buffer>;
 
@@ -70,6 +71,8 @@ export class DeviceAuth {
   /** verified scrypt logins, so a reconnect storm of 500 devices does not cost 500 scrypts each time */
   private readonly verified = new Map<string, Buffer>();
   private readonly extraTopics = new Map<string, string[]>();
+  /** each device's own reading topic, made once: mayPublish runs for every message */
+  private readonly readingTopics = new Map<string, string>();
   /** MQTT device and reader ids: each owns the client ids `<id>` and `<id>-…` */
   private readonly accounts = new Set<string>();
   /** reader ids: accounts that read and never write */
@@ -92,6 +95,7 @@ export class DeviceAuth {
       this.accounts.add(d.id);
       this.setSecret(d.id, d.secret, d.secret_hash);
       this.extraTopics.set(d.id, sourceTopicsOf(d.id));
+      this.readingTopics.set(d.id, topics.reading(config.village.id, d.id));
     }
     // readers: the config makes their ids distinct from the devices'
     for (const r of config.readers ?? []) {
@@ -186,6 +190,7 @@ export class DeviceAuth {
     if (topic.startsWith('$') || topic.includes('\0')) return false;
     // a reader writes nothing: a signboard's or Home Assistant's publish is dropped, not obeyed
     if (this.isReader(device)) return false;
+    if (topic === this.readingTopics.get(device ?? '')) return !retain;
     const v = this.config.village.id;
     if (device === null) return this.anonymousAllowed && topic.startsWith(`tend/${v}/dev/`);
     const own = `tend/${v}/dev/${device}/`;

@@ -25,8 +25,10 @@ export const FAULT_METRIC = 'fault';
 export const UNKNOWN_DEVICE = '(unknown)';
 
 export class Ingest implements TransportSink {
-  private readonly sensorsByKey = new Map<string, SensorConfig>();
-  private readonly devices = new Set<string>();
+  /** device → metric → sensor; a device with no sensors has an empty map. Two lookups by the
+   * strings as they arrive, not one by a joined key: a joined key is a new string to hash on
+   * every reading, the topic's device name and the payload's key each hash once */
+  private readonly devices = new Map<string, Map<string, SensorConfig>>();
   /** sensor → newest ts of a live (not retained) reading it took since start */
   private readonly live = new Map<string, number>();
   /** at most one line a minute per device: a flood of garbage must not flood the log too */
@@ -50,14 +52,15 @@ export class Ingest implements TransportSink {
     },
   ) {
     this.log = moduleLog(opts.log, 'ingest', { clock: opts.clock, windowMs: LOG_EVERY_MS });
-    for (const d of opts.config.devices) this.devices.add(d.id);
-    for (const s of opts.config.sensors) this.sensorsByKey.set(sensorKey(s.device, metricOf(s)), s);
+    for (const d of opts.config.devices) this.devices.set(d.id, new Map());
+    for (const s of opts.config.sensors) this.devices.get(s.device)?.set(metricOf(s), s);
   }
 
   reading(raw: RawReading): void {
-    if (!this.devices.has(raw.device)) return this.reject(raw.device, 'unknown_device', `no device "${raw.device.slice(0, 64)}" in the config`);
-    if (raw.metric === FAULT_METRIC && !this.sensorsByKey.has(sensorKey(raw.device, raw.metric))) return this.fault(raw);
-    const sensor = this.sensorsByKey.get(sensorKey(raw.device, raw.metric));
+    const sensors = this.devices.get(raw.device);
+    if (!sensors) return this.reject(raw.device, 'unknown_device', `no device "${raw.device.slice(0, 64)}" in the config`);
+    const sensor = sensors.get(raw.metric);
+    if (!sensor && raw.metric === FAULT_METRIC) return this.fault(raw);
     if (!sensor) return this.reject(raw.device, 'unknown_metric', `device ${raw.device} has no sensor for metric "${raw.metric.slice(0, 64)}"`);
     if (!Number.isFinite(raw.value)) return this.reject(raw.device, 'not_finite', `${raw.metric} is not a finite number`);
     if (sensor.range && (raw.value < sensor.range[0] || raw.value > sensor.range[1])) {
@@ -203,8 +206,4 @@ export class Ingest implements TransportSink {
 /** The metric name a sensor is keyed by: its metric, else a source sensor's id, else a firmata pin. */
 export function metricOf(s: SensorConfig): string {
   return s.metric ?? (s.source ? s.id : String(s.firmata?.pin ?? s.id));
-}
-
-function sensorKey(device: string, metric: string): string {
-  return `${device}\0${metric}`;
 }
