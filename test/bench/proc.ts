@@ -78,10 +78,22 @@ export function ensureBundle(root: string): string {
 }
 
 /**
- * How users start tend: `bin/tend.js` (the `tend` command, `npm start`, the systemd unit), which
- * sizes V8's heap for a gateway and then runs the bundle. Builds the bundle first if needed.
+ * How users start tend: the systemd unit's ExecStart (`node <flags> bin/tend.js`, as `npm start`
+ * does too), minus the command: Node's flags (taken from the unit, so the bench runs what a
+ * gateway runs) and the launcher, which sizes V8's heap and then runs the bundle. Builds the
+ * bundle first if needed. Spawn `process.execPath` with these, then tend's own arguments.
  */
-export function tendLauncher(root: string): string {
+export function tendCommand(root: string): string[] {
   ensureBundle(root);
-  return join(root, 'bin', 'tend.js');
+  return [...serviceNodeFlags(root), join(root, 'bin', 'tend.js')];
+}
+
+/** the Node flags between `node` and `bin/tend.js` on the systemd unit's ExecStart line */
+export function serviceNodeFlags(root: string): string[] {
+  const unit = readFileSync(join(root, 'deploy', 'systemd', 'tend.service'), 'utf8');
+  const line = /^ExecStart=(.*)$/m.exec(unit)?.[1];
+  const argv = line?.trim().split(/\s+/) ?? [];
+  const launcher = argv.findIndex((a) => a.endsWith('/bin/tend.js'));
+  if (launcher < 1) throw new Error(`deploy/systemd/tend.service: no \`ExecStart=node … bin/tend.js\` line (${line ?? 'none'})`);
+  return argv.slice(1, launcher);
 }

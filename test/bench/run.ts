@@ -14,7 +14,7 @@ import type { Config } from '../../config/schema.ts';
 import { startVillage } from '../../services/village.ts';
 import type { Clock } from '../../core/types.ts';
 import { freePort, tempDir } from '../helpers/net.ts';
-import { ensureBundle } from './proc.ts';
+import { tendCommand } from './proc.ts';
 import { boxTanks } from './tank-village.ts';
 import { benchIdle, benchVillageLoad } from './village-load.ts';
 import { topOfProfile } from './profile-top.ts';
@@ -274,8 +274,8 @@ async function benchStartup(): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
-    // the bundle `npm install` builds, started as `npm start` and `tend` start it
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'tend.js'), 'run', '--config', file], { stdio: 'ignore' });
+    // the bundle `npm install` builds, started as the systemd unit and `npm start` start it
+    const child = spawn(process.execPath, [...tendCommand(ROOT), 'run', '--config', file], { stdio: 'ignore' });
     for (;;) {
       try {
         const res = await fetch(`http://127.0.0.1:${web}/`);
@@ -642,7 +642,6 @@ async function main() {
   }
   if (want('startup')) {
     step('start-up');
-    ensureBundle(ROOT);
     set('startup_ms', await benchStartup());
   }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startInfluxd, type Influxd } from '../helpers/influxd.ts';
 import { startMosquitto } from '../helpers/mosquitto.ts';
 import { freePort, tempDir } from '../helpers/net.ts';
-import { cpuSeconds, findPid, rssMb, tendLauncher } from './proc.ts';
+import { cpuSeconds, findPid, rssMb, tendCommand } from './proc.ts';
 import { boxTanks } from './tank-village.ts';
 
 const HERE = import.meta.dirname;
@@ -166,12 +166,12 @@ interface TendProcess {
   stop(): Promise<void>;
 }
 
-/** `node bin/tend.js run --config FILE` (the launcher, as `tend` runs it) with a generated config; resolves once it says it runs */
-async function startTend(launcher: string, root: string, config: object, dir: string, nodeArgs: string[] = []): Promise<TendProcess> {
+/** `node <the unit's flags> bin/tend.js run --config FILE` (as the systemd unit runs it) with a generated config; resolves once it says it runs */
+async function startTend(command: string[], root: string, config: object, dir: string, nodeArgs: string[] = []): Promise<TendProcess> {
   const file = join(dir, 'village.yaml');
   // JSON is YAML: the config written as users would, minus the comments
   writeFileSync(file, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, [...nodeArgs, launcher, 'run', '--config', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, ...command, 'run', '--config', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out = (out + d.toString()).slice(-20_000)));
   child.stderr!.on('data', (d) => (out = (out + d.toString()).slice(-20_000)));
@@ -228,10 +228,10 @@ async function acceptedFromMetrics(webPort: number): Promise<number | null> {
   }
 }
 
-async function runTend(launcher: string, o: VillageLoadOptions, influx: Influxd, durationS: number, nodeArgs: string[] = []) {
+async function runTend(command: string[], o: VillageLoadOptions, influx: Influxd, durationS: number, nodeArgs: string[] = []) {
   const tmp = tempDir('tend-bench-load-');
   try {
-    const tend = await startTend(launcher, o.root, await tendConfig(tmp.dir, influx.url), tmp.dir, nodeArgs);
+    const tend = await startTend(command, o.root, await tendConfig(tmp.dir, influx.url), tmp.dir, nodeArgs);
     try {
       const load = await startLoad(tend.brokerUrl, durationS);
       await sleep(2000); // start-up work settles before the count begins
@@ -318,13 +318,13 @@ function side(pubs: PublisherDone, cpu: number, per: number, rss: number, kept: 
 
 export async function benchVillageLoad(o: VillageLoadOptions): Promise<VillageLoadResult> {
   const step = o.step ?? (() => {});
-  const launcher = tendLauncher(o.root);
+  const command = tendCommand(o.root);
   const durationS = o.quick ? 15 : 60;
   const influx = await startInfluxd({ database: 'tend' });
   try {
     await influx.query('CREATE DATABASE baseline');
     step(`village_load: tend (bin/tend.js), ${DEVICES * SENSORS} readings/s for ${durationS} s`);
-    const t = await runTend(launcher, o, influx, durationS);
+    const t = await runTend(command, o, influx, durationS);
     step('village_load: Mosquitto + minimal mqtt.js subscriber, same load');
     const b = await runBaseline(influx, durationS);
     const result: VillageLoadResult = {
@@ -342,7 +342,7 @@ export async function benchVillageLoad(o: VillageLoadOptions): Promise<VillageLo
     if (o.profileDir) {
       step(`village_load: tend once more under --cpu-prof (${o.profileDir})`);
       const before = new Set(readdirSync(o.profileDir));
-      await runTend(launcher, o, influx, durationS, ['--cpu-prof', '--cpu-prof-dir', o.profileDir]);
+      await runTend(command, o, influx, durationS, ['--cpu-prof', '--cpu-prof-dir', o.profileDir]);
       const made = readdirSync(o.profileDir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
       if (made[0]) result.profile = join(o.profileDir, made[0]);
     }
@@ -354,7 +354,7 @@ export async function benchVillageLoad(o: VillageLoadOptions): Promise<VillageLo
 
 /** A village of 15 sensors (the demo config, without its simulated devices) at rest: CPU % of one core. */
 export async function benchIdle(o: { root: string; quick: boolean }): Promise<{ cpu_percent: number; cpu_s: number; rss_mb: number; seconds: number }> {
-  const launcher = tendLauncher(o.root);
+  const command = tendCommand(o.root);
   const tmp = tempDir('tend-bench-idle-');
   try {
     const web = await freePort();
@@ -367,7 +367,7 @@ export async function benchIdle(o: { root: string; quick: boolean }): Promise<{ 
         .replace('port: 8080', `port: ${web}`)
         .replace('dir: ./data/demo', `dir: ${tmp.dir}`),
     );
-    const child = spawn(process.execPath, [launcher, 'run', '--config', file], { cwd: o.root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...command, 'run', '--config', file], { cwd: o.root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (d) => (out += d.toString()));
     child.stderr!.on('data', (d) => (out += d.toString()));

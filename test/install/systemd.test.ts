@@ -10,6 +10,7 @@ import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../core/paths.ts';
 import { tempDir, waitFor } from '../helpers/net.ts';
+import { serviceNodeFlags } from '../bench/proc.ts';
 
 const UNIT = join(ROOT, 'deploy', 'systemd', 'tend.service');
 const unit = readFileSync(UNIT, 'utf8');
@@ -44,6 +45,13 @@ describe('deploy/systemd/tend.service', () => {
     // serial ports must stay visible, and Node's JIT needs writable code pages
     expect(values('PrivateDevices')).toEqual([]);
     expect(values('MemoryDenyWriteExecute')).toEqual([]);
+  });
+
+  it('gives Node the same flags as `npm start`, so the demo and the bench run what a gateway runs', () => {
+    const flags = serviceNodeFlags(ROOT);
+    expect(flags).toContain('--no-concurrent-recompilation');
+    const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    expect(start).toBe(['node', ...flags, 'bin/tend.js', 'demo'].join(' '));
   });
 
   it.skipIf(!hasSystemdAnalyze)('passes systemd-analyze verify without a warning', () => {
@@ -81,7 +89,9 @@ sensors:
     );
     const [execStart] = values('ExecStart');
     const argv = execStart!.replaceAll('/opt/tend', ROOT).replace('/etc/tend/village.yaml', config).split(/\s+/);
-    expect(argv.slice(0, 2)).toEqual(['/usr/bin/node', join(ROOT, 'bin', 'tend.js')]);
+    // node, its flags (each one Node accepts: this run would fail on one it does not), the launcher
+    expect(argv[0]).toBe('/usr/bin/node');
+    expect(argv.indexOf(join(ROOT, 'bin', 'tend.js'))).toBe(1 + serviceNodeFlags(ROOT).length);
     const env: Record<string, string> = { ...(process.env as Record<string, string>) };
     for (const line of values('Environment')) {
       for (const pair of line.split(/\s+/)) {
