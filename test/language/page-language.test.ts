@@ -7,20 +7,17 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LANGUAGE_DIR } from '../../core/i18n.ts';
-import { launchBrowser, type TestBrowser } from '../helpers/browser.ts';
 import { waitFor } from '../helpers/net.ts';
-import type { MqttClient } from 'mqtt';
-import { closeDevices, connectDevices, demoConfig, getJson, startTestVillage } from '../helpers/village.ts';
+import { startPageVillage, type PageVillage, type TestVillage } from '../helpers/page-village.ts';
+import { demoConfig, getJson } from '../helpers/village.ts';
 
-type TestVillage = Awaited<ReturnType<typeof startTestVillage>>;
 const es = JSON.parse(readFileSync(join(LANGUAGE_DIR, 'es.json'), 'utf8')) as Record<string, string>;
 const fr = JSON.parse(readFileSync(join(LANGUAGE_DIR, 'fr.json'), 'utf8')) as Record<string, string>;
 
+let pv: PageVillage;
 let village: TestVillage;
-let browser: TestBrowser;
 let page: Page;
-let devices = new Map<string, MqttClient>();
-const pageErrors: string[] = [];
+let pageErrors: string[];
 /** the tanks and the battery of the demo village report once, so the page has figures to write */
 const READINGS: Record<string, Record<string, number>> = {
   'tank-north': { distance_mm: 812 },
@@ -32,26 +29,11 @@ const READINGS: Record<string, Record<string, number>> = {
 beforeAll(async () => {
   const config = demoConfig();
   config.village.language = 'es';
-  village = await startTestVillage({ config });
-  devices = await connectDevices(village, Object.keys(READINGS));
-  for (const [device, reading] of Object.entries(READINGS)) {
-    await devices.get(device)!.publishAsync(`tend/ashgrove/dev/${device}/reading`, JSON.stringify(reading), { qos: 1 });
-  }
-  await waitFor(
-    async () => (await getJson(`${village.webUrl}/api/status`)).water.tanks.every((t: { liters: number | null }) => t.liters !== null),
-    15_000,
-    'tank figures',
-  );
-  browser = await launchBrowser();
-  page = await browser.newPage({ width: 360, height: 740 });
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  pv = await startPageVillage({ readings: READINGS, config });
+  ({ village, page, pageErrors } = pv);
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await closeDevices(devices);
-  await village?.cleanup();
-}, 60_000);
+afterAll(() => pv?.close(), 60_000);
 
 const text = (sel: string) => page.locator(sel).first().textContent({ timeout: 10_000 });
 const label = async (sel: string) => ((await text(sel)) ?? '').replace(/\s+/g, ' ').trim();

@@ -3,56 +3,36 @@
 // reach the API, the plan shows beside the actual figures), and taking and letting go of an item.
 // With TEND_SCREENSHOTS=1 the page is saved as docs/assembly-day.png for docs/assembly.md.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
-import { launchBrowser, type TestBrowser } from '../../helpers/browser.ts';
 import { waitFor } from '../../helpers/net.ts';
-import { closeDevices, connectDevices, demoConfig, getJson, startTestVillage, demoReadings, testClock } from '../../helpers/village.ts';
+import { startPageVillage, type PageVillage, type TestVillage } from '../../helpers/page-village.ts';
+import { demoConfig, demoReadings, testClock } from '../../helpers/village.ts';
 import type { AssemblyPrompt, ReserveStatus } from '../../../core/types.ts';
 
 const clock = testClock(Date.parse('2026-11-24T07:30:00Z'));
 const READINGS = demoReadings(0);
 
-let village: Awaited<ReturnType<typeof startTestVillage>>;
-let browser: TestBrowser;
+let pv: PageVillage;
+let village: TestVillage;
 let page: Page;
-let devices = new Map<string, MqttClient>();
-
-const api = <T>(path: string) => getJson<T>(village.webUrl + path);
-function publish(device: string, reading: Record<string, number>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    devices.get(device)!.publish(`tend/ashgrove/dev/${device}/reading`, JSON.stringify(reading), { qos: 1 }, (err) => (err ? reject(err) : resolve()));
-  });
-}
-async function reportAll(): Promise<void> {
-  for (const [d, r] of Object.entries(READINGS)) await publish(d, r);
-  const at = new Date(clock.t).toISOString();
-  await waitFor(() => village.sensors().every((s) => s.last_seen !== null && s.last_seen >= at), 10_000, 'readings landed');
-  village.refresh();
-}
+const api = <T>(path: string) => pv.api<T>(path);
+const reportAll = () => pv.reportAll();
 
 beforeAll(async () => {
   const config = demoConfig();
   config.village.timezone = 'UTC';
   config.assembly.loads = [{ name: 'spring pump', watts: 700 }];
-  village = await startTestVillage({ clock, config });
-  devices = await connectDevices(village, Object.keys(READINGS));
-  await reportAll();
+  pv = await startPageVillage({ readings: READINGS, clock, config, viewport: { width: 390, height: 844 } });
+  ({ village, page } = pv);
   // the battery bank falls to 8% and stays there: a critical alert, a crisis, a prompt
   READINGS['power-shed'] = { ...READINGS['power-shed'], soc_pct: 8 };
   for (let i = 0; i < 14 && !(await api<AssemblyPrompt[]>('/api/assembly')).length; i++) {
     clock.t += 30_000;
     await reportAll();
   }
-  browser = await launchBrowser();
-  page = await browser.newPage({ width: 390, height: 844 });
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await closeDevices(devices);
-  await village?.cleanup();
-}, 60_000);
+afterAll(() => pv?.close(), 60_000);
 
 describe("the assembly's own tool on the page", () => {
   it('shows the options, records a decision with its plan from the form, and takes and lets go of an item', async () => {

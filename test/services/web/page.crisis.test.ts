@@ -5,49 +5,29 @@
 // exactly as the API holds them, with the reserves the status shows.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
-import type { MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
-import { launchBrowser, type TestBrowser } from '../../helpers/browser.ts';
 import { waitFor } from '../../helpers/net.ts';
-import { closeDevices, connectDevices, getJson, startTestVillage, demoReadings, testClock } from '../../helpers/village.ts';
+import { startPageVillage, type PageVillage, type TestVillage } from '../../helpers/page-village.ts';
+import { demoReadings, testClock } from '../../helpers/village.ts';
 import type { AssemblyPrompt, ReserveStatus } from '../../../core/types.ts';
 
 const SHOTS = '/tmp/tend-shots';
 const clock = testClock(Date.now());
 const READINGS = demoReadings(0);
 
-let village: Awaited<ReturnType<typeof startTestVillage>>;
-let browser: TestBrowser;
+let pv: PageVillage;
+let village: TestVillage;
 let page: Page;
-let devices = new Map<string, MqttClient>();
-
-const api = <T>(path: string) => getJson<T>(village.webUrl + path);
-function publish(device: string, reading: Record<string, number>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    devices.get(device)!.publish(`tend/ashgrove/dev/${device}/reading`, JSON.stringify(reading), { qos: 1 }, (err) => (err ? reject(err) : resolve()));
-  });
-}
-/** Every device reports once at the current (fake) time; wait until the village has them all. */
-async function reportAll(): Promise<void> {
-  for (const [d, r] of Object.entries(READINGS)) await publish(d, r);
-  const at = new Date(clock.t).toISOString();
-  await waitFor(() => village.sensors().every((s) => s.last_seen !== null && s.last_seen >= at), 10_000, 'readings landed');
-  village.refresh();
-}
+const api = <T>(path: string) => pv.api<T>(path);
+/** Every device reports once at the current (fake) time; the village has them all after. */
+const reportAll = () => pv.reportAll();
 
 beforeAll(async () => {
-  village = await startTestVillage({ clock });
-  devices = await connectDevices(village, Object.keys(READINGS));
-  await reportAll();
-  browser = await launchBrowser();
-  page = await browser.newPage({ width: 360, height: 740 });
+  pv = await startPageVillage({ readings: READINGS, clock });
+  ({ village, page } = pv);
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await closeDevices(devices);
-  await village?.cleanup();
-}, 60_000);
+afterAll(() => pv?.close(), 60_000);
 
 describe('a real crisis prompt on the page', () => {
   it('shows the banner, the four lists and the reserves when the battery runs critically low', async () => {

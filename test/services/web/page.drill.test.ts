@@ -3,14 +3,13 @@
 // and its time read in Lima time, the exercise banner says when it ends, the page ends it with the
 // write key, and the banner goes to the all-clear.
 import { mkdirSync } from 'node:fs';
-import type { MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shortTime } from '../../../core/format.ts';
 import type { Alert, AssemblyPrompt, Clock, ReserveStatus } from '../../../core/types.ts';
-import { launchBrowser, type TestBrowser } from '../../helpers/browser.ts';
 import { waitFor } from '../../helpers/net.ts';
-import { closeDevices, connectDevices, demoConfig, getJson, startTestVillage } from '../../helpers/village.ts';
+import { startPageVillage, type PageVillage, type TestVillage } from '../../helpers/page-village.ts';
+import { demoConfig } from '../../helpers/village.ts';
 
 const SHOTS = '/tmp/tend-shots';
 const TZ = 'America/Lima';
@@ -33,17 +32,14 @@ const READINGS: Record<string, Record<string, number>> = {
   'weather-mast': { pressure_hpa: 1012.4, wind_ms: 4.2, gust_ms: 7.9, rain_mm: 0 },
 };
 
-type TestVillage = Awaited<ReturnType<typeof startTestVillage>>;
+let pv: PageVillage;
 let village: TestVillage;
-let browser: TestBrowser;
 let page: Page;
-let devices = new Map<string, MqttClient>();
-const pageErrors: string[] = [];
-const api = <T>(path: string) => getJson<T>(village.webUrl + path);
+let pageErrors: string[];
+const api = <T>(path: string) => pv.api<T>(path);
 const text = async (sel: string) => (await page.locator(sel).first().textContent({ timeout: 10_000 })) ?? '';
 const publishAll = async (except: string[] = []) => {
-  for (const [d, r] of Object.entries(READINGS))
-    if (!except.includes(d)) await devices.get(d)!.publishAsync(`tend/ashgrove/dev/${d}/reading`, JSON.stringify(r), { qos: 1 });
+  for (const [d, r] of Object.entries(READINGS)) if (!except.includes(d)) await pv.publish(d, r);
 };
 /** "10:21": the hour and minute of an instant in Lima */
 const limaClock = (at: string | number) => shortTime(at, TZ).split(' ')[2]!;
@@ -51,23 +47,14 @@ const limaClock = (at: string | number) => shortTime(at, TZ).split(' ')[2]!;
 beforeAll(async () => {
   const config = demoConfig();
   config.village.timezone = TZ;
-  village = await startTestVillage({ config, clock });
-  devices = await connectDevices(village, Object.keys(READINGS));
-  await publishAll();
-  await waitFor(async () => (await api<ReserveStatus>('/api/status')).sensors.online === 15, 15_000, 'all sensors reporting');
-  browser = await launchBrowser();
-  page = await browser.newPage({ width: 360, height: 740 });
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  pv = await startPageVillage({ readings: READINGS, clock, config });
+  ({ village, page, pageErrors } = pv);
   // the phone is set to another zone than the village
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Emulation.setTimezoneOverride', { timezoneId: PHONE_TZ });
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await closeDevices(devices);
-  await village?.cleanup();
-}, 60_000);
+afterAll(() => pv?.close(), 60_000);
 
 describe('the page in the village’s time zone', () => {
   it('an alert reads Lima time, in its text and on the page of a phone set to Tokyo', async () => {

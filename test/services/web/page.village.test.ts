@@ -6,50 +6,35 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import type { MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
-import { launchBrowser, type TestBrowser } from '../../helpers/browser.ts';
 import { waitFor } from '../../helpers/net.ts';
-import { closeDevices, connectDevices, getJson, startTestVillage, demoReadings, testClock } from '../../helpers/village.ts';
+import { startPageVillage, type PageVillage, type TestVillage } from '../../helpers/page-village.ts';
+import { demoReadings, testClock } from '../../helpers/village.ts';
 import type { ReserveStatus, SensorHealth } from '../../../core/types.ts';
 
 const SHOTS = '/tmp/tend-shots';
-type TestVillage = Awaited<ReturnType<typeof startTestVillage>>;
 
 // The village runs on a clock the test moves, so "stale" needs no real waiting.
 const clock = testClock(Date.now());
 
 const READINGS = demoReadings(1400);
 
+let pv: PageVillage;
 let village: TestVillage;
-let browser: TestBrowser;
 let page: Page;
-let devices = new Map<string, MqttClient>();
-const pageErrors: string[] = [];
-
-function publish(device: string, reading: Record<string, number>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    devices.get(device)!.publish(`tend/ashgrove/dev/${device}/reading`, JSON.stringify(reading), { qos: 1 }, (err) => (err ? reject(err) : resolve()));
-  });
-}
+let devices: Map<string, MqttClient>;
+let pageErrors: string[];
+const publish = (device: string, reading: Record<string, number>) => pv.publish(device, reading);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-GB');
-const api = <T>(path: string) => getJson<T>(village.webUrl + path);
+const api = <T>(path: string) => pv.api<T>(path);
 const text = (sel: string) => page.locator(sel).first().textContent({ timeout: 10_000 });
 const tank = async (id: string) => (await api<ReserveStatus>('/api/status')).water.tanks.find((t) => t.id === id)!;
 
 beforeAll(async () => {
-  village = await startTestVillage({ clock });
-  devices = await connectDevices(village, Object.keys(READINGS));
-  for (const [d, r] of Object.entries(READINGS)) await publish(d, r);
-  await waitFor(async () => (await api<ReserveStatus>('/api/status')).sensors.online === 15, 15_000, 'all sensors reporting');
-  browser = await launchBrowser();
-  page = await browser.newPage({ width: 360, height: 740 });
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  pv = await startPageVillage({ readings: READINGS, clock });
+  ({ village, page, devices, pageErrors } = pv);
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await closeDevices(devices);
-  await village?.cleanup();
-}, 60_000);
+afterAll(() => pv?.close(), 60_000);
 
 describe('village page against the real demo village', () => {
   it('shows the tank figures and changes one when a device publishes', async () => {
