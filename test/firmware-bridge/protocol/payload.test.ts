@@ -32,6 +32,19 @@ describe('reading payload', () => {
     if (!r.ok) expect(r.reason).toBe(reason);
   });
 
+  it('checks every metric name, also once thousands of good ones have been seen', () => {
+    // names that passed are remembered (a village sends the same few); the memory is bounded and
+    // never lets a bad name through
+    for (let i = 0; i < 3000; i++) expect(decodeReadingPayload(`{"m_${i}": ${i}}`)).toMatchObject({ ok: true, metrics: [[`m_${i}`, i]] });
+    expect(decodeReadingPayload('{"m_0": 1}')).toMatchObject({ ok: true });
+    expect(decodeReadingPayload('{"m_2999": 1}')).toMatchObject({ ok: true });
+    for (const bad of ['a b', 'x'.repeat(65), 'tank/level', '']) {
+      expect(decodeReadingPayload(JSON.stringify({ [bad]: 1 })), bad).toMatchObject({ ok: false, reason: 'unknown_metric' });
+    }
+    // a reading's keys are its own: nothing inherited is read as a metric
+    expect(decodeReadingPayload('{"level_mm": 5}')).toEqual({ ok: true, metrics: [['level_mm', 5]], ts: null, seq: undefined });
+  });
+
   it('refuses payloads over 4 KiB before parsing', () => {
     const big = `{"a": 1, "pad": "${'x'.repeat(MAX_PAYLOAD_BYTES)}"}`;
     expect(decodeReadingPayload(big)).toMatchObject({ ok: false, reason: 'too_large' });
