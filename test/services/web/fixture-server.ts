@@ -37,8 +37,10 @@ export interface FixtureServer {
   /**
    * Hold the answers to GET `path` from now on: each is made when asked (the state as it was) and
    * sent only when `release()` is called, as a slow network delivers an old answer late.
+   * `letNewThrough()` answers later requests at once while the held ones still wait, so a newer
+   * answer can overtake them.
    */
-  hold(path: string): { asked(): number; release(): void };
+  hold(path: string): { asked(): number; release(): void; letNewThrough(): void };
   close(): Promise<void>;
 }
 
@@ -380,6 +382,9 @@ export async function startFixtureServer(opts: { now?: number; port?: number } =
         release() {
           holds.delete(path);
           for (const answer of held.waiting.splice(0)) answer();
+        },
+        letNewThrough() {
+          holds.delete(path);
         },
       };
     },

@@ -146,6 +146,27 @@ describe('village page (fixture server)', () => {
     await waitFor(async () => (await text('[data-tank="north"] .liters')) === '6,500', 10_000, 'update after reconnect');
   }, 60_000);
 
+  it('keeps the newest sensor list when older answers to it come back after it', async () => {
+    const held = srv.hold('/api/sensors');
+    await page.goto(srv.url);
+    await waitFor(() => held.asked() >= 2 && srv.streams() === 1, 15_000, 'the page asked for /api/sensors twice, its stream open');
+    // a newer reading of the north tank, then a fresh ask (the stream reopens) that overtakes both
+    srv.state.sensors = srv.state.sensors.map((s) => (s.id === 'north' ? { ...s, value: 6543, raw: 1400 } : s));
+    held.letNewThrough();
+    srv.dropStreams();
+    const northValue = () => text('[data-sensor="north"] .sensor-value');
+    await waitFor(async () => (await northValue())?.startsWith('6,543') === true, 15_000, 'the newer sensor list shown');
+    let late = 0;
+    page.on('response', (r) => {
+      if (r.url().endsWith('/api/sensors')) late++;
+    });
+    held.release();
+    await waitFor(() => late >= 2, 10_000, 'both old answers delivered');
+    await page.waitForTimeout(300);
+    // the answers asked before the one shown are older than it: they redraw nothing
+    expect(await northValue()).toMatch(/^6,543/);
+  });
+
   it('keeps a prompt whose event overtook the prompt list the page was still fetching', async () => {
     const list = await openWithListHeld('/api/assembly');
     const p = fixturePrompt(Date.now());
