@@ -4,7 +4,8 @@
 //
 // A status is computed on the leading edge after a change (a reading after a quiet spell is judged
 // at once: alert latency) and at most once per throttle period under a flood (throughput), and
-// every second for staleness and the time-weighted rules. A reading that crosses a threshold of
+// every second for staleness and the time-weighted rules (a tick half a second after a compute is
+// left out). A reading that crosses a threshold of
 // its rule (urgent) is judged at once even under a flood, right after the event that brought it. The retained outputs are published only
 // when their content changed, and the alert and assembly lists once per change of the lists, not
 // once per event, so signboards and sirens hear each change once.
@@ -24,6 +25,9 @@ export interface LoopTimers {
   setInterval(fn: () => void, ms: number): unknown;
   clearInterval(handle: unknown): void;
 }
+
+/** the tick for staleness and the time-weighted rules */
+const TICK_MS = 1000;
 
 export const realTimers: LoopTimers = {
   now: () => performance.now(),
@@ -54,7 +58,7 @@ export interface StatusLoopOptions {
   throttleMs?: number;
   /** false: never recompute by itself; the caller calls refresh() (a simulation on its own clock) */
   auto?: boolean;
-  /** the 1 s tick for staleness and time-weighted rules */
+  /** the 1 s tick for staleness and time-weighted rules (left out half a second after a compute) */
   tick?: boolean;
   /** whether a reading crossed a threshold (the alert book's crosses): judged at once, not after the throttle */
   urgent?: (r: Reading) => boolean;
@@ -70,6 +74,8 @@ export class StatusLoop {
   private outputsQueued = false;
   private pending: unknown = null;
   private lastRefreshAt = -Infinity;
+  /** when the status was last computed, for whatever reason (the tick skips one just done) */
+  private lastComputeAt = -Infinity;
   private interval: unknown = null;
   private running = false;
   private urgentQueued = false;
@@ -95,7 +101,7 @@ export class StatusLoop {
     events.on('reading', this.onReading, 'status loop');
     events.on('device', this.onChange, 'status loop');
     this.refresh();
-    if (this.opts.tick !== false) this.interval = this.timers.setInterval(() => this.refresh(), 1000);
+    if (this.opts.tick !== false) this.interval = this.timers.setInterval(() => this.tick(), TICK_MS);
   }
 
   stop(): void {
@@ -115,8 +121,19 @@ export class StatusLoop {
     return this.current ?? this.refresh();
   }
 
+  /**
+   * The tick moves time-based judgements on (staleness, the rules that weigh time) while nothing
+   * arrives. Under a stream of readings the throttle computes four times a second anyway, and a
+   * tick half a tick after one of those would judge the same minute again: it is left out.
+   */
+  private tick(): void {
+    if (this.timers.now() - this.lastComputeAt < TICK_MS / 2) return;
+    this.refresh();
+  }
+
   /** Compute the status now, judge it, follow it with the assembly, publish; returns it. */
   refresh(): ReserveStatus {
+    this.lastComputeAt = this.timers.now();
     const { reserve, alerts, assembly } = this.opts;
     const base = reserve.status({ rejected_total: this.opts.rejectedTotal() });
     const plan = this.opts.plan?.(base);

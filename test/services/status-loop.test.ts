@@ -169,6 +169,25 @@ describe('status loop', () => {
     expect(manual.computes()).toBe(m0 + 1);
   });
 
+  it('leaves out a tick that comes right after a compute, so a stream of readings is judged four times a second, not five', () => {
+    const w = loopWorld({ throttleMs: 250 });
+    w.loop.start();
+    const before = w.computes();
+    // a reading every 100 ms for 5 s: the throttle computes every 250 ms
+    for (let t = 0; t < 5000; t += 100) {
+      w.events.emit('reading', reading);
+      w.timers.advance(100);
+    }
+    const streamed = w.computes() - before;
+    expect(streamed).toBeGreaterThanOrEqual(19);
+    expect(streamed).toBeLessThanOrEqual(21);
+    // then quiet: the tick alone, once a second
+    const quiet = w.computes();
+    w.timers.advance(5000);
+    expect(w.computes() - quiet).toBe(5);
+    w.loop.stop();
+  });
+
   it('publishes the alert and assembly lists once per change of the lists, after the events of one step', async () => {
     const w = loopWorld({ tick: false });
     w.loop.start();
