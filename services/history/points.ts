@@ -128,12 +128,17 @@ export class SameMsSequence {
   private last = new Map<string, { ms: number; n: number }>();
 
   next(r: Reading): number {
-    // the series: measurement `reading` and its tags (village is the same for every reading)
-    const key = `${r.device}\u0000${r.sensor}\u0000${r.kind}`;
+    // the series: measurement `reading` and its tags; the village is the same for every reading,
+    // and a sensor's id names its device and kind too (the config fixes both)
     const ms = Math.round(r.ts);
-    const seen = this.last.get(key);
-    if (!seen || seen.ms !== ms) {
-      this.last.set(key, { ms, n: 0 });
+    const seen = this.last.get(r.sensor);
+    if (!seen) {
+      this.last.set(r.sensor, { ms, n: 0 });
+      return 0;
+    }
+    if (seen.ms !== ms) {
+      seen.ms = ms;
+      seen.n = 0;
       return 0;
     }
     // a million readings of one sensor in a millisecond cannot arrive; never spill into the next ms
