@@ -152,7 +152,9 @@ export class ManualReadings {
     const now = this.o.clock.now();
     const flag = this.farFlag(sensor, raw, now);
     const reading = this.o.ingest.manual(sensor, raw, { ...(by ? { by } : {}), ...(note ? { note } : {}) });
-    const row: Row = { sensor: sensor.id, at: now, entered: value, value: reading.value, level_mm: reading.level_mm ?? null, by, note, flag };
+    // the reading's own time, not a second read of the clock: "read by hand" is decided by
+    // comparing the two, and a millisecond between them showed the dipstick's value as the device's
+    const row: Row = { sensor: sensor.id, at: reading.ts, entered: value, value: reading.value, level_mm: reading.level_mm ?? null, by, note, flag };
     const m = toManual(row);
     this.latestBy.set(sensor.id, m);
     this.taken++;
