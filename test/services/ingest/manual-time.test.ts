@@ -39,7 +39,9 @@ it('shows a dipstick reading as read by hand, at the time it was taken, on a clo
   });
   expect(res.status).toBe(201);
   const entered = (await res.json()) as { at: string };
-  const { sensors } = await getJson<{ sensors: { id: string; source: string; last_seen: string; last_manual: { at: string } }[] }>(`${village.webUrl}/api/sensors`);
+  const { sensors } = await getJson<{ sensors: { id: string; source: string; last_seen: string; last_manual: { at: string } }[] }>(
+    `${village.webUrl}/api/sensors`,
+  );
   const school = sensors.find((s) => s.id === 'school')!;
   expect(school.source).toBe('manual');
   expect(school.last_manual.at).toBe(school.last_seen);
