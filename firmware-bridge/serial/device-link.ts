@@ -8,6 +8,11 @@ import { moduleLog, type Logger, type LogSink } from '../../core/log.ts';
 /** One open connection; `close` releases the port and everything on it. */
 export interface LinkSession {
   close(): Promise<void>;
+  /**
+   * false once the device is gone (its path removed: a USB adapter pulled out), asked on every
+   * watchdog check; the port's own error or close does not always come, or not at once
+   */
+  present?(): boolean;
 }
 
 export interface LinkHooks {
@@ -102,6 +107,10 @@ export class DeviceLink {
    */
   checkSilence(): void {
     if (this.stopped || !this.session) return;
+    if (this.session.present?.() === false) {
+      this.lostHook?.('the port is gone (its device path was removed)');
+      return;
+    }
     const quiet = this.opts.clock.now() - this.lastHeard;
     if (quiet > 2 * this.opts.silence_ms) {
       const why = `nothing heard for ${Math.round(quiet / 1000)} s; reopening the port`;

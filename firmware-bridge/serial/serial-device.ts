@@ -1,9 +1,11 @@
 // A device on a serial port speaking $TEND sentences (tend's tank-node firmware, or anything that
 // writes the $TEND line protocol of docs/architecture.md). Port → SentenceParser → RawReadings
 // on the sink.
-// Cable pulled: the port closes, the device goes offline at once and the link retries 1 s … 30 s.
+// Cable pulled: the port closes (or its device path is gone, checked every second), the device
+// goes offline at once and the link retries 1 s … 30 s.
 // Board alive but silent for 1.5 × interval_s (one sentence late by half an interval): offline too;
 // silent for 3 × interval_s: the port is reopened (see DeviceLink.checkSilence).
+import { existsSync } from 'node:fs';
 import type { DeviceConfig } from '../../config/schema.ts';
 import type { Clock } from '../../core/types.ts';
 import { SentenceParser, type ParserReject } from '../protocol/sentence-parser.ts';
@@ -52,6 +54,7 @@ export function startSerialDevice(opts: SerialDeviceOptions): SerialDeviceHandle
     online: (online) => sink.online(device.id, online),
     async connect(hooks): Promise<LinkSession> {
       const port = await open({ path, baudRate: baud });
+      const onDisk = existsSync(path);
       // a fresh parser per connection: half a line from before the cable was pulled is not
       // glued to the first line after it is plugged back in
       const parser = new SentenceParser({ device: device.id });
@@ -78,6 +81,9 @@ export function startSerialDevice(opts: SerialDeviceOptions): SerialDeviceHandle
           await closeLink(port);
           parser.destroy();
         },
+        // a pulled USB adapter takes its /dev/ttyUSB* (or by-id link) with it; a port opened by
+        // other means than a path on disk (a test's opener) is not checked
+        present: () => !onDisk || existsSync(path),
       };
     },
   });

@@ -1,4 +1,6 @@
 // The serial adapter over real pseudo-terminals (socat), with serialport 13 on the tend side.
+import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { DeviceConfig } from '../../../config/schema.ts';
@@ -7,7 +9,7 @@ import type { SerialLink } from '../../../firmware-bridge/serial/port.ts';
 import { startSerialDevice, type SerialDeviceHandle } from '../../../firmware-bridge/serial/serial-device.ts';
 import { encodeSentence } from '../../../firmware-bridge/protocol/sentence.ts';
 import { systemClock } from '../../../core/types.ts';
-import { waitFor } from '../../helpers/net.ts';
+import { tempDir, waitFor } from '../../helpers/net.ts';
 import { killAllPtys, ptyPair, trackedPtyPair, trackedSim, writeSim, type Cleanups } from '../helpers/pty.ts';
 import { recordingSink } from '../helpers/sink.ts';
 
@@ -158,6 +160,37 @@ describe('silence on a fake clock', () => {
     h.checkSilence();
     await waitFor(() => /reopening/.test(h.link().last_error ?? ''), 5000, 'reopening');
     await waitFor(() => wires.length === 2 && h.link().state === 'connected', 5000, 'reopened');
+    wires[1]!.write(encodeSentence({ device: 'shed-uno', seq: 2, metrics: { distance_mm: 701 } }));
+    await waitFor(() => sink.isOnline('shed-uno') === true, 5000, 'online again');
+  });
+});
+
+describe('a port whose device path goes away', () => {
+  it('goes offline within a couple of seconds even when the port itself reports nothing', async () => {
+    // the "adapter": a path on disk and a stream that never errors or closes, as a port whose
+    // driver does not report the unplug
+    const dir = tempDir();
+    cleanups.push(() => dir.remove());
+    const path = join(dir.dir, 'ttyUSB0');
+    writeFileSync(path, '');
+    const wires: SerialLink[] = [];
+    const open = async () => {
+      if (!existsSync(path)) throw new Error('ENOENT: no such file');
+      const w = new PassThrough() as unknown as SerialLink;
+      wires.push(w);
+      return w;
+    };
+    const sink = recordingSink();
+    const h = track(startSerialDevice({ device: serialDevice(path, 30), sink, clock: systemClock, open, backoff: { first_ms: 50, max_ms: 50 } }));
+    await waitFor(() => h.link().state === 'connected', 5000, 'connected');
+    wires[0]!.write(encodeSentence({ device: 'shed-uno', seq: 1, metrics: { distance_mm: 700 } }));
+    await waitFor(() => sink.isOnline('shed-uno') === true, 5000, 'online');
+    unlinkSync(path); // pulled out
+    await waitFor(() => sink.isOnline('shed-uno') === false, 3000, 'offline once the path is gone');
+    expect(h.link().last_error).toMatch(/gone/);
+    await waitFor(() => h.link().state === 'reconnecting' || h.link().state === 'error', 3000, 'retrying');
+    writeFileSync(path, ''); // plugged back in
+    await waitFor(() => h.link().state === 'connected' && wires.length === 2, 5000, 'reconnected');
     wires[1]!.write(encodeSentence({ device: 'shed-uno', seq: 2, metrics: { distance_mm: 701 } }));
     await waitFor(() => sink.isOnline('shed-uno') === true, 5000, 'online again');
   });
