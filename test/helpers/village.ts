@@ -90,3 +90,13 @@ export function demoReadings(solarW = 0): Record<string, Record<string, number>>
 
 /** Each demo device's secret, as config/demo.yaml gives it (for raw logins in broker tests). */
 export const DEMO_SECRETS: Record<string, string> = Object.fromEntries(demoConfig().devices.map((d) => [d.id, d.secret ?? '']));
+
+/** A tank with no sensor: the crew reads a dipstick each morning (a 2 m × 1 m × 1.5 m box, 1,500 L at 750 mm). */
+export const SCHOOL_DIPSTICK_TANK = {
+  id: 'school',
+  name: 'School tank',
+  manual: true,
+  interval_s: 86400,
+  kind: 'tank_level',
+  tank: { shape: 'box', length_mm: 2000, width_mm: 1000, height_mm: 1500 },
+};

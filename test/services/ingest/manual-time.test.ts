@@ -4,7 +4,7 @@
 // dipstick's value as the device's.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseConfig } from '../../../config/load.ts';
-import { getJson, startTestVillage } from '../../helpers/village.ts';
+import { getJson, SCHOOL_DIPSTICK_TANK, startTestVillage } from '../../helpers/village.ts';
 
 // a clock that moves on at every read, as a real one can between two reads
 let t = Date.parse('2026-11-30T07:00:00Z');
@@ -16,16 +16,7 @@ beforeAll(async () => {
     version: 1,
     village: { id: 'ashgrove', name: 'Ashgrove', population: 180, timezone: 'UTC' },
     devices: [],
-    sensors: [
-      {
-        id: 'school',
-        name: 'School tank',
-        manual: true,
-        interval_s: 86400,
-        kind: 'tank_level',
-        tank: { shape: 'box', length_mm: 2000, width_mm: 1000, height_mm: 1500 },
-      },
-    ],
+    sensors: [SCHOOL_DIPSTICK_TANK],
   });
   village = await startTestVillage({ config, clock });
 });

@@ -8,7 +8,7 @@ import type { Config } from '../../../config/schema.ts';
 import { checkText } from '../../../services/assembly/language.ts';
 import { startInfluxd, type Influxd } from '../../helpers/influxd.ts';
 import { waitFor } from '../../helpers/net.ts';
-import { connectDevice, getJson, startTestVillage } from '../../helpers/village.ts';
+import { connectDevice, getJson, SCHOOL_DIPSTICK_TANK, startTestVillage } from '../../helpers/village.ts';
 
 const T0 = Date.parse('2026-11-29T08:00:00Z');
 let now = T0;
@@ -30,14 +30,7 @@ function manualConfig(influxUrl: string): Config {
         tank: { shape: 'vertical_cylinder', diameter_mm: 2000, height_mm: 2000, sensor_height_mm: 2200 },
       },
       // the school's tank has no sensor: the crew reads a dipstick each morning
-      {
-        id: 'school',
-        name: 'School tank',
-        manual: true,
-        interval_s: 86400,
-        kind: 'tank_level',
-        tank: { shape: 'box', length_mm: 2000, width_mm: 1000, height_mm: 1500 },
-      },
+      SCHOOL_DIPSTICK_TANK,
       // a meter read by hand, with a plausible range
       { id: 'battery', name: 'Battery', manual: true, kind: 'battery_soc', battery: { capacity_kwh: 20 }, range: [0, 100] },
     ],

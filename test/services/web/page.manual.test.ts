@@ -8,7 +8,7 @@ import { parseConfig } from '../../../config/load.ts';
 import { checkText } from '../../../services/assembly/language.ts';
 import { launchBrowser, type TestBrowser } from '../../helpers/browser.ts';
 import { waitFor } from '../../helpers/net.ts';
-import { connectDevice, getJson, startTestVillage } from '../../helpers/village.ts';
+import { connectDevice, getJson, SCHOOL_DIPSTICK_TANK, startTestVillage } from '../../helpers/village.ts';
 
 const config = parseConfig({
   version: 1,
@@ -23,14 +23,7 @@ const config = parseConfig({
       kind: 'tank_level',
       tank: { shape: 'vertical_cylinder', diameter_mm: 2000, height_mm: 2000 },
     },
-    {
-      id: 'school',
-      name: 'School tank',
-      manual: true,
-      interval_s: 86400,
-      kind: 'tank_level',
-      tank: { shape: 'box', length_mm: 2000, width_mm: 1000, height_mm: 1500 },
-    },
+    SCHOOL_DIPSTICK_TANK,
   ],
 });
 
