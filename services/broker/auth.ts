@@ -71,7 +71,8 @@ export class DeviceAuth {
   /** verified scrypt logins, so a reconnect storm of 500 devices does not cost 500 scrypts each time */
   private readonly verified = new Map<string, Buffer>();
   private readonly extraTopics = new Map<string, string[]>();
-  /** each device's own reading topic, made once: mayPublish runs for every message */
+  /** each MQTT device's own reading topic, made once: mayPublish runs for every message (only
+   * these devices and readers can log in) */
   private readonly readingTopics = new Map<string, string>();
   /** MQTT device and reader ids: each owns the client ids `<id>` and `<id>-…` */
   private readonly accounts = new Set<string>();
@@ -190,12 +191,11 @@ export class DeviceAuth {
     if (topic.startsWith('$') || topic.includes('\0')) return false;
     // a reader writes nothing: a signboard's or Home Assistant's publish is dropped, not obeyed
     if (this.isReader(device)) return false;
-    if (topic === this.readingTopics.get(device ?? '')) return !retain;
     const v = this.config.village.id;
     if (device === null) return this.anonymousAllowed && topic.startsWith(`tend/${v}/dev/`);
-    const own = `tend/${v}/dev/${device}/`;
-    if (topic === `${own}reading`) return !retain;
-    if (topic === `${own}status`) return true; // retained status and will (the device protocol)
+    // its own readings (never retained: a retained reading would be replayed as current)
+    if (topic === this.readingTopics.get(device)) return !retain;
+    if (topic === topics.status(v, device)) return true; // retained status and will (the device protocol)
     return (this.extraTopics.get(device) ?? []).includes(topic);
   }
 
