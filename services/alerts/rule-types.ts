@@ -42,8 +42,8 @@ export interface StuckMemory {
   n: number;
   /** for each local hour of the day (0–23), when the value last moved in that hour (epoch ms; 0: never) */
   moved: number[];
-  /** tanks: recent (t, litres), to see what the other tanks drew */
-  recent: Sample[];
+  /** tanks: recent litres, one mean a minute (t: the mean time of its readings), to see what the other tanks drew */
+  recent: MinuteSample[];
   /** tanks: the highest litres of each recent day (t: when it was read) */
   tops: Sample[];
   /** judged stuck now (kept through a stale spell; ends when the value moves), and what showed it */
@@ -84,6 +84,11 @@ export interface Condition {
 export interface Sample {
   t: number;
   v: number;
+}
+
+/** the mean of a minute's readings; n: how many (absent in memory stored before it was kept: one) */
+export interface MinuteSample extends Sample {
+  n?: number;
 }
 
 export interface RuleMemory {

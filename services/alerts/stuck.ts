@@ -19,9 +19,10 @@
 import { fmt, localHour, shortTime } from '../../core/format.ts';
 import { sayIn } from '../../core/i18n.ts';
 import type { ReserveStatus, SensorHealth, SensorKind, TankStatus } from '../../core/types.ts';
-import type { Condition, RuleInput, Sample, StuckMemory } from './rule-types.ts';
+import type { Condition, MinuteSample, RuleInput, Sample, StuckMemory } from './rule-types.ts';
 
 const DAY = 86_400_000;
+const MINUTE = 60_000;
 const TANK_KINDS = new Set<SensorKind>(['tank_distance', 'tank_pressure', 'tank_level']);
 /** the kinds judged: those that move in ordinary life */
 const JUDGED = new Set<SensorKind>([...TANK_KINDS, 'cold_temp', 'pressure']);
@@ -75,6 +76,30 @@ function band(s: SensorHealth, tank: TankStatus | undefined, p: StuckParams): nu
   return s.kind === 'cold_temp' ? p.temp_band_c : p.pressure_band_hpa;
 }
 
+/**
+ * A tank's recent litres, one mean a minute: the fall of the others is a slope over hours, and a
+ * minute's mean carries what its readings say of it. Kept reading by reading, a tank read every
+ * second held 10,800 samples for its three hours, walked at every compute and rewritten with the
+ * rule memory every minute: a 500-tank village read every 10 s held 75 MB of heap after 4 h
+ * (39 MB a minute at a time), and each compute took twice as long.
+ */
+function takeMinute(recent: MinuteSample[], ts: number, v: number): void {
+  const last = recent.at(-1);
+  const minute = Math.floor(ts / MINUTE);
+  const lastMinute = last ? Math.floor(last.t / MINUTE) : -Infinity;
+  // a reading stamped in an earlier minute than the newest (a device clock stepping back) is left out
+  if (minute < lastMinute) return;
+  if (!last || minute > lastMinute) {
+    recent.push({ t: ts, v, n: 1 });
+    return;
+  }
+  // the same minute: a running mean of its times and litres (memory from before kept no count: one)
+  const n = (last.n ?? 1) + 1;
+  last.t += (ts - last.t) / n;
+  last.v += (v - last.v) / n;
+  last.n = n;
+}
+
 /** Take a sensor's new reading in: the flat spell, the hours it moves in, a tank's recent litres and daily top. */
 function observe(s: SensorHealth, m: StuckMemory, tank: TankStatus | undefined, input: RuleInput): void {
   const p = input.params.sensor_stuck;
@@ -82,7 +107,7 @@ function observe(s: SensorHealth, m: StuckMemory, tank: TankStatus | undefined, 
   const ts = Date.parse(s.last_seen!);
   const v = s.value!;
   if (TANK_KINDS.has(s.kind)) {
-    if (ts > (m.recent.at(-1)?.t ?? -Infinity)) m.recent.push({ t: ts, v });
+    takeMinute(m.recent, ts, v);
     while (m.recent.length && m.recent[0]!.t < ts - p.tank_s * 1000 - 3_600_000) m.recent.shift();
     const top = m.tops.at(-1);
     if (top && Math.floor(top.t / DAY) === Math.floor(ts / DAY)) top.v = Math.max(top.v, v);

@@ -4,6 +4,7 @@
 // tank that legitimately stays flat (held at its top by a float valve, or unused at those hours)
 // is not stuck.
 import { describe, expect, it } from 'vitest';
+import type { RuleMemory } from '../../../services/alerts/rule-types.ts';
 import { checkAlert } from '../../../services/assembly/language.ts';
 import { harness, type Harness, HOUR, MIN } from './harness.ts';
 import { T0 } from './world.ts';
@@ -23,12 +24,12 @@ const truths = new WeakMap<Harness, { north: number; school: number }>();
  * Both tanks draw through the day and are pumped back to 16,000 L at 03:00; `north` is what the
  * north tank's sensor shows: the true level unless the test sticks it.
  */
-function village(h: Harness, hours: number, north: (truth: number, hour: number) => number | null = () => null) {
+function village(h: Harness, hours: number, north: (truth: number, hour: number) => number | null = () => null, step = STEP) {
   let truth = truths.get(h);
   if (!truth) truths.set(h, (truth = { north: h.world.liters.north!, school: h.world.liters.school! }));
-  h.run(hours * HOUR, STEP, (w) => {
+  h.run(hours * HOUR, step, (w) => {
     const hour = hod(h);
-    for (const id of ['north', 'school'] as const) truth![id] = hour >= 3 && hour < 3 + STEP / HOUR ? 16_000 : truth![id] - (use(hour) * STEP) / HOUR;
+    for (const id of ['north', 'school'] as const) truth![id] = hour >= 3 && hour < 3 + step / HOUR ? 16_000 : truth![id] - (use(hour) * step) / HOUR;
     w.liters.school = truth!.school + noise(h, 1);
     w.liters.north = north(truth!.north, hour) ?? truth!.north + noise(h, 2);
   });
@@ -110,6 +111,29 @@ describe('sensor_stuck', () => {
     });
     expect(h.alerting.alerts().filter((x) => x.rule === 'sensor_stuck')).toEqual([]);
     for (const x of h.alerts) expect(checkAlert(x)).toEqual([]);
+  });
+
+  it('tanks read every few seconds are remembered a minute at a time: the stored memory stays small, and a stuck sensor is still found', () => {
+    const h = harness({ rules: { sensor_stuck: { tank_s: 3600 } } });
+    village(h, 24);
+    village(h, 8);
+    // from 08:00 both sensors report every 5 s; the north one holds one value for 1.5 h
+    let v: number | null = null;
+    village(h, 1.5, () => (v ??= h.world.liters.north!), 5_000);
+    expect(fired(h, 'sensor_stuck')).toHaveLength(1);
+    expect(fired(h, 'sensor_stuck')[0]).toMatchObject({ subject: 'north' });
+    // what the rule keeps of each tank's recent litres, as stored: one sample a minute over
+    // tank_s and the hour before it (1,080 readings a tank came in over the last 1.5 h)
+    h.book.stop();
+    const row = h.storage.db.prepare("SELECT value FROM alert_meta WHERE key = 'memory'").get() as { value: string };
+    const stuck = (JSON.parse(row.value) as RuleMemory).stuck;
+    for (const id of ['north', 'school']) {
+      const recent = stuck[id]!.recent;
+      expect(recent.length).toBeGreaterThan(60);
+      expect(recent.length).toBeLessThanOrEqual(2 * 60 + 1);
+      // each minute's mean time lies in its minute, in order
+      for (let i = 1; i < recent.length; i++) expect(Math.floor(recent[i]!.t / MIN)).toBeGreaterThan(Math.floor(recent[i - 1]!.t / MIN));
+    }
   });
 
   it('keys are overridable per village, and a disabled rule neither raises nor leaves anything out', () => {
