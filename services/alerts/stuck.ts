@@ -20,6 +20,7 @@ import { fmt, localHour, shortTime } from '../../core/format.ts';
 import { sayIn } from '../../core/i18n.ts';
 import type { ReserveStatus, SensorHealth, SensorKind, TankStatus } from '../../core/types.ts';
 import type { Condition, MinuteSample, RuleInput, Sample, StuckMemory } from './rule-types.ts';
+import { firstAfter, firstAtOrAfter } from './samples.ts';
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
@@ -144,36 +145,55 @@ function movesInTheseHours(m: StuckMemory, now: number, tz: string, p: StuckPara
 }
 
 /**
- * The fall (litres) of a tank over [from, to] by least squares, if clearly above its noise; else
- * null. Walks the samples in place (no copy of the window): it runs for every tank the others are
- * compared with, each compute.
+ * The fall (litres) of a tank over `spanMs` by least squares through s[i..j], if clearly above its
+ * noise; else null. Walks the samples in place (no copy of the window).
  */
-function clearFall(s: Sample[], from: number, to: number): number | null {
-  let n = 0;
+function clearFall(s: Sample[], i: number, j: number, spanMs: number): number | null {
+  const n = j - i + 1;
+  if (n < 3) return null;
   let st = 0;
   let sv = 0;
-  for (const x of s) {
-    if (x.t < from || x.t > to) continue;
-    n++;
-    st += x.t;
-    sv += x.v;
+  for (let k = i; k <= j; k++) {
+    st += s[k]!.t;
+    sv += s[k]!.v;
   }
-  if (n < 3) return null;
   const mt = st / n;
   const mv = sv / n;
   let sxx = 0;
   let sxy = 0;
-  for (const x of s) {
-    if (x.t < from || x.t > to) continue;
-    sxx += (x.t - mt) ** 2;
-    sxy += (x.t - mt) * (x.v - mv);
+  for (let k = i; k <= j; k++) {
+    sxx += (s[k]!.t - mt) ** 2;
+    sxy += (s[k]!.t - mt) * (s[k]!.v - mv);
   }
   if (sxx <= 0) return null;
   const b = sxy / sxx;
   let res = 0;
-  for (const x of s) if (x.t >= from && x.t <= to) res += (x.v - mv - b * (x.t - mt)) ** 2;
+  for (let k = i; k <= j; k++) res += (s[k]!.v - mv - b * (s[k]!.t - mt)) ** 2;
   const se = Math.sqrt(res / Math.max(1, n - 2) / sxx);
-  return -b > NOISE_SIGMAS * se ? -b * (to - from) : null;
+  return -b > NOISE_SIGMAS * se ? -b * spanMs : null;
+}
+
+/** what fallSince() last found for a tank's samples (not enumerable: never written with the memory) */
+const FALL = Symbol('the fall over the completed minutes');
+type WithFall = MinuteSample[] & { [FALL]?: { first: number; last: number; n: number; span: number; fall: number | null } };
+
+/**
+ * A tank's clear fall from `from` to now, over its completed minutes: the minute still filling
+ * changes with every reading, the completed ones never do, so the fit is made again when a
+ * minute completes or leaves the window (about once a minute), not at every judgement (several a
+ * second, for every tank the others are compared with).
+ */
+function fallSince(s: MinuteSample[], from: number, now: number): number | null {
+  const i = firstAtOrAfter(s, from);
+  let j = firstAfter(s, now) - 1;
+  if (j >= 0 && Math.floor(s[j]!.t / MINUTE) >= Math.floor(now / MINUTE)) j--;
+  if (j - i + 1 < 3) return null;
+  const c = (s as WithFall)[FALL];
+  const span = now - from;
+  if (c && c.n === j - i + 1 && c.first === s[i]!.t && c.last === s[j]!.t && c.span === span) return c.fall;
+  const fall = clearFall(s, i, j, span);
+  Object.defineProperty(s, FALL, { value: { first: s[i]!.t, last: s[j]!.t, n: j - i + 1, span, fall }, writable: true, configurable: true, enumerable: false });
+  return fall;
 }
 
 export function sensorStuck(input: RuleInput): Condition[] {
@@ -206,7 +226,7 @@ export function sensorStuck(input: RuleInput): Condition[] {
   const othersOnce = () => (others ??= status.water.tanks.filter((j) => !j.stale && j.liters !== null && store[j.id]));
   const fellOnce = () =>
     (fellOthers ??= othersOnce()
-      .map((j) => ({ j, fall: clearFall(store[j.id]!.recent, now - p.tank_s * 1000, now) }))
+      .map((j) => ({ j, fall: fallSince(store[j.id]!.recent, now - p.tank_s * 1000, now) }))
       .filter((x): x is { j: TankStatus; fall: number } => x.fall !== null && x.fall >= (p.peer_fall_percent / 100) * x.j.capacity_liters));
 
   const out: Condition[] = [];
@@ -234,9 +254,10 @@ export function sensorStuck(input: RuleInput): Condition[] {
         const peer = (j: TankStatus) => j.id !== t.id && !untrusted(mem, j.id, now);
         const anyPeer = long && othersOnce().some(peer);
         if (anyPeer && span >= p.tank_s * 1000) {
-          const fell = fellOnce().filter((x) => peer(x.j));
-          if (fell.length && movesInTheseHours(m, now, tz, p)) {
+          // whether any fell first: the list (for the message) only for a tank found stuck
+          if (fellOnce().some((x) => peer(x.j)) && movesInTheseHours(m, now, tz, p)) {
             stuck = true;
+            const fell = fellOnce().filter((x) => peer(x.j));
             const names = fell.map((x) => say('alert.sensor_stuck.tank_fell', '{tank} (about {liters} L)', { tank: x.j.name, liters: fmt(x.fall) }));
             because = say('alert.sensor_stuck.because_tanks', '; in the {hours} hours before it was noticed {tanks} fell', {
               hours: fmt(p.tank_s / 3600, 1),

@@ -13,6 +13,7 @@
 import { fmt, localParts } from '../../core/format.ts';
 import { sayIn } from '../../core/i18n.ts';
 import type { Severity, TankStatus } from '../../core/types.ts';
+import { firstAfter, firstAtOrAfter } from './samples.ts';
 import type { Condition, RuleInput, Sample, TankMemory } from './rule-types.ts';
 
 const HOUR = 3_600_000;
@@ -203,30 +204,17 @@ function fallsDraw(s: Sample[], refill: boolean[]): Draw | null {
  * Refills are found over all the samples: a pump that stopped just before `from` still shows.
  */
 function windowDraw(samples: Sample[], refill: boolean[], from: number, to: number, derived?: Derived): Draw | null {
-  // the samples inside: a run from i to j as the samples come in time order
-  let i = -1;
-  let j = -1;
-  let n = 0;
-  for (let k = 0; k < samples.length; k++) {
-    const t = samples[k]!.t;
-    if (t < from || t > to) continue;
-    if (i < 0) i = k;
-    j = k;
-    n++;
-  }
-  // the same run of the same samples (derived: worked out for these samples) over a window as
-  // long: the same draw, not fitted again at every judgement
-  const run = n > 0 && n === j - i + 1;
-  const c = run ? derived?.draw : undefined;
+  // the samples inside, from i to j (they come in time order)
+  const i = firstAtOrAfter(samples, from);
+  const j = firstAfter(samples, to) - 1;
+  // the same samples (derived: worked out for these samples) over a window as long: the same
+  // draw, not fitted again at every judgement
+  const c = derived?.draw;
   if (c && c.i === i && c.j === j && c.span === to - from) return c.d;
-  const idx = samples.flatMap((x, k) => (x.t >= from && x.t <= to ? [k] : []));
-  const d = fallsDraw(
-    idx.map((k) => samples[k]!),
-    idx.map((k) => refill[k]!),
-  );
+  const d = fallsDraw(samples.slice(i, j + 1), refill.slice(i, j + 1));
   // a net rise is a refill too slow to tell from noise: it says nothing about use either
   const out = d && d.coveredMs >= (to - from) / 2 && d.lph > -NOISE_SIGMAS * d.se ? d : null;
-  if (run && derived) derived.draw = { i, j, span: to - from, d: out };
+  if (derived) derived.draw = { i, j, span: to - from, d: out };
   return out;
 }
 
