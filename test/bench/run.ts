@@ -400,7 +400,7 @@ function printTable(r: Record<string, number>) {
     {
       figure: 'status compute, 500 tanks',
       measured: `${fmt(r['status_compute.warm_ms'], 1)} ms after ${fmt(r['status_compute.minutes'])} min`,
-      baseline: `${fmt(r['status_compute.cold_ms'], 1)} ms after 5 min; ratio ${fmt(r['status_compute.ratio'], 2)}`,
+      baseline: `${fmt(r['status_compute.cold_ms'], 1)} ms after 5 min; ratio ${fmt(r['status_compute.ratio'], 2)}; heap ${fmt(r['status_compute.heap_cold_mb'], 1)} → ${fmt(r['status_compute.heap_warm_mb'], 1)} MB`,
       target: '≤ 20 ms',
       met: check(r['status_compute.warm_ms'], (n) => n <= 20),
     },

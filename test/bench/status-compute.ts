@@ -25,6 +25,17 @@ export interface StatusComputeResult {
   ratio: number;
   minutes: number;
   tanks: number;
+  /** the heap in use (MB, after a full collection) after 5 simulated minutes, and after `minutes`: what a village's memory grows by as it learns */
+  heap_cold_mb: number | null;
+  heap_warm_mb: number | null;
+}
+
+/** heap in use after a full collection (MB); null when the process has no gc() (run without --expose-gc) */
+function heapMb(): number | null {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return null;
+  gc();
+  return process.memoryUsage().heapUsed / 2 ** 20;
 }
 
 export async function benchStatusCompute(opts: { minutes?: number } = {}): Promise<StatusComputeResult> {
@@ -67,9 +78,11 @@ export async function benchStatusCompute(opts: { minutes?: number } = {}): Promi
     let s = 0;
     for (; s < 5 * 60; s += STEP_MS / 1000) round(s);
     const cold = computeMs();
+    const heapCold = heapMb();
     for (; s < minutes * 60; s += STEP_MS / 1000) round(s);
     const warm = computeMs();
-    return { cold_ms: cold, warm_ms: warm, ratio: warm / cold, minutes, tanks: DEVICES * SENSORS };
+    const heapWarm = heapMb();
+    return { cold_ms: cold, warm_ms: warm, ratio: warm / cold, minutes, tanks: DEVICES * SENSORS, heap_cold_mb: heapCold, heap_warm_mb: heapWarm };
   } finally {
     await village.stop();
     tmp.remove();
