@@ -42,7 +42,14 @@ interface Pending {
 const nothingPending = (): Pending => ({ alerts: new Set(), keys: new Set(), incidents: new Set(), meta: false });
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 const MEMORY_WRITE_MS = 60_000;
+/**
+ * Resolved alerts stay in memory this long (an open incident's alerts, however old, stay too). A
+ * start loads no older ones, and a running gateway lets them go the same way, once an hour: it
+ * runs for months, and a flaky link raises dozens of alerts a day. They stay on disk.
+ */
+const KEEP_RESOLVED_MS = 7 * DAY;
 /** alerts raised from outside the rules (an exercise) carry this prefix in their id */
 export const RAISED_PREFIX = 'drill:';
 const RAISED = RAISED_PREFIX;
@@ -65,6 +72,8 @@ export class AlertBook {
   private memWrittenWall = 0;
   private seqWritten = -1;
   private started = false;
+  /** when resolved alerts past KEEP_RESOLVED_MS were last let go */
+  private forgottenAt = -Infinity;
   /** statements prepared once at start, run by every group commit */
   private put: Record<'alert' | 'key' | 'incident' | 'meta', { run(...params: unknown[]): unknown }> | null = null;
   /** alerts() as of the last change: the status loop asks several times per compute */
@@ -109,7 +118,7 @@ export class AlertBook {
     }
     const needed = new Set(this.book.open().flatMap((i) => i.alert_ids));
     for (const r of db.prepare('SELECT id, state, updated, json FROM alert_alerts').all() as { id: string; state: string; updated: number; json: string }[]) {
-      if (r.state !== 'resolved' || needed.has(r.id) || now - r.updated < 7 * DAY) this.all.set(r.id, JSON.parse(r.json) as Alert);
+      if (r.state !== 'resolved' || needed.has(r.id) || now - r.updated < KEEP_RESOLVED_MS) this.all.set(r.id, JSON.parse(r.json) as Alert);
     }
     for (const r of db.prepare('SELECT key, alert_id, seq, clear_since FROM alert_keys').all() as {
       key: string;
@@ -204,6 +213,7 @@ export class AlertBook {
   private apply(now: number, changed: Alert[]): Judgement {
     // every judgement: the engine rewrites titles and values in place even when it reports no change
     this.cached = null;
+    this.forgetOld(now);
     for (const a of changed) this.all.set(a.id, a);
     const touched = this.book.place(now, changed, this.all, (a) => a.id.startsWith(RAISED));
     const closed = this.book.closeQuiet(now, this.all);
@@ -227,6 +237,21 @@ export class AlertBook {
     this.cached = null;
     if (changed.length || incidents.length || this.memDue(now)) this.opts.storage.commitSoon();
     return { now, changed, incidents };
+  }
+
+  /**
+   * Let go of alerts resolved more than KEEP_RESOLVED_MS ago that no open incident holds (once an
+   * hour). One not yet on disk (writes failing all that time: a full disk) is kept until it is.
+   */
+  private forgetOld(now: number): void {
+    if (now - this.forgottenAt < HOUR) return;
+    this.forgottenAt = now;
+    const needed = new Set(this.book.open().flatMap((i) => i.alert_ids));
+    // (a commit runs whole between judgements: a rolled-back one has queued its alerts here again)
+    for (const id of this.dirty.alerts) needed.add(id);
+    for (const [id, a] of this.all) {
+      if (a.state === 'resolved' && a.resolved_at !== null && !needed.has(id) && now - Date.parse(a.resolved_at) >= KEEP_RESOLVED_MS) this.all.delete(id);
+    }
   }
 
   // ---- reading (the assembly and the outputs read here; nothing here reads them)

@@ -130,6 +130,31 @@ describe('incidents', () => {
     expect(h.alerting.prompts()).toHaveLength(1);
   });
 
+  it('a week after it resolved, an alert of a closed incident leaves memory as it does at a restart, and stays on disk', () => {
+    const h = harness();
+    h.run(HOUR, 5 * MIN, (w) => {
+      w.tendency = -4;
+    });
+    const storm = h.alerts.find((a) => a.rule === 'storm')!;
+    const incident = h.incidents.at(-1)!.id;
+    h.run(4 * HOUR, 5 * MIN, (w) => {
+      w.tendency = 0;
+    });
+    expect(h.alerts.filter((a) => a.id === storm.id).at(-1)).toMatchObject({ state: 'resolved' });
+    // six days on: still held (a prompt, the page's recent list, a restart all see it)
+    h.run(6 * 24 * HOUR, HOUR);
+    expect(h.book.incident(incident)!.closed_at).not.toBeNull();
+    expect(h.book.alertsOf(incident).map((a) => a.id)).toEqual([storm.id]);
+    // past a week: let go of, as a start would not load it, but only once its row is on disk
+    // (no commit has run in this test: the harness's commits wait for timers)
+    h.run(2 * 24 * HOUR, HOUR);
+    expect(h.book.alertsOf(incident).map((a) => a.id)).toEqual([storm.id]);
+    h.storage.commitNow();
+    h.run(2 * HOUR, HOUR);
+    expect(h.book.alertsOf(incident)).toEqual([]);
+    expect(h.storage.db.prepare('SELECT state FROM alert_alerts WHERE id = ?').get(storm.id)).toEqual({ state: 'resolved' });
+  });
+
   it('crisis rule: critical alone, two domains, or storm with damage', () => {
     const a = (rule: string, domain: Alert['domain'], severity: Alert['severity'] = 'warning'): Alert => ({
       id: rule,
