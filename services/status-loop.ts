@@ -5,10 +5,10 @@
 // A status is computed on the leading edge after a change (a reading after a quiet spell is judged
 // at once: alert latency) and at most once per throttle period under a flood (throughput), and
 // every second for staleness and the time-weighted rules (a tick half a second after a compute is
-// left out). A reading that crosses a threshold of
-// its rule (urgent) is judged at once even under a flood, right after the event that brought it. The retained outputs are published only
-// when their content changed, and the alert and assembly lists once per change of the lists, not
-// once per event, so signboards and sirens hear each change once.
+// left out). A reading that crosses a threshold of its rule (urgent) is judged at once even under
+// a flood, right after the event that brought it. The retained outputs are published only when
+// their content changed, and the alert and assembly lists once per change of the lists, not once
+// per event, so signboards and sirens hear each change once.
 import type { Alert, AssemblyPrompt, PlanStatus, Reading, ReserveStatus, SensorHealth } from '../core/types.ts';
 import type { Judgement } from './alerts/book.ts';
 import type { VillageEventHub } from './events.ts';

@@ -50,6 +50,8 @@ const MEMORY_WRITE_MS = 60_000;
  * runs for months, and a flaky link raises dozens of alerts a day. They stay on disk.
  */
 const KEEP_RESOLVED_MS = 7 * DAY;
+/** whether an alert, last changed at `at` (epoch ms), is resolved and past KEEP_RESOLVED_MS */
+const pastKeeping = (state: string, at: number, now: number): boolean => state === 'resolved' && now - at >= KEEP_RESOLVED_MS;
 /** alerts raised from outside the rules (an exercise) carry this prefix in their id */
 export const RAISED_PREFIX = 'drill:';
 const RAISED = RAISED_PREFIX;
@@ -116,9 +118,9 @@ export class AlertBook {
       const inc = JSON.parse(r.json) as Incident;
       this.book.incidents.set(inc.id, inc);
     }
-    const needed = new Set(this.book.open().flatMap((i) => i.alert_ids));
+    const needed = this.heldByOpenIncidents();
     for (const r of db.prepare('SELECT id, state, updated, json FROM alert_alerts').all() as { id: string; state: string; updated: number; json: string }[]) {
-      if (r.state !== 'resolved' || needed.has(r.id) || now - r.updated < KEEP_RESOLVED_MS) this.all.set(r.id, JSON.parse(r.json) as Alert);
+      if (!pastKeeping(r.state, r.updated, now) || needed.has(r.id)) this.all.set(r.id, JSON.parse(r.json) as Alert);
     }
     for (const r of db.prepare('SELECT key, alert_id, seq, clear_since FROM alert_keys').all() as {
       key: string;
@@ -246,12 +248,17 @@ export class AlertBook {
   private forgetOld(now: number): void {
     if (now - this.forgottenAt < HOUR) return;
     this.forgottenAt = now;
-    const needed = new Set(this.book.open().flatMap((i) => i.alert_ids));
+    const needed = this.heldByOpenIncidents();
     // (a commit runs whole between judgements: a rolled-back one has queued its alerts here again)
     for (const id of this.dirty.alerts) needed.add(id);
     for (const [id, a] of this.all) {
-      if (a.state === 'resolved' && a.resolved_at !== null && !needed.has(id) && now - Date.parse(a.resolved_at) >= KEEP_RESOLVED_MS) this.all.delete(id);
+      if (pastKeeping(a.state, Date.parse(a.resolved_at ?? ''), now) && !needed.has(id)) this.all.delete(id);
     }
+  }
+
+  /** the alerts an open incident holds: kept in memory however long ago they resolved */
+  private heldByOpenIncidents(): Set<string> {
+    return new Set(this.book.open().flatMap((i) => i.alert_ids));
   }
 
   // ---- reading (the assembly and the outputs read here; nothing here reads them)
