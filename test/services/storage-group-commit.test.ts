@@ -11,7 +11,7 @@ afterEach(() => {
 });
 
 /** a storage on a temp dir with one table and a flusher that writes what is queued */
-function storage(opts: { delayMs?: number; lazyDelayMs?: number } = {}) {
+function storage(opts: { delayMs?: number; minGapMs?: number; lazyDelayMs?: number } = {}) {
   const tmp = tempDir();
   const s = new Storage(tmp.dir, opts);
   cleanups.push(() => {
@@ -22,15 +22,17 @@ function storage(opts: { delayMs?: number; lazyDelayMs?: number } = {}) {
   const insert = s.db.prepare('INSERT INTO t (v) VALUES (?)');
   let queued: number[] = [];
   const flushed: number[][] = [];
+  const flushedAt: number[] = [];
   s.register({
     flush: () => {
+      flushedAt.push(performance.now());
       for (const v of queued) insert.run(v);
       flushed.push(queued);
       queued = [];
     },
   });
   const rows = () => (s.db.prepare('SELECT v FROM t ORDER BY rowid').all() as { v: number }[]).map((r) => r.v);
-  return { s, queue: (v: number) => queued.push(v), flushed, rows };
+  return { s, queue: (v: number) => queued.push(v), flushed, flushedAt, rows };
 }
 
 describe('group commit', () => {
@@ -73,5 +75,31 @@ describe('group commit', () => {
     expect(s.commits).toBe(1);
     s.commitNow();
     expect(rows()).toEqual([1, 2, 3]);
+  });
+
+  it('keeps awaited commits apart under a stream, yet commits a lone reading after the short delay', async () => {
+    const { s, queue, flushedAt, rows } = storage({ delayMs: 2, minGapMs: 200, lazyDelayMs: 60_000 });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // a stream: a row somebody waits for every 3 ms, for about half a second
+    const acked: Promise<Error | null>[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < 150; i++) {
+      queue(i);
+      acked.push(new Promise((resolve) => s.commitSoon(resolve)));
+      await sleep(3);
+    }
+    expect(await Promise.all(acked)).toEqual(acked.map(() => null));
+    const span = performance.now() - t0;
+    // with only the short delay this would be a commit every few milliseconds; the gap allows
+    // one per 200 ms (timers may run a little early against performance.now(), hence 190)
+    expect(s.commits).toBeLessThanOrEqual(Math.ceil(span / 200) + 1);
+    for (let i = 1; i < flushedAt.length; i++) expect(flushedAt[i]! - flushedAt[i - 1]!).toBeGreaterThanOrEqual(190);
+    expect(rows()).toHaveLength(150);
+    // after a quiet spell longer than the gap, a lone reading waits only the short delay
+    await sleep(250);
+    const asked = performance.now();
+    queue(999);
+    expect(await new Promise<Error | null>((resolve) => s.commitSoon(resolve))).toBeNull();
+    expect(performance.now() - asked).toBeLessThan(150);
   });
 });
