@@ -51,9 +51,10 @@ export interface StatusLoopOptions {
   /** the retained output topics */
   topics: { reserve: string; alerts: string; assembly: string };
   /**
-   * recompute at most this often after a change (ms; 250). A screen needs no fresher figures than
-   * four a second, and a reading across a threshold does not wait for it (`urgent`); at 25 ms, a
-   * flood of 500 readings a second cost 40 whole computes a second, most of tend's CPU.
+   * recompute at most this often after a change (ms; 1000). A screen needs no fresher figures than
+   * one a second, and a reading across a threshold does not wait for it (`urgent`); at 25 ms, a
+   * flood of 500 readings a second cost 40 whole computes a second, most of tend's CPU, and at
+   * 250 ms the four computes a second were still a tenth of it.
    */
   throttleMs?: number;
   /** false: never recompute by itself; the caller calls refresh() (a simulation on its own clock) */
@@ -88,7 +89,7 @@ export class StatusLoop {
 
   constructor(private readonly opts: StatusLoopOptions) {
     this.timers = opts.timers ?? realTimers;
-    this.throttle = opts.throttleMs ?? 250;
+    this.throttle = opts.throttleMs ?? 1000;
     this.manual = opts.auto === false || this.throttle >= 2 ** 31 - 1;
   }
 
@@ -123,11 +124,11 @@ export class StatusLoop {
 
   /**
    * The tick moves time-based judgements on (staleness, the rules that weigh time) while nothing
-   * arrives. Under a stream of readings the throttle computes four times a second anyway, and a
-   * tick half a tick after one of those would judge the same minute again: it is left out.
+   * arrives. Under a stream of readings the throttle computes anyway: a tick while its compute is
+   * due, or half a tick after a compute, would judge the same moment again, and is left out.
    */
   private tick(): void {
-    if (this.timers.now() - this.lastComputeAt < TICK_MS / 2) return;
+    if (this.pending !== null || this.timers.now() - this.lastComputeAt < TICK_MS / 2) return;
     this.refresh();
   }
 

@@ -188,6 +188,21 @@ describe('status loop', () => {
     w.loop.stop();
   });
 
+  it('judges a stream of readings once a second by default: the tick does not add computes of its own', () => {
+    const w = loopWorld();
+    w.loop.start();
+    const before = w.computes();
+    // a reading every 100 ms for 10 s, the tick running beside the throttle
+    for (let t = 0; t < 10_000; t += 100) {
+      w.events.emit('reading', reading);
+      w.timers.advance(100);
+    }
+    const streamed = w.computes() - before;
+    expect(streamed).toBeGreaterThanOrEqual(9);
+    expect(streamed).toBeLessThanOrEqual(11);
+    w.loop.stop();
+  });
+
   it('publishes the alert and assembly lists once per change of the lists, after the events of one step', async () => {
     const w = loopWorld({ tick: false });
     w.loop.start();
