@@ -50,6 +50,7 @@ describe('deploy/systemd/tend.service', () => {
   it('gives Node the same flags as `npm start`, so the demo and the bench run what a gateway runs', () => {
     const flags = serviceNodeFlags(ROOT);
     expect(flags).toContain('--no-concurrent-recompilation');
+    expect(flags).toContain('--min-semi-space-size=2');
     const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
     expect(start).toBe(['node', ...flags, 'bin/tend.js', 'demo'].join(' '));
   });
