@@ -315,9 +315,10 @@ export class Simulation {
     const speed = o.speed ?? Math.max(1, this.lines.at(-1)!.t / 60);
     if (speed === 0) {
       // As fast as the pipeline goes: a QoS 1 PUBACK waits for the group commit, which waits
-      // 15 ms for more rows to join it; the runner waits for every PUBACK of a batch, so each
-      // batch would wait 15 ms. Here the runner commits on the next turn after ingest took a
-      // message instead (results are the same: it computes the status only once all are acked).
+      // a few ms for more rows to join it (and 30 ms after the one before); the runner waits for
+      // every PUBACK of a batch, so each batch would wait that long. Here the runner commits on
+      // the next turn after ingest took a message instead (results are the same: it computes the
+      // status only once all are acked).
       let queued = false;
       const commitNext = () => {
         if (queued) return;
