@@ -9,13 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
-import { parseConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { startVillage } from '../../services/village.ts';
-import type { Clock } from '../../core/types.ts';
 import { freePort, tempDir } from '../helpers/net.ts';
-import { tendCommand } from './proc.ts';
-import { boxTanks } from './tank-village.ts';
+import { serviceNodeFlags, tendCommand } from './proc.ts';
+import { benchConfig } from './tank-village.ts';
 import { benchIdle, benchVillageLoad } from './village-load.ts';
 import { topOfProfile } from './profile-top.ts';
 
@@ -36,12 +34,6 @@ const notes: string[] = [];
 
 function set(path: string, value: unknown) {
   results[path] = value;
-}
-
-function benchConfig(devices: number, metricsPerDevice: number, extra: Partial<Config> = {}): Config {
-  const devs = Array.from({ length: devices }, (_, i) => ({ id: `node-${i}`, secret: `bench-secret-${i}`, transport: 'mqtt', interval_s: 10 }));
-  const sensors = boxTanks(devs, metricsPerDevice);
-  return parseConfig({ version: 1, village: { id: 'benchvale', name: 'Benchvale', population: 200 }, devices: devs, sensors, ...extra });
 }
 
 interface PublisherRun {
@@ -214,43 +206,14 @@ async function benchMosquitto(total: number): Promise<{ tend: number; ceiling: n
   }
 }
 
-/** A village of 500 sensors at 1 Hz for 10 minutes of simulated time: RSS, and its growth. */
-async function benchMemory(): Promise<{ rss_mb: number; growth_last_half_mb: number; baseline_rss_mb: number }> {
-  const config = benchConfig(50, 10);
-  (globalThis as { gc?: () => void }).gc?.();
-  // what the process weighs with everything loaded but no village: the baseline
-  const baseline = process.memoryUsage().rss / 1024 / 1024;
-  let now = Date.parse('2026-11-26T00:00:00Z');
-  const clock: Clock = { now: () => now };
-  const tmp = tempDir('tend-bench-');
-  const village = await startVillage({ config, clock, storageDir: tmp.dir, brokerPort: 0, web: false, tick: false, log: () => {} });
-  const samples: number[] = [];
-  const seconds = QUICK ? 120 : 600;
-  for (let s = 0; s < seconds; s++) {
-    now += 1000;
-    for (let i = 0; i < 50; i++)
-      for (let m = 0; m < 10; m++) {
-        village.ingest.reading({ device: `node-${i}`, metric: `level_mm${m}`, value: 1000 + Math.sin(s / 60 + i) * 300, ts: now, source: 'mqtt' });
-      }
-    village.refresh();
-    village.storage.commitNow();
-    if (s % 10 === 0) {
-      await new Promise((r) => setImmediate(r));
-      (globalThis as { gc?: () => void }).gc?.();
-      samples.push(process.memoryUsage().rss / 1024 / 1024);
-    }
-  }
-  await village.stop();
-  tmp.remove();
-  const half = samples.slice(Math.floor(samples.length / 2));
-  return { rss_mb: Math.max(...samples), growth_last_half_mb: half[half.length - 1]! - half[0]!, baseline_rss_mb: baseline };
-}
-
-/** The memory figure from a process that runs nothing else (RSS counts the whole process). */
+/**
+ * The memory figure from a process that loads tend and nothing of the bench harness (RSS counts
+ * the whole process), with the Node flags and heap sizing a gateway runs with: test/bench/memory.ts.
+ */
 function memoryInChild(): Promise<{ rss_mb: number; growth_last_half_mb: number; baseline_rss_mb: number }> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['--memory-child', ...(QUICK ? ['--quick'] : [])], {
-      execArgv: ['--expose-gc', '--import', 'tsx'],
+    const child = fork(join(HERE, 'memory.ts'), QUICK ? ['--quick'] : [], {
+      execArgv: ['--expose-gc', ...serviceNodeFlags(ROOT), '--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child.once('message', (m) => resolve(m as { rss_mb: number; growth_last_half_mb: number; baseline_rss_mb: number }));
@@ -651,22 +614,10 @@ async function main() {
   writeResults();
 }
 
-if (process.argv.includes('--memory-child')) {
-  benchMemory().then(
-    (m) => {
-      process.send!(m);
-      process.exit(0);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-} else
-  main().then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
