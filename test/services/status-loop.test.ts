@@ -116,6 +116,16 @@ function loopWorld(opts: { throttleMs?: number; tick?: boolean; auto?: boolean; 
   };
 }
 
+/** A reading every 100 ms for `ms`: how many computes the loop made meanwhile. */
+function computesUnderStream(w: ReturnType<typeof loopWorld>, ms: number): number {
+  const before = w.computes();
+  for (let t = 0; t < ms; t += 100) {
+    w.events.emit('reading', reading);
+    w.timers.advance(100);
+  }
+  return w.computes() - before;
+}
+
 describe('status loop', () => {
   it('runs reserve → alert book → assembly in that order, then publishes the status once per change', () => {
     const w = loopWorld({ tick: false });
@@ -172,13 +182,8 @@ describe('status loop', () => {
   it('leaves out a tick that comes right after a compute, so a stream of readings is judged four times a second, not five', () => {
     const w = loopWorld({ throttleMs: 250 });
     w.loop.start();
-    const before = w.computes();
-    // a reading every 100 ms for 5 s: the throttle computes every 250 ms
-    for (let t = 0; t < 5000; t += 100) {
-      w.events.emit('reading', reading);
-      w.timers.advance(100);
-    }
-    const streamed = w.computes() - before;
+    // the throttle computes every 250 ms
+    const streamed = computesUnderStream(w, 5000);
     expect(streamed).toBeGreaterThanOrEqual(19);
     expect(streamed).toBeLessThanOrEqual(21);
     // then quiet: the tick alone, once a second
@@ -191,13 +196,8 @@ describe('status loop', () => {
   it('judges a stream of readings once a second by default: the tick does not add computes of its own', () => {
     const w = loopWorld();
     w.loop.start();
-    const before = w.computes();
-    // a reading every 100 ms for 10 s, the tick running beside the throttle
-    for (let t = 0; t < 10_000; t += 100) {
-      w.events.emit('reading', reading);
-      w.timers.advance(100);
-    }
-    const streamed = w.computes() - before;
+    // the tick runs beside the throttle all along
+    const streamed = computesUnderStream(w, 10_000);
     expect(streamed).toBeGreaterThanOrEqual(9);
     expect(streamed).toBeLessThanOrEqual(11);
     w.loop.stop();
