@@ -20,7 +20,7 @@ import { fmt, localHour, shortTime } from '../../core/format.ts';
 import { sayIn } from '../../core/i18n.ts';
 import type { ReserveStatus, SensorHealth, SensorKind, TankStatus } from '../../core/types.ts';
 import type { Condition, MinuteSample, RuleInput, Sample, StuckMemory } from './rule-types.ts';
-import { firstAfter, firstAtOrAfter } from './samples.ts';
+import { firstAfter, firstAtOrAfter, keepBeside } from './samples.ts';
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
@@ -191,9 +191,7 @@ function fallSince(s: MinuteSample[], from: number, now: number): number | null 
   const c = (s as WithFall)[FALL];
   const span = now - from;
   if (c && c.n === j - i + 1 && c.first === s[i]!.t && c.last === s[j]!.t && c.span === span) return c.fall;
-  const fall = clearFall(s, i, j, span);
-  Object.defineProperty(s, FALL, { value: { first: s[i]!.t, last: s[j]!.t, n: j - i + 1, span, fall }, writable: true, configurable: true, enumerable: false });
-  return fall;
+  return keepBeside(s, FALL, { first: s[i]!.t, last: s[j]!.t, n: j - i + 1, span, fall: clearFall(s, i, j, span) }).fall;
 }
 
 export function sensorStuck(input: RuleInput): Condition[] {

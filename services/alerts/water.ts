@@ -13,7 +13,7 @@
 import { fmt, localParts } from '../../core/format.ts';
 import { sayIn } from '../../core/i18n.ts';
 import type { Severity, TankStatus } from '../../core/types.ts';
-import { firstAfter, firstAtOrAfter } from './samples.ts';
+import { firstAfter, firstAtOrAfter, keepBeside } from './samples.ts';
 import type { Condition, RuleInput, Sample, TankMemory } from './rule-types.ts';
 
 const HOUR = 3_600_000;
@@ -139,10 +139,7 @@ function derivedOf(m: TankMemory, refillMinLph: number): Derived {
   const c = (m as WithDerived)[DERIVED];
   if (c && c.n === n && (n === 0 || (c.first === s[0]!.t && c.last === s[n - 1]!.t))) return c;
   const flags = refilling(s, refillMinLph);
-  const d: Derived = { first: s[0]?.t ?? NaN, last: s[n - 1]?.t ?? NaN, n, flags, refilled: flags.includes(true), draw: null };
-  // not enumerable: a copy or a comparison of the memory does not see it
-  Object.defineProperty(m, DERIVED, { value: d, writable: true, configurable: true, enumerable: false });
-  return d;
+  return keepBeside<Derived>(m, DERIVED, { first: s[0]?.t ?? NaN, last: s[n - 1]?.t ?? NaN, n, flags, refilled: flags.includes(true), draw: null });
 }
 const refillingOf = (m: TankMemory, refillMinLph: number): boolean[] => derivedOf(m, refillMinLph).flags;
 
