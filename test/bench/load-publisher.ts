@@ -1,7 +1,8 @@
-// A crowd of tank nodes at a steady pace, in a process of its own: each device publishes one
-// reading per message, cycling through its sensors, `per_device_hz` messages a second, QoS 1, and
-// times each publish to its PUBACK (what a device waits before it may sleep or send again).
-// argv: JSON { url, devices: [{id, secret}], village, sensors, per_device_hz, duration_s }
+// A crowd of tank nodes at a steady pace, in a process of its own: each device publishes
+// `per_message` readings per message (default one, cycling through its sensors), `per_device_hz`
+// messages a second, QoS 1, and times each publish to its PUBACK (what a device waits before it may
+// sleep or send again).
+// argv: JSON { url, devices: [{id, secret}], village, sensors, per_device_hz, duration_s, per_message? }
 // IPC: → { ready } after connecting; ← 'go'; → { done, sent, acked, errors, latencies_ms }
 import mqtt, { type MqttClient } from 'mqtt';
 
@@ -12,7 +13,9 @@ const args = JSON.parse(process.argv[2]!) as {
   sensors: number;
   per_device_hz: number;
   duration_s: number;
+  per_message?: number;
 };
+const PER_MESSAGE = args.per_message ?? 1;
 
 async function main() {
   const clients: MqttClient[] = await Promise.all(
@@ -39,13 +42,19 @@ async function main() {
 
   const publish = (i: number) => {
     const n = k[i]!++;
-    const m = n % args.sensors;
-    // a level that drifts slowly, as water does
-    const level = Math.round(1200 + 150 * Math.sin((n / args.sensors + i * 7 + m) / 40));
+    let payload = '{';
+    for (let r = 0; r < PER_MESSAGE; r++) {
+      const at = n * PER_MESSAGE + r;
+      const m = at % args.sensors;
+      // a level that drifts slowly, as water does
+      const level = Math.round(1200 + 150 * Math.sin((at / args.sensors + i * 7 + m) / 40));
+      payload += `"level_mm${m}":${level},`;
+    }
+    payload += `"seq":${n}}`;
     const topic = `tend/${args.village}/dev/${args.devices[i]!.id}/reading`;
     const start = performance.now();
     sent++;
-    clients[i]!.publish(topic, `{"level_mm${m}":${level},"seq":${n}}`, { qos: 1 }, (err) => {
+    clients[i]!.publish(topic, payload, { qos: 1 }, (err) => {
       if (err) errors++;
       else {
         acked++;

@@ -44,6 +44,10 @@ export interface VillageLoadResult {
   duration_s: number;
   tend: SideFigures & { accepted: number };
   baseline: SideFigures & { mosquitto_rss_mb: number; subscriber_rss_mb: number; mosquitto_cpu_s: number; subscriber_cpu_s: number };
+  /** the floor: a Node process that only frames, parses and acknowledges (floor-acker.mjs) */
+  floor: { bare_cpu_us_per_reading: number; aedes_cpu_us_per_reading: number };
+  /** tend again, the same readings a second, but each device's 10 sensors in one message */
+  together: SideFigures & { accepted: number };
   profile?: string;
 }
 
@@ -66,14 +70,25 @@ interface PublisherDone {
 }
 
 /** two publisher processes, each half the devices; resolves once all are connected */
-async function startLoad(url: string, durationS: number): Promise<{ go(): Promise<PublisherDone>; kill(): void }> {
+async function startLoad(url: string, durationS: number, perMessage = 1): Promise<{ go(): Promise<PublisherDone>; kill(): void }> {
   const devs = devices();
   const children: ChildProcess[] = [];
   const results: Promise<PublisherDone>[] = [];
   for (const part of [devs.slice(0, DEVICES / 2), devs.slice(DEVICES / 2)]) {
     const child = fork(
       join(HERE, 'load-publisher.ts'),
-      [JSON.stringify({ url, devices: part, village: VILLAGE, sensors: SENSORS, per_device_hz: PER_DEVICE_HZ, duration_s: durationS })],
+      [
+        JSON.stringify({
+          url,
+          devices: part,
+          village: VILLAGE,
+          sensors: SENSORS,
+          // the same readings a second either way: one a message, or a device's sensors together
+          per_device_hz: PER_DEVICE_HZ / perMessage,
+          per_message: perMessage,
+          duration_s: durationS,
+        }),
+      ],
       { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
     );
     children.push(child);
@@ -228,22 +243,22 @@ async function acceptedFromMetrics(webPort: number): Promise<number | null> {
   }
 }
 
-async function runTend(command: string[], o: VillageLoadOptions, influx: Influxd, durationS: number, nodeArgs: string[] = []) {
+async function runTend(command: string[], o: VillageLoadOptions, influx: Influxd, durationS: number, nodeArgs: string[] = [], perMessage = 1) {
   const tmp = tempDir('tend-bench-load-');
   try {
     const tend = await startTend(command, o.root, await tendConfig(tmp.dir, influx.url), tmp.dir, nodeArgs);
     try {
-      const load = await startLoad(tend.brokerUrl, durationS);
+      const load = await startLoad(tend.brokerUrl, durationS, perMessage);
       await sleep(2000); // start-up work settles before the count begins
       const before = await countKept(influx, 'tend');
       const rss = sampleRss([tend.pid]);
       const cpu0 = cpuSeconds(tend.pid);
       const pubs = await load.go();
       // CPU until every acknowledged reading is in InfluxDB: the history writes are part of the cost
-      const kept = (await waitKept(influx, 'tend', before + pubs.acked)) - before;
+      const kept = (await waitKept(influx, 'tend', before + pubs.acked * perMessage)) - before;
       const cpu1 = cpuSeconds(tend.pid);
       const [peak] = rss.stop();
-      const accepted = (await acceptedFromMetrics(tend.webPort)) ?? pubs.acked;
+      const accepted = (await acceptedFromMetrics(tend.webPort)) ?? pubs.acked * perMessage;
       load.kill();
       return { pubs, kept, cpu: cpu1 - cpu0, rss: peak!, accepted };
     } finally {
@@ -302,6 +317,27 @@ async function runBaseline(influx: Influxd, durationS: number) {
   }
 }
 
+/** a floor-acker.mjs process (`bare` or `aedes`) under the same load: its CPU per acknowledged reading */
+async function runFloor(mode: 'bare' | 'aedes', durationS: number): Promise<number> {
+  const port = await freePort();
+  const acker = fork(join(HERE, 'floor-acker.mjs'), [JSON.stringify({ mode, port })], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      acker.once('message', () => resolve());
+      acker.once('exit', (c) => reject(new Error(`floor acker (${mode}) exited ${c}`)));
+    });
+    const load = await startLoad(`mqtt://127.0.0.1:${port}`, durationS);
+    await sleep(2000);
+    const cpu0 = cpuSeconds(acker.pid!);
+    const pubs = await load.go();
+    const cpu = cpuSeconds(acker.pid!) - cpu0;
+    load.kill();
+    return pubs.acked > 0 ? (cpu * 1e6) / pubs.acked : Number.NaN;
+  } finally {
+    acker.kill();
+  }
+}
+
 function side(pubs: PublisherDone, cpu: number, per: number, rss: number, kept: number) {
   const lat = [...pubs.latencies_ms].sort((a, b) => a - b);
   return {
@@ -327,6 +363,11 @@ export async function benchVillageLoad(o: VillageLoadOptions): Promise<VillageLo
     const t = await runTend(command, o, influx, durationS);
     step('village_load: Mosquitto + minimal mqtt.js subscriber, same load');
     const b = await runBaseline(influx, durationS);
+    step('village_load: the floor, a bare Node acker and plain aedes, same load');
+    const bare = await runFloor('bare', durationS);
+    const plainAedes = await runFloor('aedes', durationS);
+    step(`village_load: tend again, each device's ${SENSORS} readings in one message`);
+    const g = await runTend(command, o, influx, durationS, [], SENSORS);
     const result: VillageLoadResult = {
       readings: DEVICES * PER_DEVICE_HZ * durationS,
       duration_s: durationS,
@@ -338,6 +379,8 @@ export async function benchVillageLoad(o: VillageLoadOptions): Promise<VillageLo
         mosquitto_cpu_s: b.mosqCpu,
         subscriber_cpu_s: b.subCpu,
       },
+      floor: { bare_cpu_us_per_reading: bare, aedes_cpu_us_per_reading: plainAedes },
+      together: { ...side(g.pubs, g.cpu, g.accepted, g.rss, g.kept), accepted: g.accepted },
     };
     if (o.profileDir) {
       step(`village_load: tend once more under --cpu-prof (${o.profileDir})`);
