@@ -7,10 +7,9 @@
 // over its hour window, its usual draw, the others' draws and falls) must not make a compute cost
 // more and more as the history grows. The village load (60 s) never gets there; a village runs
 // for months.
-import { parseConfig } from '../../config/load.ts';
 import { startVillage } from '../../services/village.ts';
 import { tempDir } from '../helpers/net.ts';
-import { boxTanks } from './tank-village.ts';
+import { benchConfig } from './tank-village.ts';
 
 const DEVICES = 50;
 const SENSORS = 10;
@@ -40,13 +39,8 @@ function heapMb(): number | null {
 
 export async function benchStatusCompute(opts: { minutes?: number } = {}): Promise<StatusComputeResult> {
   const minutes = opts.minutes ?? 150;
-  const devices = Array.from({ length: DEVICES }, (_, i) => ({ id: `node-${i}`, secret: `bench-secret-${i}`, transport: 'mqtt', interval_s: 10 }));
-  const config = parseConfig({
-    version: 1,
-    village: { id: 'benchvale', name: 'Benchvale', population: 200 },
-    devices,
-    sensors: boxTanks(devices, SENSORS),
-  });
+  // every device read each 10 s, as benchConfig sets it
+  const config = benchConfig(DEVICES, SENSORS);
   let now = Date.parse('2026-11-26T06:00:00Z');
   const tmp = tempDir('tend-bench-status-');
   const village = await startVillage({ config, clock: { now: () => now }, storageDir: tmp.dir, brokerPort: 0, web: false, tick: false, log: () => {} });

@@ -243,7 +243,9 @@ async function acceptedFromMetrics(webPort: number): Promise<number | null> {
   }
 }
 
-async function runTend(command: string[], o: VillageLoadOptions, influx: Influxd, durationS: number, nodeArgs: string[] = [], perMessage = 1) {
+/** tend under the load; `nodeArgs` go before the unit's command, `perMessage` readings go in each publish */
+async function runTend(command: string[], o: VillageLoadOptions, influx: Influxd, durationS: number, run: { nodeArgs?: string[]; perMessage?: number } = {}) {
+  const { nodeArgs = [], perMessage = 1 } = run;
   const tmp = tempDir('tend-bench-load-');
   try {
     const tend = await startTend(command, o.root, await tendConfig(tmp.dir, influx.url), tmp.dir, nodeArgs);
@@ -367,7 +369,7 @@ export async function benchVillageLoad(o: VillageLoadOptions): Promise<VillageLo
     const bare = await runFloor('bare', durationS);
     const plainAedes = await runFloor('aedes', durationS);
     step(`village_load: tend again, each device's ${SENSORS} readings in one message`);
-    const g = await runTend(command, o, influx, durationS, [], SENSORS);
+    const g = await runTend(command, o, influx, durationS, { perMessage: SENSORS });
     const result: VillageLoadResult = {
       readings: DEVICES * PER_DEVICE_HZ * durationS,
       duration_s: durationS,
@@ -385,7 +387,7 @@ export async function benchVillageLoad(o: VillageLoadOptions): Promise<VillageLo
     if (o.profileDir) {
       step(`village_load: tend once more under --cpu-prof (${o.profileDir})`);
       const before = new Set(readdirSync(o.profileDir));
-      await runTend(command, o, influx, durationS, ['--cpu-prof', '--cpu-prof-dir', o.profileDir]);
+      await runTend(command, o, influx, durationS, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', o.profileDir] });
       const made = readdirSync(o.profileDir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
       if (made[0]) result.profile = join(o.profileDir, made[0]);
     }
